@@ -1,0 +1,140 @@
+"""load_audio: formats, resampling, downmixing, and every bad-input message."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import warnings
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from memo_core.audio import FRAME_SECONDS, SilenceWarning, load_audio
+from memo_core.errors import AudioError, MemoError
+
+from .conftest import make_tone
+
+
+def _write(path, data, sample_rate, fmt=None, subtype=None):
+    sf.write(str(path), data, sample_rate, format=fmt, subtype=subtype)
+    return path
+
+
+@pytest.mark.parametrize(
+    "suffix,fmt,subtype",
+    [("wav", "WAV", "PCM_16"), ("flac", "FLAC", "PCM_16"), ("ogg", "OGG", "VORBIS"), ("mp3", "MP3", "MPEG_LAYER_III")],
+)
+def test_reads_each_format_resampled_and_downmixed(tmp_path, suffix, fmt, subtype):
+    stereo = make_tone(2.0, sample_rate=32_000, channels=2)
+    path = _write(tmp_path / f"tone.{suffix}", stereo, 32_000, fmt, subtype)
+    audio = load_audio(path, sample_rate=22_050)
+    assert audio.sample_rate == 22_050
+    assert audio.samples.dtype == np.float32 and audio.samples.ndim == 1
+    assert abs(audio.duration - 2.0) < 0.1  # MP3 adds encoder padding
+    assert np.max(np.abs(audio.samples)) <= 1.0
+    assert audio.source == f"tone.{suffix}"
+    # the 440 Hz tone survives resampling: the spectrum peaks there
+    spec = np.abs(np.fft.rfft(audio.samples))
+    peak_hz = np.argmax(spec) * audio.sample_rate / len(audio.samples)
+    assert abs(peak_hz - 440) < 5
+
+
+def test_native_rate_kept_and_bytes_input(tmp_path):
+    buf = io.BytesIO()
+    sf.write(buf, make_tone(1.0, sample_rate=16_000), 16_000, format="WAV")
+    audio = load_audio(buf.getvalue(), sample_rate=None, name="upload.wav")
+    assert audio.sample_rate == 16_000 and audio.source == "upload.wav"
+    assert audio.n_frames == 2
+
+
+def test_downmix_averages_channels(tmp_path):
+    left = np.full(8000, 0.5, dtype=np.float32)
+    right = np.full(8000, -0.1, dtype=np.float32)
+    path = _write(tmp_path / "lr.wav", np.stack([left, right], axis=1), 8000, subtype="FLOAT")
+    audio = load_audio(path, sample_rate=None)
+    assert np.allclose(audio.samples, 0.2, atol=1e-6)
+
+
+def test_float_file_over_full_scale_is_scaled_into_range(tmp_path):
+    x = make_tone(1.0, sample_rate=8000)[:, 0] * 5
+    path = _write(tmp_path / "hot.wav", x, 8000, subtype="FLOAT")
+    audio = load_audio(path, sample_rate=None)
+    assert np.max(np.abs(audio.samples)) == pytest.approx(1.0)
+
+
+def test_content_hash_depends_on_samples_and_rate(tmp_path):
+    a = load_audio(_write(tmp_path / "a.wav", make_tone(1.0, 8000), 8000), sample_rate=None)
+    b = load_audio(_write(tmp_path / "b.wav", make_tone(1.0, 8000, freq=441), 8000), sample_rate=None)
+    assert a.content_hash() != b.content_hash()
+    assert a.content_hash() == load_audio(tmp_path / "a.wav", sample_rate=None).content_hash()
+    assert a.resampled(16_000).content_hash() != a.content_hash()
+
+
+@pytest.mark.parametrize(
+    "make,expected",
+    [
+        (lambda p: p.write_bytes(b""), "empty"),
+        (lambda p: p.write_bytes(b"this is a text file, not audio" * 20), "not a readable audio file"),
+        (lambda p: _write(p, make_tone(0.3, 8000), 8000), "shorter than one 500 ms"),
+    ],
+    ids=["empty", "not-audio", "too-short"],
+)
+def test_bad_files_raise_clear_errors(tmp_path, make, expected):
+    path = tmp_path / "bad.wav"
+    make(path)
+    with pytest.raises(AudioError, match=expected) as info:
+        load_audio(path)
+    assert "bad.wav" in str(info.value)
+    assert isinstance(info.value, MemoError)
+
+
+def test_corrupt_truncated_file(tmp_path):
+    good = _write(tmp_path / "good.flac", make_tone(3.0, 22_050), 22_050, "FLAC")
+    data = good.read_bytes()
+    bad = tmp_path / "cut.flac"
+    bad.write_bytes(data[:200])  # header survives, the stream does not
+    with pytest.raises(AudioError, match="cut.flac"):
+        load_audio(bad)
+
+
+def test_missing_path_and_folder(tmp_path):
+    with pytest.raises(AudioError, match="does not exist"):
+        load_audio(tmp_path / "nope.wav")
+    with pytest.raises(AudioError, match="is a folder"):
+        load_audio(tmp_path)
+    with pytest.raises(AudioError, match="empty"):
+        load_audio(b"")
+
+
+def test_too_long_is_refused_before_decoding(tmp_path):
+    path = _write(tmp_path / "long.wav", make_tone(12.0, 8000)[:, 0], 8000)
+    with pytest.raises(AudioError, match="over the 0 min limit|min long"):
+        load_audio(path, max_duration_s=10)
+    assert load_audio(path, max_duration_s=60, sample_rate=None).duration == pytest.approx(12.0)
+
+
+def test_non_finite_samples(tmp_path):
+    x = make_tone(1.0, 8000)[:, 0]
+    x[100] = np.nan
+    path = _write(tmp_path / "nan.wav", x, 8000, subtype="FLOAT")
+    with pytest.raises(AudioError, match="non-finite"):
+        load_audio(path)
+
+
+def test_silence_is_allowed_with_a_warning(tmp_path):
+    path = _write(tmp_path / "quiet.wav", np.zeros(8000, dtype=np.float32), 8000)
+    with pytest.warns(SilenceWarning, match="silent"):
+        audio = load_audio(path, sample_rate=None)
+    assert audio.duration == pytest.approx(1.0)
+    assert audio.n_frames == int(1.0 / FRAME_SECONDS)
+
+
+def test_real_clips(shared_data):
+    clips = shared_data / "emomusic" / "clips_45seconds"
+    mp3 = load_audio(clips / "3.mp3")
+    wav = load_audio(clips / "2.wav")
+    assert 44 < mp3.duration < 46.5 and 44 < wav.duration < 46.5
+    assert mp3.sample_rate == wav.sample_rate == 44_100
+    stereo = load_audio(shared_data / "pmemo" / "PMEmo2019" / "chorus" / "108.mp3")
+    assert stereo.samples.ndim == 1 and stereo.duration > 10
