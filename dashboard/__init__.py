@@ -1,0 +1,1 @@
+"""The MEMO Streamlit dashboard: ``streamlit run dashboard/app.py``."""
