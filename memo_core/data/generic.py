@@ -1,0 +1,153 @@
+"""The generic layout: bring any dynamically annotated collection (MER1101, your own) to MEMO.
+
+Layout (``root`` is any folder)::
+
+    root/annotations.csv     one row per song and instant (long format), header required:
+                             song_id,time_s,valence,arousal
+                             optional columns: valence_std,arousal_std,split,tags
+    root/audio/{song_id}.wav  (or .flac, .ogg, .mp3; the file stem is the song id)
+
+* ``time_s`` is seconds from the start of the audio file; rows need not be in
+  order (each song's frames are sorted), but two rows of one song at the same
+  instant make that song skipped.
+* Rows with an empty or non-numeric time, valence or arousal are dropped
+  (a lost frame, not a lost song).
+* Values must be in [-1, 1], or say which scale they use with ``scale``:
+  ``"-1-1"`` (default), ``"0-1"`` (mapped with ``2y - 1``) or ``"1-9"``
+  (mapped with ``(y - 5) / 4``); std columns are rescaled by the same factor.
+* ``split`` (e.g. ``train``/``test``) and ``tags`` (separated by ``;``) are
+  read from a song's first row that has them.
+* Audio files with no annotation rows are reported as skipped.
+
+Example ``annotations.csv``::
+
+    song_id,time_s,valence,arousal,split
+    track01,15.0,0.12,-0.30,train
+    track01,15.5,0.10,-0.28,train
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DatasetError
+from ._common import (
+    check_columns,
+    clean_id,
+    finish_load,
+    read_long_series,
+    read_table,
+    require_dir,
+    require_file,
+    values_at,
+)
+from .records import DatasetLoad, SongRecord
+from .registry import register_dataset
+
+__all__ = ["load_generic", "SCALES", "AUDIO_EXTENSIONS"]
+
+#: ``scale`` name -> (offset, factor): mapped = (value - offset) * factor.
+SCALES: dict[str, tuple[float, float]] = {"-1-1": (0.0, 1.0), "0-1": (0.5, 2.0), "1-9": (5.0, 0.25)}
+#: In order of preference when one song has several files.
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+_REQUIRED = ("song_id", "time_s", "valence", "arousal")
+_HINT = (
+    "The generic layout is root/annotations.csv (song_id,time_s,valence,arousal) plus "
+    "root/audio/{song_id}.wav|.flac|.ogg|.mp3; see memo_core.data.generic."
+)
+# Rounding in published files puts values a hair past the bounds.
+_TOLERANCE = 1e-6
+
+
+def _index_audio(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        return {}
+    found: dict[str, Path] = {}
+    for ext in reversed(AUDIO_EXTENSIONS):
+        for path in folder.glob(f"*{ext}"):
+            found[path.stem] = path
+    return found
+
+
+def _first_per_song(frame: pd.DataFrame, column: str) -> dict[str, str]:
+    if column not in frame.columns:
+        return {}
+    first: dict[str, str] = {}
+    present = frame.dropna(subset=[column])
+    for song_id, value in zip(present["song_id"], present[column], strict=True):
+        first.setdefault(clean_id(song_id), value)
+    return first
+
+
+@register_dataset("generic")
+def load_generic(root: Path | None, *, require_audio: bool = False, scale: str = "-1-1") -> DatasetLoad:
+    """Load a collection in the generic layout (see the module docstring).
+
+    Args:
+        root: the folder holding ``annotations.csv`` and ``audio/``.
+        require_audio: skip songs with no audio file instead of keeping them
+            with ``audio_path=None``.
+        scale: the scale of the valence/arousal values: ``"-1-1"``, ``"0-1"`` or ``"1-9"``.
+
+    Returns:
+        One :class:`SongRecord` per annotated song, values in [-1, 1].
+
+    Raises:
+        DatasetError: missing folder or file, missing columns, an unknown
+            ``scale``, or values outside [-1, 1] after mapping (a wrong ``scale``).
+    """
+    if scale not in SCALES:
+        raise DatasetError(f"generic: unknown scale {scale!r}; use one of {', '.join(SCALES)}")
+    if root is None:
+        raise DatasetError(f"generic: no dataset folder given. {_HINT}")
+    root = require_dir(Path(root), dataset="generic", hint=_HINT)
+    path = require_file(root / "annotations.csv", dataset="generic", hint=_HINT)
+    frame = read_table(path, dataset="generic")
+    check_columns(frame, _REQUIRED, path=path, dataset="generic")
+    value_columns = {"valence": "valence", "arousal": "arousal"}
+    series, skipped = read_long_series(frame, id_column="song_id", time_column="time_s", value_columns=value_columns)
+    # Each std column is read apart from the means, so a missing std never drops a frame that has its mean.
+    stds: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    for column in ("valence_std", "arousal_std"):
+        if column in frame.columns:
+            read, _ = read_long_series(frame, id_column="song_id", time_column="time_s", value_columns={column: column})
+            stds.update({(song_id, column): (t, v[column]) for song_id, (t, v) in read.items()})
+    offset, factor = SCALES[scale]
+    splits = _first_per_song(frame, "split")
+    tags = _first_per_song(frame, "tags")
+    audio = _index_audio(root / "audio")
+    songs = []
+    for song_id, (times, values) in series.items():
+        valence = (values["valence"] - offset) * factor
+        arousal = (values["arousal"] - offset) * factor
+        for name, mapped in (("valence", valence), ("arousal", arousal)):
+            if np.abs(mapped).max() > 1.0 + _TOLERANCE:
+                raise DatasetError(
+                    f"generic: song {song_id} has {name} values from {mapped.min():.3g} to {mapped.max():.3g} "
+                    f"after mapping with scale={scale!r}; values must end up in [-1, 1]. "
+                    "Pass scale='0-1' or scale='1-9' if that is how the file is annotated."
+                )
+        std_times, std_values = zip(*(stds.get((song_id, c), (None, None)) for c in ("valence_std", "arousal_std")))
+        valence_std, arousal_std = (
+            values_at(times, source_times=t, source_values=v) for t, v in zip(std_times, std_values, strict=True)
+        )
+        songs.append(
+            SongRecord(
+                song_id=song_id,
+                dataset="generic",
+                audio_path=audio.get(song_id),
+                frame_times=times,
+                valence=valence,
+                arousal=arousal,
+                valence_std=None if valence_std is None else valence_std * factor,
+                arousal_std=None if arousal_std is None else arousal_std * factor,
+                split=splits.get(song_id),
+                tags=tuple(t.strip() for t in tags[song_id].split(";") if t.strip()) if song_id in tags else (),
+            )
+        )
+    for song_id in audio.keys() - series.keys() - skipped.keys():
+        skipped[song_id] = "audio file without annotations"
+    return finish_load(dataset="generic", root=root, songs=songs, skipped=skipped, require_audio=require_audio)

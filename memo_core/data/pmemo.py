@@ -1,0 +1,146 @@
+"""PMEmo2019, the Popular Music dataset with Emotional annotations (Zhang et al., 2018).
+
+Layout, as distributed (``root`` is the ``PMEmo2019`` folder)::
+
+    root/annotations/dynamic_annotations.csv      long: musicId,frameTime,Arousal(mean),Valence(mean)
+    root/annotations/dynamic_annotations_std.csv  long: musicId,frameTime,Arousal(std),Valence(std)  (optional)
+    root/annotations/static_annotations.csv       musicId,Arousal(mean),Valence(mean)  (optional)
+    root/metadata.csv                             song_id,file_name,artist,song_title  (optional)
+    root/chorus/{musicId}.mp3
+
+Values are in [0, 1] and are mapped to [-1, 1] with ``2y - 1`` (spreads with
+``2y``). Frames are at 2 Hz from 15.5 s into the chorus excerpt. Songs with a
+static annotation but no dynamic one are reported as skipped. PMEmo has no
+official split. ``metadata.csv`` has titles with unquoted commas; the overflow
+is kept in the title.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DatasetError
+from ._common import (
+    check_columns,
+    clean_id,
+    find_audio,
+    finish_load,
+    read_long_series,
+    read_table,
+    require_dir,
+    require_file,
+    values_at,
+)
+from .records import DatasetLoad, SongRecord
+from .registry import register_dataset
+
+__all__ = ["load_pmemo"]
+
+_HINT = "Pass the PMEmo2019 folder (the one holding annotations/, chorus/ and metadata.csv)."
+_ID, _TIME = "musicId", "frameTime"
+
+
+def _unit_to_bipolar(values: np.ndarray) -> np.ndarray:
+    return 2.0 * values - 1.0
+
+
+def _read_static(path: Path) -> dict[str, tuple[float, float]]:
+    if not path.is_file():
+        return {}
+    frame = read_table(path, dataset="pmemo")
+    check_columns(frame, (_ID, "Arousal(mean)", "Valence(mean)"), path=path, dataset="pmemo")
+    valence = pd.to_numeric(frame["Valence(mean)"], errors="coerce")
+    arousal = pd.to_numeric(frame["Arousal(mean)"], errors="coerce")
+    return {
+        clean_id(i): (2.0 * v - 1.0, 2.0 * a - 1.0)
+        for i, v, a in zip(frame[_ID], valence, arousal, strict=True)
+        if pd.notna(v) and pd.notna(a)
+    }
+
+
+def _read_metadata(path: Path) -> dict[str, dict[str, str]]:
+    if not path.is_file():
+        return {}
+    frame = read_table(path, dataset="pmemo")
+    if "song_id" not in frame.columns:
+        return {}
+    names = {"artist": "artist", "song_title": "title", "file_name": "file_name"}
+    return {
+        clean_id(row["song_id"]): {key: row[col] for col, key in names.items() if col in row and pd.notna(row[col])}
+        for _, row in frame.iterrows()
+    }
+
+
+@register_dataset("pmemo")
+def load_pmemo(root: Path | None, *, require_audio: bool = False) -> DatasetLoad:
+    """Load PMEmo2019 from its ``PMEmo2019`` folder.
+
+    Args:
+        root: the ``PMEmo2019`` folder.
+        require_audio: skip songs whose chorus MP3 is missing instead of keeping
+            them with ``audio_path=None``.
+
+    Returns:
+        One :class:`SongRecord` per song with dynamic annotations, in [-1, 1];
+        ``meta`` has artist and title.
+
+    Raises:
+        DatasetError: ``root`` is missing, lacks ``annotations/dynamic_annotations.csv``
+            or that file lacks its columns.
+    """
+    if root is None:
+        raise DatasetError(f"pmemo: no dataset folder given. {_HINT}")
+    root = require_dir(Path(root), dataset="pmemo", hint=_HINT)
+    annotations = require_dir(root / "annotations", dataset="pmemo", hint=_HINT)
+    dynamic_path = require_file(annotations / "dynamic_annotations.csv", dataset="pmemo", hint=_HINT)
+    frame = read_table(dynamic_path, dataset="pmemo")
+    check_columns(frame, (_ID, _TIME, "Arousal(mean)", "Valence(mean)"), path=dynamic_path, dataset="pmemo")
+    series, skipped = read_long_series(
+        frame,
+        id_column=_ID,
+        time_column=_TIME,
+        value_columns={"valence": "Valence(mean)", "arousal": "Arousal(mean)"},
+    )
+    stds: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
+    std_path = annotations / "dynamic_annotations_std.csv"
+    if std_path.is_file():
+        std_frame = read_table(std_path, dataset="pmemo")
+        check_columns(std_frame, (_ID, _TIME, "Arousal(std)", "Valence(std)"), path=std_path, dataset="pmemo")
+        stds, _ = read_long_series(
+            std_frame,
+            id_column=_ID,
+            time_column=_TIME,
+            value_columns={"valence_std": "Valence(std)", "arousal_std": "Arousal(std)"},
+        )
+    static = _read_static(annotations / "static_annotations.csv")
+    metadata = _read_metadata(root / "metadata.csv")
+    for song_id in static.keys() - series.keys() - skipped.keys():
+        skipped[song_id] = "static annotation only (no dynamic annotation)"
+    audio_dir = root / "chorus"
+    songs = []
+    for song_id, (times, values) in series.items():
+        std_times, std_values = stds.get(song_id, (None, {}))
+        valence_std, arousal_std = (
+            values_at(times, source_times=std_times, source_values=std_values.get(name))
+            for name in ("valence_std", "arousal_std")
+        )
+        static_valence, static_arousal = static.get(song_id, (None, None))
+        songs.append(
+            SongRecord(
+                song_id=song_id,
+                dataset="pmemo",
+                audio_path=find_audio(audio_dir, song_id, (".mp3",)),
+                frame_times=times,
+                valence=_unit_to_bipolar(values["valence"]),
+                arousal=_unit_to_bipolar(values["arousal"]),
+                valence_std=None if valence_std is None else 2.0 * valence_std,
+                arousal_std=None if arousal_std is None else 2.0 * arousal_std,
+                static_valence=static_valence,
+                static_arousal=static_arousal,
+                meta=dict(metadata.get(song_id, {})),
+            )
+        )
+    return finish_load(dataset="pmemo", root=root, songs=songs, skipped=skipped, require_audio=require_audio)

@@ -1,0 +1,76 @@
+"""The dataset registry: one name per on-disk layout, one call to load any of them.
+
+>>> from memo_core.data import load_dataset
+>>> load = load_dataset("deam", "~/data/DEAM")          # doctest: +SKIP
+>>> print(load.summary())                               # doctest: +SKIP
+
+A loader is a function ``(root, *, require_audio, **options) -> DatasetLoad``
+registered under its name with :func:`register_dataset`. The loaders of the
+datasets MEMO knows are registered when :mod:`memo_core.data` is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..errors import DatasetError
+from .records import DatasetLoad
+
+__all__ = ["DatasetLoader", "register_dataset", "list_datasets", "load_dataset"]
+
+
+class DatasetLoader(Protocol):
+    def __call__(self, root: Path | None, *, require_audio: bool = False, **options: Any) -> DatasetLoad: ...
+
+
+_LOADERS: dict[str, DatasetLoader] = {}
+
+
+def register_dataset(name: str) -> Callable[[DatasetLoader], DatasetLoader]:
+    """Decorator registering a loader under ``name``; a name already taken raises ValueError."""
+
+    def decorator(loader: DatasetLoader) -> DatasetLoader:
+        if name in _LOADERS:
+            raise ValueError(f"a dataset loader named {name!r} is already registered")
+        _LOADERS[name] = loader
+        return loader
+
+    return decorator
+
+
+def list_datasets() -> list[str]:
+    """The registered dataset names, sorted."""
+    return sorted(_LOADERS)
+
+
+def load_dataset(
+    name: str,
+    root: str | Path | None = None,
+    *,
+    require_audio: bool = False,
+    **options: Any,
+) -> DatasetLoad:
+    """Load a dataset by its registry name.
+
+    Args:
+        name: one of :func:`list_datasets` (``"deam"``, ``"emomusic"``, ...).
+        root: the dataset's top folder as downloaded; ``~`` is expanded. Only
+            ``"synth"`` has a default (the generated corpus folder).
+        require_audio: when True, songs without an audio file go to
+            ``skipped`` with the reason ``"no audio file"``; when False they are
+            kept with ``audio_path=None`` (enough for annotation-only work).
+        **options: loader-specific options (``split_index`` for MTG-Jamendo,
+            ``scale`` for the generic layout, ...).
+
+    Returns:
+        The songs read and the songs skipped, with reasons.
+
+    Raises:
+        DatasetError: unknown name, or a folder or file missing or malformed.
+    """
+    if name not in _LOADERS:
+        raise DatasetError(f"unknown dataset {name!r}; known datasets: {', '.join(list_datasets())}")
+    path = None if root is None else Path(root).expanduser()
+    return _LOADERS[name](path, require_audio=require_audio, **options)

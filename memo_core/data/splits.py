@@ -1,0 +1,131 @@
+"""Song-level splits: the official ones, k folds, and train/validation/test.
+
+Every split is by song: all frames of a song go to the same side, since
+frames of one song are strongly correlated and a song on both sides would
+inflate every score. Splits are deterministic for a given seed and song set,
+whatever the order the ids come in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..errors import DatasetError
+from ._common import song_sort_key
+from .records import DatasetLoad
+
+__all__ = ["official_split", "kfold_by_song", "train_val_test_by_song"]
+
+
+def _unique_sorted(song_ids: Iterable[str]) -> list[str]:
+    return sorted({str(s) for s in song_ids}, key=song_sort_key)
+
+
+def _shuffled(song_ids: Iterable[str], seed: int) -> list[str]:
+    ids = _unique_sorted(song_ids)
+    order = np.random.default_rng(seed).permutation(len(ids))
+    return [ids[i] for i in order]
+
+
+def official_split(load: DatasetLoad) -> dict[str, list[str]]:
+    """The dataset's own split: song ids per split name.
+
+    Songs without a split (e.g. MTG-Jamendo tracks the chosen split leaves
+    out) are left out.
+
+    Args:
+        load: what a loader returned.
+
+    Returns:
+        ``{split name: sorted song ids}``, e.g. ``{"train": [...], "test": [...]}``.
+
+    Raises:
+        DatasetError: no song has a split (PMEmo, the generic layout without a
+            ``split`` column).
+    """
+    split: dict[str, list[str]] = {}
+    for song in load.songs:
+        if song.split is not None:
+            split.setdefault(song.split, []).append(song.song_id)
+    if not split:
+        raise DatasetError(
+            f"{load.dataset} has no official split (no song carries a split name); "
+            "use kfold_by_song or train_val_test_by_song instead"
+        )
+    return {name: sorted(ids, key=song_sort_key) for name, ids in sorted(split.items())}
+
+
+def kfold_by_song(
+    song_ids: Iterable[str], *, n_folds: int = 10, seed: int = 0
+) -> list[tuple[list[str], list[str]]]:
+    """K folds over songs: each song is in exactly one test fold.
+
+    Args:
+        song_ids: the songs (duplicates are counted once).
+        n_folds: number of folds, at least 2 and at most the number of songs.
+        seed: shuffling seed.
+
+    Returns:
+        ``n_folds`` pairs ``(train ids, test ids)``, each list sorted; test
+        fold sizes differ by at most one.
+
+    Raises:
+        DatasetError: ``n_folds`` < 2 or more folds than songs.
+    """
+    ids = _shuffled(song_ids, seed)
+    if n_folds < 2:
+        raise DatasetError(f"n_folds must be at least 2, got {n_folds}")
+    if n_folds > len(ids):
+        raise DatasetError(
+            f"cannot make {n_folds} folds from {len(ids)} songs: each fold needs at least one song; "
+            f"use n_folds <= {len(ids)}"
+        )
+    folds = [list(chunk) for chunk in np.array_split(np.asarray(ids, dtype=object), n_folds)]
+    out = []
+    for k, test in enumerate(folds):
+        train = [s for j, fold in enumerate(folds) if j != k for s in fold]
+        out.append((sorted(train, key=song_sort_key), sorted(test, key=song_sort_key)))
+    return out
+
+
+def train_val_test_by_song(
+    song_ids: Iterable[str], *, val: float = 0.15, test: float = 0.15, seed: int = 0
+) -> dict[str, list[str]]:
+    """A random train/validation/test split of songs.
+
+    Args:
+        song_ids: the songs (duplicates are counted once).
+        val: fraction of songs for validation, in [0, 1).
+        test: fraction of songs for test, in [0, 1); ``val + test`` < 1.
+        seed: shuffling seed.
+
+    Returns:
+        ``{"train": ids, "validation": ids, "test": ids}``, each sorted. Sizes
+        are the rounded fractions, at least one song for a non-zero fraction.
+
+    Raises:
+        DatasetError: fractions out of range, or too few songs to give every
+            requested part one song and keep one for training.
+    """
+    for name, fraction in (("val", val), ("test", test)):
+        if not 0.0 <= fraction < 1.0:
+            raise DatasetError(f"{name} must be a fraction in [0, 1), got {fraction}")
+    if val + test >= 1.0:
+        raise DatasetError(f"val + test must be below 1 to leave songs for training, got {val + test}")
+    ids = _shuffled(song_ids, seed)
+    n = len(ids)
+    n_val = max(1, round(val * n)) if val > 0 else 0
+    n_test = max(1, round(test * n)) if test > 0 else 0
+    if n_val + n_test >= n:
+        raise DatasetError(
+            f"{n} songs are too few for val={val} and test={test}: each needs at least one song "
+            "and training needs at least one"
+        )
+    parts = {
+        "train": ids[n_val + n_test :],
+        "validation": ids[:n_val],
+        "test": ids[n_val : n_val + n_test],
+    }
+    return {name: sorted(part, key=song_sort_key) for name, part in parts.items()}
