@@ -1,0 +1,53 @@
+"""Feature extractors for music emotion recognition, a registry, and an on-disk cache.
+
+Every extractor returns finite float32 frames ``[shape=(n_frames, n_features)]``.
+The 500 ms sets (the annotation rate of DEAM, emoMusic and PMEmo) give
+``ceil(duration / 0.5)`` rows, frame ``i`` covering ``[0.5 i, 0.5 i + 0.5)`` s:
+
+=============  ==========  ==============  ===========================================
+name           n_features  frame_seconds   what
+=============  ==========  ==============  ===========================================
+deam260        260         0.5             DEAM / MediaEval 2015 baseline (openSMILE)
+compare6373    6373        0.5             ComParE 2016 functionals (openSMILE)
+chroma         24          0.5             chroma_stft + chroma_cqt (librosa)
+cqt            252         0.5             CQT dB, 7 octaves x 36 bins (librosa)
+chroma_cqt     276         0.5             cqt + chroma (librosa)
+spectral       197         0.5             Chaki et al.'s librosa descriptors
+logmel128      128         0.01            DAMFF log-mel, 50 rows a 500 ms step
+mel96          96          256 / 12000     MTG-Jamendo baseline mel dB
+=============  ==========  ==============  ===========================================
+
+Example::
+
+    from memo_core.audio import load_audio
+    from memo_core.features import extract, get_extractor
+    x = extract(load_audio("song.mp3"), "deam260")      # (n_frames, 260), cached
+    spec = get_extractor("deam260").spec()              # store with a model
+"""
+
+from __future__ import annotations
+
+from . import librosa_sets, opensmile_sets, spectrograms  # noqa: F401 - importing registers the extractors
+from .base import (
+    FEATURES_VERSION,
+    FeatureExtractor,
+    frame_times,
+    get_extractor,
+    library_versions,
+    list_features,
+    register_feature,
+)
+from .cache import CacheWarning, cache_dir, extract
+
+__all__ = [
+    "FEATURES_VERSION",
+    "CacheWarning",
+    "FeatureExtractor",
+    "cache_dir",
+    "extract",
+    "frame_times",
+    "get_extractor",
+    "library_versions",
+    "list_features",
+    "register_feature",
+]

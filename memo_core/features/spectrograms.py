@@ -1,0 +1,104 @@
+"""Spectrograms for the CNN models: ``logmel128`` (DAMFF) and ``mel96`` (MTG-Jamendo baseline).
+
+Unlike the 500 ms sets these return one row per spectrogram frame, and their
+``frame_seconds`` is the hop:
+
+- ``logmel128``: 16 kHz, 60 ms Hann window (960 samples in a 1024-point FFT),
+  10 ms hop, 128 mel bands up to 8 kHz, natural log of the mel power plus 1e-6.
+  Frame ``i`` starts at ``i * 10 ms`` (uncentred). The signal is zero-padded so
+  there are exactly 50 frames a 500 ms step: ``[shape=(50 * n_steps, 128)]``
+  with ``n_steps = ceil(duration / 0.5)``, so rows ``50 i .. 50 i + 49`` belong
+  to annotation frame ``i``.
+- ``mel96``: as the MTG-Jamendo baseline computes it: 12 kHz,
+  ``librosa.feature.melspectrogram(n_fft=512, hop_length=256, n_mels=96)``
+  (centred frames) then ``librosa.power_to_db`` with its defaults (ref 1,
+  top_db 80). ``[shape=(1 + n_samples_12k // 256, 96)]``, ``frame_seconds = 256 / 12000``;
+  no padding, since 500 ms is not a whole number of its hops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..audio import FRAME_SECONDS, Audio
+from ..errors import FeatureError
+from .base import FeatureExtractor, fit_rows, pad_samples, register_feature
+
+__all__ = ["LogMel128", "Mel96"]
+
+_LOG_OFFSET = 1e-6
+
+
+@register_feature("logmel128")
+class LogMel128(FeatureExtractor):
+    """DAMFF log-mel spectrogram: 128 bands, 60 ms window, 10 ms hop.
+
+    Args:
+        sample_rate: analysis rate in Hz, a multiple of 100 so 10 ms is whole samples (default 16000).
+    """
+
+    n_features = 128
+    frame_seconds = 0.01
+
+    def __init__(self, *, sample_rate: int = 16_000) -> None:
+        if not isinstance(sample_rate, int) or sample_rate % 100 or not 8_000 <= sample_rate <= 48_000:
+            raise FeatureError(
+                f"logmel128: sample_rate must be a multiple of 100 in 8000..48000 Hz (so 10 ms is whole samples), got {sample_rate!r}."
+            )
+        super().__init__(sample_rate=sample_rate)
+
+    @property
+    def frames_per_step(self) -> int:
+        """Spectrogram frames a 500 ms annotation step (50)."""
+        return int(round(FRAME_SECONDS / self.frame_seconds))
+
+    def n_frames_for(self, audio: Audio) -> int:
+        return audio.n_frames * self.frames_per_step
+
+    def _compute(self, audio: Audio) -> np.ndarray:
+        import librosa
+
+        sample_rate = self.params["sample_rate"]
+        hop = sample_rate // 100
+        win = 6 * hop
+        n_fft = 1 << (win - 1).bit_length()
+        n_rows = self.n_frames_for(audio)
+        audio = audio.resampled(sample_rate)
+        # Enough samples for the last frame to be whole: (n_rows - 1) hops plus one FFT frame.
+        y = pad_samples(audio.samples, (n_rows - 1) * hop + n_fft)
+        mel = librosa.feature.melspectrogram(
+            y=y, sr=sample_rate, n_fft=n_fft, hop_length=hop, win_length=win, center=False, n_mels=128
+        )
+        return fit_rows(np.log(mel + _LOG_OFFSET).T.astype(np.float32), n_rows)
+
+    def _feature_names(self) -> list[str]:
+        return [f"logmel_{i:03d}" for i in range(128)]
+
+
+@register_feature("mel96")
+class Mel96(FeatureExtractor):
+    """MTG-Jamendo baseline mel spectrogram in dB: 12 kHz, n_fft 512, hop 256, 96 bands."""
+
+    sample_rate = 12_000
+    hop_length = 256
+    n_features = 96
+    frame_seconds = hop_length / sample_rate
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def n_frames_for(self, audio: Audio) -> int:
+        n = len(audio.samples)
+        if audio.sample_rate != self.sample_rate:
+            n = -(-n * self.sample_rate // audio.sample_rate)  # soxr returns ceil(n * out / in) samples
+        return 1 + n // self.hop_length
+
+    def _compute(self, audio: Audio) -> np.ndarray:
+        import librosa
+
+        y = audio.resampled(self.sample_rate).samples
+        mel = librosa.feature.melspectrogram(y=y, sr=self.sample_rate, n_fft=512, hop_length=self.hop_length, n_mels=96)
+        return librosa.power_to_db(mel).T.astype(np.float32)
+
+    def _feature_names(self) -> list[str]:
+        return [f"mel_{i:02d}" for i in range(96)]
