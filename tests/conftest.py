@@ -38,3 +38,12 @@ def make_tone(seconds: float, sample_rate: int = 22_050, freq: float = 440.0, ch
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     x = 0.4 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.size)
     return np.repeat(x[:, None], channels, axis=1).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    """A 4-song, 20 s synthetic corpus rendered once per test session."""
+    from memo_core.data.synth import generate_corpus
+
+    return generate_corpus(tmp_path_factory.mktemp("corpus") / "tiny", n_songs=4, seed=7, duration_s=20.0,
+                           workers=1, progress=False)
