@@ -1,0 +1,246 @@
+"""How well what the synthetic corpus teaches holds on real music.
+
+:func:`transfer_report` trains ridge regressions on the corpus's annotated
+frames (``deam260`` features, standardised with the corpus statistics) and
+scores them, by pooled Pearson r over all annotated frames, on
+
+* the corpus's own test songs (the in-corpus held-out r), and
+* the real clips with audio in the shared data folder: the emoMusic 45 s clips
+  and the PMEmo chorus excerpts, with their dynamic annotations.
+
+Beside the full model it reports a one-feature loudness baseline (the frame's
+mean RMS energy, fitted on the corpus) and a model that also sees the mean
+features of the preceding frames, since listeners report the accumulated
+past. The real clips are few: read their numbers as a smoke signal, not a
+benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from ..errors import DatasetError
+
+__all__ = ["transfer_report", "format_transfer_report", "frame_features", "context_features", "select_alpha"]
+
+FEATURE_SET = "deam260"
+LOUDNESS_FEATURE = "pcm_RMSenergy_sma_mean"
+CONTEXT_FRAMES = 8
+TARGETS = ("arousal", "valence")
+
+
+def _extract(path: str) -> np.ndarray:
+    from ..audio import load_audio
+    from ..features import extract
+
+    return extract(load_audio(path), FEATURE_SET)
+
+
+def frame_features(paths: list[Path], *, workers: Optional[int] = None, progress: bool = True,
+                   desc: str = "features") -> list[np.ndarray]:
+    """``deam260`` features of several files, through the feature cache, in parallel.
+
+    Args:
+        paths: audio files.
+        workers: processes (default up to 2); 1 works in this process.
+        progress: show a tqdm bar.
+        desc: the bar's label.
+
+    Returns:
+        One array per file. [shape=(n_frames, 260)]
+    """
+    from tqdm.auto import tqdm
+
+    workers = max(1, min(workers or min(2, os.cpu_count() or 1), len(paths) or 1))
+    names = [str(p) for p in paths]
+    if workers == 1:
+        return [_extract(p) for p in tqdm(names, desc=desc, disable=not progress)]
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        return list(tqdm(pool.map(_extract, names), total=len(names), desc=desc, disable=not progress))
+
+
+def context_features(x: np.ndarray, *, n_context: int = CONTEXT_FRAMES) -> np.ndarray:
+    """Each frame's features beside the mean of the ``n_context`` frames before it (itself included).
+
+    Args:
+        x: frame features. [shape=(n_frames, n_features)]
+        n_context: frames averaged, the current one included; causal.
+
+    Returns:
+        ``[x, causal running mean of x]``. [shape=(n_frames, 2 * n_features)]
+    """
+    c = np.cumsum(np.vstack([np.zeros((1, x.shape[1])), x]), axis=0)
+    idx = np.arange(1, len(x) + 1)
+    lo = np.maximum(0, idx - n_context)
+    mean = (c[idx] - c[lo]) / (idx - lo)[:, None]
+    return np.hstack([x, mean]).astype(np.float32)
+
+
+def _pairs(songs, features: list[np.ndarray], *, context: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Annotated frames: features [n, d], targets [n, 2] (arousal, valence), song index [n]."""
+    xs, ys, gs = [], [], []
+    for g, (song, x) in enumerate(zip(songs, features)):
+        if context:
+            x = context_features(x)
+        idx = np.minimum(np.round(song.frame_times / 0.5).astype(int), len(x) - 1)
+        xs.append(x[idx])
+        ys.append(np.stack([song.arousal, song.valence], axis=1))
+        gs.append(np.full(len(idx), g))
+    return np.vstack(xs), np.vstack(ys), np.concatenate(gs)
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if np.std(a) < 1e-12 or np.std(b) < 1e-12:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _fit_predict(x_train: np.ndarray, y_train: np.ndarray, x_tests: list[np.ndarray], *, alpha: float):
+    """Standardise with the training statistics, fit ridge, predict each test set."""
+    from sklearn.linear_model import Ridge
+
+    mu, sd = x_train.mean(axis=0), x_train.std(axis=0) + 1e-8
+    model = Ridge(alpha=alpha).fit((x_train - mu) / sd, y_train)
+    return [model.predict((x - mu) / sd) for x in x_tests]
+
+
+ALPHAS = (10.0, 100.0, 1_000.0, 10_000.0, 100_000.0)
+
+
+def select_alpha(x: np.ndarray, y: np.ndarray, groups: np.ndarray, *, alphas=ALPHAS, n_folds: int = 4) -> float:
+    """The ridge penalty with the best song-grouped cross-validated R^2 (mean over targets).
+
+    Args:
+        x: frame features. [shape=(n, n_features)]
+        y: targets. [shape=(n, n_targets)]
+        groups: song index of each frame, so no song is in two folds. [shape=(n,)]
+        alphas: candidate penalties.
+        n_folds: folds (fewer when there are fewer songs).
+    """
+    from sklearn.model_selection import GroupKFold
+
+    n_folds = min(n_folds, len(np.unique(groups)))
+    if n_folds < 2:
+        return float(alphas[len(alphas) // 2])
+    scores = []
+    for alpha in alphas:
+        pred = np.zeros_like(y)
+        for tr, te in GroupKFold(n_folds).split(x, y, groups):
+            pred[te] = _fit_predict(x[tr], y[tr], [x[te]], alpha=alpha)[0]
+        scores.append(np.mean(1 - ((pred - y) ** 2).sum(0) / ((y - y.mean(0)) ** 2).sum(0)))
+    return float(alphas[int(np.argmax(scores))])
+
+
+def _real_songs(shared_data_dir: Path) -> list[tuple[str, Any]]:
+    """(dataset, SongRecord) of the real clips with audio and dynamic annotations."""
+    from . import load_dataset
+
+    out = []
+    for name, sub in (("emomusic", "emomusic"), ("pmemo", "pmemo/PMEmo2019")):
+        root = shared_data_dir / sub
+        if not root.is_dir():
+            continue
+        try:
+            load = load_dataset(name, root, require_audio=True)
+        except DatasetError:
+            continue
+        out += [(name, s) for s in load.songs
+                if s.has_audio and s.arousal is not None and s.valence is not None and s.n_frames > 1]
+    return out
+
+
+def transfer_report(corpus_dir: str | os.PathLike, shared_data_dir: str | os.PathLike, *, progress: bool = True,
+                    alpha: Optional[float] = None, workers: Optional[int] = None) -> dict[str, Any]:
+    """Train on the synthetic corpus, score on its test songs and on real clips.
+
+    Args:
+        corpus_dir: a corpus written by :func:`memo_core.data.synth.generate_corpus`.
+        shared_data_dir: the folder holding ``emomusic/`` and ``pmemo/PMEmo2019/``
+            (clips without audio are ignored).
+        progress: show tqdm bars while extracting features.
+        alpha: ridge penalty on standardised features; by default chosen per
+            model from :data:`ALPHAS` by song-grouped cross-validation on the
+            corpus's training songs (never on the real clips).
+        workers: feature-extraction processes.
+
+    Returns:
+        ``{"corpus": {...}, "real": {...}, "n_train_frames": int, ...}``; each of
+        ``corpus`` and ``real`` maps ``"ridge"``, ``"ridge+context"`` and
+        ``"loudness"`` to ``{"arousal": r, "valence": r}`` (pooled Pearson r);
+        ``real_clips`` lists the clips used, with per-clip r of ``"ridge"``.
+
+    Raises:
+        DatasetError: the corpus has no train or test songs.
+    """
+    from . import load_dataset
+    from ..features import get_extractor
+
+    corpus = load_dataset("synth", Path(corpus_dir), require_audio=True)
+    train = [s for s in corpus.songs if s.split in ("train", "validation")]
+    test = [s for s in corpus.songs if s.split == "test"]
+    if not train or not test:
+        raise DatasetError(f"{corpus_dir}: the corpus needs train and test songs for a transfer report")
+    real = _real_songs(Path(shared_data_dir))
+
+    feats_train = frame_features([s.audio_path for s in train], workers=workers, progress=progress, desc="corpus train")
+    feats_test = frame_features([s.audio_path for s in test], workers=workers, progress=progress, desc="corpus test")
+    feats_real = frame_features([s.audio_path for _, s in real], workers=workers, progress=progress, desc="real clips")
+    loud = get_extractor(FEATURE_SET).feature_names.index(LOUDNESS_FEATURE)
+
+    report: dict[str, Any] = {"feature_set": FEATURE_SET, "alpha": {}, "context_frames": CONTEXT_FRAMES,
+                              "n_train_songs": len(train), "n_test_songs": len(test), "corpus": {}, "real": {}}
+    for context in (False, True):
+        key = "ridge+context" if context else "ridge"
+        x_tr, y_tr, g_tr = _pairs(train, feats_train, context=context)
+        a = alpha if alpha is not None else select_alpha(x_tr, y_tr, g_tr)
+        report["alpha"][key] = a
+        x_te, y_te, _ = _pairs(test, feats_test, context=context)
+        tests = [x_te]
+        if real:
+            x_re, y_re, g_re = _pairs([s for _, s in real], feats_real, context=context)
+            tests.append(x_re)
+        preds = _fit_predict(x_tr, y_tr, tests, alpha=a)
+        report["n_train_frames"] = len(x_tr)
+        report["corpus"][key] = {t: _pearson(preds[0][:, j], y_te[:, j]) for j, t in enumerate(TARGETS)}
+        if real:
+            report["real"][key] = {t: _pearson(preds[1][:, j], y_re[:, j]) for j, t in enumerate(TARGETS)}
+            if not context:
+                report["real_clips"] = [
+                    {"dataset": d, "song_id": s.song_id, "n_frames": int((g_re == g).sum()),
+                     **{t: _pearson(preds[1][g_re == g, j], y_re[g_re == g, j]) for j, t in enumerate(TARGETS)}}
+                    for g, (d, s) in enumerate(real)]
+        if not context:
+            # The one-feature baseline: RMS energy fitted on the corpus; its sign comes from the corpus.
+            single = _fit_predict(x_tr[:, [loud]], y_tr, [x_te[:, [loud]]] + ([x_re[:, [loud]]] if real else []),
+                                  alpha=1e-6)
+            report["corpus"]["loudness"] = {t: _pearson(single[0][:, j], y_te[:, j]) for j, t in enumerate(TARGETS)}
+            if real:
+                report["real"]["loudness"] = {t: _pearson(single[1][:, j], y_re[:, j]) for j, t in enumerate(TARGETS)}
+    report["n_real_clips"] = len(real)
+    report["n_real_frames"] = int(sum(s.n_frames for _, s in real))
+    return report
+
+
+def format_transfer_report(report: dict[str, Any]) -> str:
+    """The report as a small text table (one row per model, pooled Pearson r)."""
+    alphas = ", ".join(f"{k} {v:g}" for k, v in report["alpha"].items())
+    lines = [f"transfer report: {report['feature_set']} ridge (alpha {alphas}), trained on "
+             f"{report['n_train_songs']} synthetic songs ({report['n_train_frames']} frames)",
+             f"{'model':<16}{'corpus test A':>14}{'corpus test V':>14}{'real A':>9}{'real V':>9}"]
+    for key in ("ridge", "ridge+context", "loudness"):
+        c = report["corpus"].get(key, {})
+        r = report["real"].get(key, {})
+        cells = [c.get("arousal"), c.get("valence"), r.get("arousal"), r.get("valence")]
+        txt = ["-" if v is None or v != v else f"{v:+.3f}" for v in cells]
+        lines.append(f"{key:<16}{txt[0]:>14}{txt[1]:>14}{txt[2]:>9}{txt[3]:>9}")
+    lines.append(f"real: {report['n_real_clips']} clips, {report['n_real_frames']} annotated frames (pooled r)")
+    for clip in report.get("real_clips", []):
+        lines.append(f"  {clip['dataset']} {clip['song_id']:>5}: ridge r arousal {clip['arousal']:+.3f}, "
+                     f"valence {clip['valence']:+.3f} ({clip['n_frames']} frames)")
+    return "\n".join(lines)
