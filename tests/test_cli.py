@@ -71,3 +71,19 @@ def test_bad_input_gives_a_message_not_a_traceback(argv, message, tmp_path, caps
 def test_datasets_reads_shared_emomusic(shared_data, capsys):
     assert main(["datasets", "--dataset", "emomusic", "--root", str(shared_data / "emomusic")]) == 0
     assert "744 songs" in capsys.readouterr().out
+
+
+def test_transfer_report_runs_end_to_end(tiny_corpus, shared_data, tmp_path, capsys):
+    report_path = tmp_path / "transfer.json"
+    assert main(["transfer", "--corpus", str(tiny_corpus), "--shared", str(shared_data), "-q",
+                 "--json", str(report_path)]) == 0
+    out = capsys.readouterr().out
+    assert "loudness" in out and "real" in out
+    import json
+
+    report = json.loads(report_path.read_text())
+    assert report["n_real_clips"] == 6  # 4 emoMusic clips, 2 PMEmo choruses
+    for where in ("corpus", "real"):
+        for model in ("ridge", "ridge+context", "loudness"):
+            for target in ("arousal", "valence"):
+                assert -1.0 <= report[where][model][target] <= 1.0
