@@ -139,7 +139,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     shared = Path(args.shared)
     if not shared.is_dir():
         raise MemoError(f"{shared} does not exist: give the folder of real clips and annotations with --shared.")
-    report = transfer_report(corpus, shared, progress=not args.quiet)
+    report = transfer_report(corpus, shared, progress=not args.quiet, feature_set=args.features)
     print(format_transfer_report(report))
     if args.json:
         _atomic_write(Path(args.json), lambda p: p.write_text(json.dumps(report, indent=2, default=float)))
@@ -202,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", help="synthetic corpus folder (default: the default corpus, rendered if missing)")
     p.add_argument("--shared", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data"),
                    help="folder with the real emoMusic/PMEmo clips and annotations (default ../shared/data)")
+    p.add_argument("--features", default="deam260", help="500 ms feature set the ridge models see (default deam260)")
     p.add_argument("--json", help="also write the report as JSON here")
 
     p = add("bench", cmd_bench, "time each feature extractor cold and from cache")

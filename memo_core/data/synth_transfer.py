@@ -35,34 +35,37 @@ CONTEXT_FRAMES = 8
 TARGETS = ("arousal", "valence")
 
 
-def _extract(path: str) -> np.ndarray:
+def _extract(path: str, feature_set: str = FEATURE_SET) -> np.ndarray:
     from ..audio import load_audio
     from ..features import extract
 
-    return extract(load_audio(path), FEATURE_SET)
+    return extract(load_audio(path), feature_set)
 
 
 def frame_features(paths: list[Path], *, workers: Optional[int] = None, progress: bool = True,
-                   desc: str = "features") -> list[np.ndarray]:
-    """``deam260`` features of several files, through the feature cache, in parallel.
+                   desc: str = "features", feature_set: str = FEATURE_SET) -> list[np.ndarray]:
+    """Features of several files (``deam260`` by default), through the feature cache, in parallel.
 
     Args:
         paths: audio files.
         workers: processes (default up to 2); 1 works in this process.
         progress: show a tqdm bar.
         desc: the bar's label.
+        feature_set: a 500 ms extractor name.
 
     Returns:
-        One array per file. [shape=(n_frames, 260)]
+        One array per file. [shape=(n_frames, n_features)]
     """
+    from functools import partial
+
     from tqdm.auto import tqdm
 
     workers = max(1, min(workers or min(2, os.cpu_count() or 1), len(paths) or 1))
     names = [str(p) for p in paths]
     if workers == 1:
-        return [_extract(p) for p in tqdm(names, desc=desc, disable=not progress)]
+        return [_extract(p, feature_set) for p in tqdm(names, desc=desc, disable=not progress)]
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        return list(tqdm(pool.map(_extract, names), total=len(names), desc=desc, disable=not progress))
+        return list(tqdm(pool.map(partial(_extract, feature_set=feature_set), names), total=len(names), desc=desc, disable=not progress))
 
 
 def context_features(x: np.ndarray, *, n_context: int = CONTEXT_FRAMES) -> np.ndarray:
@@ -156,7 +159,8 @@ def _real_songs(shared_data_dir: Path) -> list[tuple[str, Any]]:
 
 
 def transfer_report(corpus_dir: str | os.PathLike, shared_data_dir: str | os.PathLike, *, progress: bool = True,
-                    alpha: Optional[float] = None, workers: Optional[int] = None) -> dict[str, Any]:
+                    alpha: Optional[float] = None, workers: Optional[int] = None,
+                    feature_set: str = FEATURE_SET) -> dict[str, Any]:
     """Train on the synthetic corpus, score on its test songs and on real clips.
 
     Args:
@@ -168,6 +172,8 @@ def transfer_report(corpus_dir: str | os.PathLike, shared_data_dir: str | os.Pat
             model from :data:`ALPHAS` by song-grouped cross-validation on the
             corpus's training songs (never on the real clips).
         workers: feature-extraction processes.
+        feature_set: the 500 ms features the ridge models see; the loudness
+            baseline always uses ``deam260``'s RMS energy.
 
     Returns:
         ``{"corpus": {...}, "real": {...}, "n_train_frames": int, ...}``; each of
@@ -188,12 +194,19 @@ def transfer_report(corpus_dir: str | os.PathLike, shared_data_dir: str | os.Pat
         raise DatasetError(f"{corpus_dir}: the corpus needs train and test songs for a transfer report")
     real = _real_songs(Path(shared_data_dir))
 
-    feats_train = frame_features([s.audio_path for s in train], workers=workers, progress=progress, desc="corpus train")
-    feats_test = frame_features([s.audio_path for s in test], workers=workers, progress=progress, desc="corpus test")
-    feats_real = frame_features([s.audio_path for _, s in real], workers=workers, progress=progress, desc="real clips")
-    loud = get_extractor(FEATURE_SET).feature_names.index(LOUDNESS_FEATURE)
+    if get_extractor(feature_set).frame_seconds != 0.5:
+        raise DatasetError(f"{feature_set} is not a 500 ms feature set; choose one of the per-frame sets (e.g. deam260)")
+    groups = {"corpus train": [s.audio_path for s in train], "corpus test": [s.audio_path for s in test],
+              "real clips": [s.audio_path for _, s in real]}
+    feats = {k: frame_features(v, workers=workers, progress=progress, desc=k, feature_set=feature_set)
+             for k, v in groups.items()}
+    loud_idx = get_extractor(FEATURE_SET).feature_names.index(LOUDNESS_FEATURE)
+    loud = {k: [f[:, [loud_idx]] for f in frame_features(v, workers=workers, progress=progress, desc=f"{k} (loudness)")]
+            for k, v in groups.items()} if feature_set != FEATURE_SET else {
+            k: [f[:, [loud_idx]] for f in v] for k, v in feats.items()}
+    feats_train, feats_test, feats_real = feats["corpus train"], feats["corpus test"], feats["real clips"]
 
-    report: dict[str, Any] = {"feature_set": FEATURE_SET, "alpha": {}, "context_frames": CONTEXT_FRAMES,
+    report: dict[str, Any] = {"feature_set": feature_set, "alpha": {}, "context_frames": CONTEXT_FRAMES,
                               "n_train_songs": len(train), "n_test_songs": len(test), "corpus": {}, "real": {}}
     for context in (False, True):
         key = "ridge+context" if context else "ridge"
@@ -217,8 +230,10 @@ def transfer_report(corpus_dir: str | os.PathLike, shared_data_dir: str | os.Pat
                     for g, (d, s) in enumerate(real)]
         if not context:
             # The one-feature baseline: RMS energy fitted on the corpus; its sign comes from the corpus.
-            single = _fit_predict(x_tr[:, [loud]], y_tr, [x_te[:, [loud]]] + ([x_re[:, [loud]]] if real else []),
-                                  alpha=1e-6)
+            l_tr, _, _ = _pairs(train, loud["corpus train"], context=False)
+            l_te, _, _ = _pairs(test, loud["corpus test"], context=False)
+            l_re = _pairs([s for _, s in real], loud["real clips"], context=False)[0] if real else None
+            single = _fit_predict(l_tr, y_tr, [l_te] + ([l_re] if real else []), alpha=1e-6)
             report["corpus"]["loudness"] = {t: _pearson(single[0][:, j], y_te[:, j]) for j, t in enumerate(TARGETS)}
             if real:
                 report["real"]["loudness"] = {t: _pearson(single[1][:, j], y_re[:, j]) for j, t in enumerate(TARGETS)}
