@@ -159,6 +159,131 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_overrides(args: argparse.Namespace) -> dict:
+    """TrainConfig fields given on the command line (unset options are left to the model's defaults)."""
+    return {
+        "max_epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "patience": args.patience,
+        "optimizer": args.optimizer, "loss": args.loss, "input_noise_std": args.noise, "seed": args.seed,
+        "segment_frames": args.segment_frames, "weight_decay": args.weight_decay, "device": args.device,
+    }
+
+
+def _targets(choice: str) -> tuple[str, ...]:
+    return ("valence", "arousal") if choice == "both" else (choice,)
+
+
+def _epoch_printer(quiet: bool):
+    from tqdm.auto import tqdm
+
+    def on_epoch(record: dict) -> None:
+        line = (f"epoch {record['epoch']:>3}: train {record['train_loss']:.4f}  val {record['val_loss']:.4f}"
+                f"  ({record['seconds']:.1f} s){'  *best' if record['best'] else ''}")
+        (print if quiet else tqdm.write)(line)
+
+    return on_epoch
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .evaluate import format_metrics, paper_metrics
+    from .train import train_from_dataset
+
+    result, metrics = train_from_dataset(
+        args.model, args.preset, dataset=args.dataset, root=args.root, features=args.features,
+        targets=_targets(args.target), config_overrides=_train_overrides(args), split_seed=args.split_seed,
+        out=args.out, smooth=args.smooth, on_epoch=_epoch_printer(args.quiet), progress=not args.quiet,
+    )
+    h = result.history
+    print(f"{args.model}: {h.epochs_run} epochs in {h.wall_time_s:.1f} s, best epoch {h.best_epoch}, "
+          f"final validation loss {h.final_val_loss:.4f}")
+    if metrics:
+        print("held-out test metrics (* = reported by the papers):")
+        print(format_metrics(metrics, highlight=[k.split('/', 1)[1] for k in paper_metrics(metrics, 'holdout')]))
+    else:
+        print("no test songs with audio: the checkpoint carries no held-out metrics")
+    print(f"checkpoint written to {args.out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import PAPER_METRICS, evaluate_checkpoint, format_metrics
+
+    if args.checkpoint:
+        report = evaluate_checkpoint(args.checkpoint, dataset=args.dataset, root=args.root, split=args.split,
+                                     smooth=args.smooth, progress=not args.quiet)
+        print(f"{report['dataset']}: {report['n_songs']} songs of the {args.split!r} split"
+              f"{' (smoothed)' if args.smooth else ''}; * = reported by Ma et al. and Li et al.")
+        print(format_metrics(report["metrics"], highlight=PAPER_METRICS["holdout"]))
+        result = report
+    else:
+        from .data import load_dataset
+        from .data.sequences import build_examples
+        from .evaluate import cross_validate
+
+        if args.protocol == "holdout":
+            raise MemoError("--protocol holdout scores a trained model: give --checkpoint PATH")
+        if not (args.model and args.dataset and args.features):
+            raise MemoError("evaluate needs --checkpoint PATH, or --model NAME --dataset NAME --features NAME "
+                            "for cross-validation")
+        load = load_dataset(args.dataset, args.root, require_audio=True)
+        examples = build_examples(load, features=args.features, targets=_targets(args.target),
+                                  progress=not args.quiet)
+        result = cross_validate(
+            args.model, args.preset, examples, n_folds=args.folds, seed=args.seed or 0, smooth=args.smooth,
+            config_overrides=_train_overrides(args), progress=not args.quiet,
+            on_fold=lambda k, r: print(f"fold {k + 1}: " + ", ".join(
+                f"{name} {r[name]:.3f}" for name in r if name.split('/', 1)[1] in PAPER_METRICS["kfold"])),
+        )
+        print(f"{args.model} on {args.dataset}: {args.folds}-fold cross-validation by song, "
+              f"mean over folds (* = reported by Chaki et al.)")
+        print(format_metrics(result["mean"], highlight=PAPER_METRICS["kfold"]))
+    if args.json:
+        _atomic_write(Path(args.json), lambda p: p.write_text(json.dumps(result, indent=2, default=float)))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .checkpoints import load_checkpoint
+    from .explain import explain_song, write_explanations_npz, write_predictions_csv
+
+    ckpt = load_checkpoint(args.checkpoint)
+    files = _audio_files(Path(args.audio))
+    if not files:
+        raise MemoError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {args.audio}.")
+    out = Path(args.out)
+    root = Path(args.audio) if Path(args.audio).is_dir() else Path(args.audio).parent
+    failed: list[tuple[Path, str]] = []
+    for path in tqdm(files, desc=f"predict {ckpt.info['model_name']}", unit="file", disable=args.quiet):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                song = explain_song(ckpt, path, smooth=args.smooth)
+        except MemoError as exc:
+            failed.append((path, str(exc)))
+            continue
+        stem = path.relative_to(root).with_suffix("")
+        write_predictions_csv(song, out / stem.parent / f"{stem.name}.csv")
+        write_explanations_npz(song, out / stem.parent / f"{stem.name}.explanations.npz")
+    print(f"{len(files) - len(failed)} of {len(files)} files -> {out} (per-frame CSV + explanations .npz)")
+    for path, reason in failed:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    return 1 if failed and len(failed) == len(files) else 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models.registry import get_model, list_models, list_presets, model_config
+
+    print(f"{'model':<14}{'preset':<20}{'parameters':>12}  (n_features={args.n_features}, n_targets=2)")
+    for name in list_models():
+        for preset in list_presets(name):
+            fields = model_config(name, preset).__dataclass_fields__
+            sizes = {k: v for k, v in (("n_features", args.n_features), ("n_targets", 2)) if k in fields}
+            n = sum(p.numel() for p in get_model(name, preset, **sizes).parameters())
+            print(f"{name:<14}{preset:<20}{n:>12,}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -209,6 +334,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--durations", default="30,240", help="audio lengths in seconds, comma-separated")
     p.add_argument("--features", help="comma-separated extractor names (default: all)")
     p.add_argument("--json", help="also write the rows as JSON here")
+
+    def add_training_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--preset", help="model preset (default: the model's default, see `models`)")
+        p.add_argument("--dataset", help="dataset loader name (synth, deam, emomusic, pmemo, generic)")
+        p.add_argument("--root", help="the dataset's top folder (synth: default corpus location)")
+        p.add_argument("--features", help="500 ms feature set (see `features`), e.g. deam260")
+        p.add_argument("--target", choices=("valence", "arousal", "both"), default="both",
+                       help="train one dimension or both jointly (default both)")
+        p.add_argument("--epochs", type=int, help="max epochs (default: the model's paper setting)")
+        p.add_argument("--lr", type=float, help="learning rate")
+        p.add_argument("--batch-size", type=int, help="songs per batch")
+        p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
+        p.add_argument("--optimizer", choices=("adam", "adamw", "sgd", "rmsprop"), help="optimiser")
+        p.add_argument("--loss", choices=("mse", "rmse", "ccc"), help="loss, for models without their own")
+        p.add_argument("--noise", type=float, help="std of Gaussian input noise on normalised features")
+        p.add_argument("--segment-frames", type=int, help="train on random windows of this many frames")
+        p.add_argument("--weight-decay", type=float, help="L2 penalty")
+        p.add_argument("--seed", type=int, help="training seed (default 0)")
+        p.add_argument("--device", help="torch device (default cpu)")
+        p.add_argument("--smooth", action="store_true", help="smooth predictions with the 25-frame triangle filter")
+
+    p = add("train", cmd_train, "train a model on a dataset's training songs and save a checkpoint")
+    p.add_argument("--model", required=True, help="model name (see `models`)")
+    add_training_options(p)
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the split where the dataset has no official one")
+    p.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
+
+    p = add("evaluate", cmd_evaluate,
+            "score a checkpoint on its test songs, or cross-validate a model (--protocol kfold)")
+    p.add_argument("--checkpoint", help="checkpoint to score on its held-out songs")
+    p.add_argument("--split", default="test", help="split to score a checkpoint on: test (default), validation, all")
+    p.add_argument("--model", help="model to cross-validate (with --protocol kfold)")
+    p.add_argument("--protocol", choices=("holdout", "kfold"), default=None,
+                   help="holdout: a checkpoint's test split; kfold: Chaki et al.'s 10-fold CV of --model")
+    p.add_argument("--folds", type=int, default=10, help="folds for --protocol kfold (default 10)")
+    add_training_options(p)
+    p.add_argument("--json", help="also write the report as JSON here")
+
+    p = add("predict", cmd_predict, "per-frame valence/arousal and explanation maps for audio files")
+    p.add_argument("--checkpoint", required=True, help="a checkpoint written by `train`")
+    p.add_argument("audio", metavar="SONG_OR_DIR", help="an audio file or a folder (searched recursively)")
+    p.add_argument("--out", required=True, help="output folder: NAME.csv and NAME.explanations.npz per file")
+    p.add_argument("--smooth", action="store_true", help="smooth predictions with the 25-frame triangle filter")
+
+    p = add("models", cmd_models, "list the models and their presets with parameter counts")
+    p.add_argument("--n-features", type=int, default=260, help="input features assumed for the counts (default 260)")
     return parser
 
 

@@ -1,0 +1,300 @@
+"""Songs as model-ready sequences: features on the 500 ms grid, aligned targets, a mask, a normaliser.
+
+A :class:`SequenceExample` is one song as every sequence model sees it: its
+feature frames, its annotations placed on the same frames (0 where a frame is
+not annotated) and a mask of the annotated frames. Annotation instants are
+aligned to frames by ``round(t / 0.5)``: frame ``i`` covers
+``[0.5 i, 0.5 i + 0.5)`` s, so the annotation at 15.0 s pairs with frame 30
+(the convention of :mod:`memo_core.features`).
+
+>>> from memo_core.data import load_dataset
+>>> from memo_core.data.sequences import Normalizer, build_examples
+>>> songs = load_dataset("synth", "data/synth", require_audio=True)       # doctest: +SKIP
+>>> examples = build_examples(songs, features="deam260")                   # doctest: +SKIP
+>>> norm = Normalizer.fit(examples)                                        # doctest: +SKIP
+>>> examples = norm.apply_examples(examples)                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..audio import FRAME_SECONDS, load_audio
+from ..errors import DatasetError, MemoError
+from .records import DatasetLoad, SongRecord
+
+__all__ = [
+    "TARGET_NAMES",
+    "SequenceExample",
+    "SkippedSongsWarning",
+    "align_annotations",
+    "build_examples",
+    "select_targets",
+    "Normalizer",
+]
+
+#: The dynamic targets MEMO predicts, in their default order.
+TARGET_NAMES = ("valence", "arousal")
+
+
+class SkippedSongsWarning(UserWarning):
+    """Some songs could not be turned into examples (no audio, unreadable audio, no annotation)."""
+
+
+@dataclass
+class SequenceExample:
+    """One song, ready for a sequence model.
+
+    Attributes:
+        song_id: the dataset's id.
+        features: feature frames. [shape=(n_frames, n_features)] float32
+        targets: annotations on the frames, 0 where unannotated. [shape=(n_frames, n_targets)] float32
+        mask: True on annotated frames. [shape=(n_frames,)] bool
+        frame_times: start time of each frame in seconds. [shape=(n_frames,)]
+        target_names: the names of the target columns, e.g. ``("valence", "arousal")``.
+    """
+
+    song_id: str
+    features: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+    frame_times: np.ndarray
+    target_names: tuple[str, ...] = TARGET_NAMES
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.features.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.features.shape[1])
+
+    @property
+    def n_targets(self) -> int:
+        return int(self.targets.shape[1])
+
+
+def align_annotations(
+    song: SongRecord, *, n_frames: int, targets: Sequence[str] = TARGET_NAMES, frame_seconds: float = FRAME_SECONDS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Place a song's annotations on the feature frames.
+
+    Args:
+        song: the record (``frame_times`` in seconds, one series per target).
+        n_frames: number of feature frames of the song's audio.
+        targets: target names, in column order.
+        frame_seconds: frame hop (0.5 s for every dataset MEMO reads).
+
+    Returns:
+        ``(values, mask)``: values [shape=(n_frames, n_targets)] (0 where
+        unannotated) and mask [shape=(n_frames,)]. Annotations past the end of
+        the audio, and non-finite values, are dropped; a frame is annotated only
+        where every target has a value.
+
+    Raises:
+        KeyError: the song has no annotation for a target.
+    """
+    values = np.zeros((n_frames, len(targets)), dtype=np.float32)
+    seen = np.zeros((n_frames, len(targets)), dtype=bool)
+    index = np.rint(np.asarray(song.frame_times, dtype=np.float64) / frame_seconds).astype(np.int64)
+    inside = (index >= 0) & (index < n_frames)
+    for j, name in enumerate(targets):
+        series = np.asarray(song.target(name), dtype=np.float64)
+        ok = inside & np.isfinite(series)
+        values[index[ok], j] = series[ok]
+        seen[index[ok], j] = True
+    mask = seen.all(axis=1)
+    values[~mask] = 0.0
+    return values, mask
+
+
+def _check_targets(targets: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(targets, str):
+        targets = (targets,)
+    targets = tuple(targets)
+    bad = [t for t in targets if t not in TARGET_NAMES]
+    if not targets or bad or len(set(targets)) != len(targets):
+        raise MemoError(f"targets must be distinct names from {TARGET_NAMES}, got {targets!r}")
+    return targets
+
+
+def build_examples(
+    load_or_songs: DatasetLoad | Iterable[SongRecord],
+    *,
+    features: str,
+    feature_params: dict | None = None,
+    targets: Sequence[str] = TARGET_NAMES,
+    progress: bool = True,
+) -> list[SequenceExample]:
+    """Extract features (through the cache) and align annotations for every song with audio.
+
+    Songs without an audio file, whose audio cannot be read, or without the
+    requested annotations are skipped; one :class:`SkippedSongsWarning` gives
+    their count per reason.
+
+    Args:
+        load_or_songs: what a loader returned, or song records.
+        features: a 500 ms feature set name (``"deam260"``, ``"spectral"``, ...).
+        feature_params: the extractor's parameters, if not the defaults.
+        targets: target names in column order: ``("valence", "arousal")``,
+            ``("arousal",)``, ...
+        progress: show a tqdm bar.
+
+    Returns:
+        One example per usable song, in input order.
+
+    Raises:
+        FeatureError: unknown feature set, or one not on the 500 ms grid.
+        DatasetError: no song could be used.
+        MemoError: unknown target names.
+    """
+    from tqdm.auto import tqdm
+
+    from ..errors import AudioError, FeatureError
+    from ..features import extract, frame_times, get_extractor
+
+    targets = _check_targets(targets)
+    params = dict(feature_params or {})
+    extractor = get_extractor(features, **params)
+    if abs(extractor.frame_seconds - FRAME_SECONDS) > 1e-9:
+        raise FeatureError(
+            f"{features} has {extractor.frame_seconds:g} s frames; sequence models take one row per 500 ms "
+            "annotation frame: use a 500 ms feature set (deam260, compare6373, chroma, cqt, chroma_cqt, spectral)."
+        )
+    songs = list(load_or_songs.songs if isinstance(load_or_songs, DatasetLoad) else load_or_songs)
+    examples: list[SequenceExample] = []
+    skipped: Counter[str] = Counter()
+    for song in tqdm(songs, desc=f"features {features}", unit="song", disable=not progress):
+        if not song.has_audio:
+            skipped["no audio file"] += 1
+            continue
+        try:
+            missing = [t for t in targets if getattr(song, t, None) is None]
+            if missing:
+                skipped[f"no {'/'.join(missing)} annotation"] += 1
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # silence warnings per song would flood the log
+                audio = load_audio(song.audio_path)
+            x = extract(audio, features, **params)
+        except (AudioError, FeatureError) as exc:
+            skipped[f"unreadable audio ({type(exc).__name__})"] += 1
+            continue
+        values, mask = align_annotations(song, n_frames=len(x), targets=targets)
+        if not mask.any():
+            skipped["no annotation inside the audio"] += 1
+            continue
+        examples.append(
+            SequenceExample(song.song_id, x, values, mask, frame_times(len(x), FRAME_SECONDS), targets)
+        )
+    if skipped:
+        detail = "; ".join(f"{n} {reason}" for reason, n in skipped.most_common())
+        warnings.warn(
+            f"{sum(skipped.values())} of {len(songs)} songs skipped ({detail}); {len(examples)} used.",
+            SkippedSongsWarning,
+            stacklevel=2,
+        )
+    if not examples:
+        raise DatasetError(
+            f"none of the {len(songs)} songs could be used ({'; '.join(f'{n} {r}' for r, n in skipped.items())}). "
+            "Check the dataset folder has audio next to the annotations."
+        )
+    return examples
+
+
+def select_targets(examples: Sequence[SequenceExample], targets: Sequence[str]) -> list[SequenceExample]:
+    """The examples with only the named target columns (e.g. ``("arousal",)``), in that order.
+
+    The mask is kept as is: a frame was annotated only where all targets were.
+
+    Raises:
+        MemoError: a name is not among the examples' targets.
+    """
+    targets = _check_targets(targets)
+    out = []
+    for ex in examples:
+        missing = [t for t in targets if t not in ex.target_names]
+        if missing:
+            raise MemoError(f"song {ex.song_id} has targets {ex.target_names}, not {missing}")
+        cols = [ex.target_names.index(t) for t in targets]
+        out.append(dataclasses.replace(ex, targets=ex.targets[:, cols], target_names=targets))
+    return out
+
+
+@dataclass
+class Normalizer:
+    """Per-feature standardisation fitted on training frames: ``(x - mean) / std``.
+
+    Attributes:
+        mean: per-feature means. [shape=(n_features,)] float32
+        std: per-feature standard deviations, 1 where a feature is constant. [shape=(n_features,)] float32
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, examples: Sequence[SequenceExample]) -> "Normalizer":
+        """Statistics over every frame of the (training) examples.
+
+        Raises:
+            MemoError: no examples, or examples with different feature counts.
+        """
+        if not examples:
+            raise MemoError("Normalizer.fit needs at least one example")
+        widths = {ex.n_features for ex in examples}
+        if len(widths) != 1:
+            raise MemoError(f"examples have different feature counts {sorted(widths)}; extract them with one feature set")
+        x = np.concatenate([ex.features for ex in examples]).astype(np.float64)
+        mean = x.mean(axis=0)
+        std = x.std(axis=0)
+        std = np.where(std > 1e-8 * np.maximum(1.0, np.abs(mean)), std, 1.0)
+        return cls(mean.astype(np.float32), std.astype(np.float32))
+
+    @property
+    def n_features(self) -> int:
+        return int(self.mean.shape[0])
+
+    def apply(self, features: np.ndarray) -> np.ndarray:
+        """Standardised features. [shape=(n_frames, n_features)] float32
+
+        Raises:
+            MemoError: the feature count differs from the fitted one.
+        """
+        features = np.asarray(features, dtype=np.float32)
+        if features.ndim != 2 or features.shape[1] != self.n_features:
+            raise MemoError(
+                f"features of shape {features.shape} do not fit a normaliser of {self.n_features} features"
+            )
+        return ((features - self.mean) / self.std).astype(np.float32)
+
+    def apply_examples(self, examples: Sequence[SequenceExample]) -> list[SequenceExample]:
+        """Copies of the examples with standardised features."""
+        return [dataclasses.replace(ex, features=self.apply(ex.features)) for ex in examples]
+
+    def to_dict(self) -> dict[str, torch.Tensor]:
+        """``{"mean": tensor, "std": tensor}``, for a checkpoint."""
+        return {"mean": torch.from_numpy(self.mean.copy()), "std": torch.from_numpy(self.std.copy())}
+
+    @classmethod
+    def from_dict(cls, state: dict) -> "Normalizer":
+        """Rebuild from :meth:`to_dict`'s output.
+
+        Raises:
+            MemoError: keys missing or shapes inconsistent.
+        """
+        try:
+            mean = np.asarray(torch.as_tensor(state["mean"]).cpu().numpy(), dtype=np.float32)
+            std = np.asarray(torch.as_tensor(state["std"]).cpu().numpy(), dtype=np.float32)
+        except (KeyError, TypeError) as exc:
+            raise MemoError(f"normaliser state needs 'mean' and 'std' tensors ({exc})") from None
+        if mean.ndim != 1 or mean.shape != std.shape or not np.all(std > 0):
+            raise MemoError(f"normaliser state has bad shapes or std: mean {mean.shape}, std {std.shape}")
+        return cls(mean, std)

@@ -1,0 +1,279 @@
+"""Predict and score: held-out evaluation and Chaki et al.'s 10-fold cross-validation.
+
+Scores are computed on annotated frames only, through
+:func:`memo_core.metrics.regression_report` and its stable names
+(``"arousal/RMSE"``, ``"valence/R2"``, ...). The papers report different
+figures; :data:`PAPER_METRICS` names them per protocol:
+
+* ``holdout`` (Ma et al. 2017, Li et al. 2016): RMSE on a test split;
+* ``kfold`` (Chaki et al. 2020): R^2, Kendall's tau per song and MAE, over
+  10 folds by song (:func:`cross_validate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .data.sequences import Normalizer, SequenceExample, select_targets
+from .errors import MemoError
+from .postprocess import triangle_smooth
+
+__all__ = [
+    "PAPER_METRICS",
+    "predict_examples",
+    "evaluate",
+    "cross_validate",
+    "evaluate_checkpoint",
+    "paper_metrics",
+    "format_metrics",
+]
+
+#: Which metric suffixes each protocol's papers report.
+PAPER_METRICS = {
+    "holdout": ("RMSE",),
+    "kfold": ("R2", "tau-per-song", "MAE"),
+}
+
+
+def predict_examples(
+    model: torch.nn.Module,
+    examples: Sequence[SequenceExample],
+    normalizer: Normalizer,
+    *,
+    smooth: bool = False,
+    batch_size: int = 16,
+) -> list[np.ndarray]:
+    """Per-frame predictions for each song (raw features in, normaliser applied here).
+
+    Args:
+        model: a trained sequence model (put in eval mode).
+        examples: songs with raw (unnormalised) features.
+        normalizer: the training songs' statistics.
+        smooth: apply :func:`~memo_core.postprocess.triangle_smooth` to each song.
+        batch_size: songs per forward pass (padded; models give padded songs
+            the same output as alone).
+
+    Returns:
+        One array per song. [shape=(n_frames, n_targets)]
+    """
+    from .train import collate
+
+    model.eval()
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    normed = normalizer.apply_examples(examples)
+    out: list[np.ndarray] = []
+    with torch.inference_mode():
+        for start in range(0, len(normed), batch_size):
+            chunk = normed[start : start + batch_size]
+            batch = collate(chunk, device=device)
+            pred = model(batch.x, batch.lengths).prediction.float().cpu().numpy()
+            for i, ex in enumerate(chunk):
+                y = pred[i, : ex.n_frames]
+                out.append(triangle_smooth(y) if smooth else y)
+    return out
+
+
+def _report(examples: Sequence[SequenceExample], predictions: Sequence[np.ndarray]) -> dict[str, float]:
+    from .metrics import regression_report
+
+    targets = tuple(examples[0].target_names)
+    true = {t: [ex.targets[ex.mask, j] for ex in examples] for j, t in enumerate(targets)}
+    pred = {t: [p[ex.mask, j] for ex, p in zip(examples, predictions)] for j, t in enumerate(targets)}
+    return regression_report(true, pred, targets=targets)
+
+
+def evaluate(
+    model: torch.nn.Module,
+    examples: Sequence[SequenceExample],
+    normalizer: Normalizer,
+    *,
+    smooth: bool = False,
+    targets: Sequence[str] | None = None,
+) -> dict[str, float]:
+    """All regression metrics on the annotated frames of ``examples``.
+
+    Args:
+        model: a trained model whose output columns are ``targets``.
+        examples: raw test songs.
+        normalizer: the training statistics.
+        smooth: smooth predictions with the triangle filter first.
+        targets: the model's target names, when the examples hold more
+            (``None``: the examples' targets).
+
+    Returns:
+        :func:`~memo_core.metrics.regression_report`'s dict.
+
+    Raises:
+        MemoError: no examples, or a target count that does not fit the model.
+    """
+    if not examples:
+        raise MemoError("evaluate needs at least one song")
+    if targets is not None:
+        examples = select_targets(examples, targets)
+    n_targets = getattr(model, "n_targets", examples[0].n_targets)
+    if examples[0].n_targets != n_targets:
+        raise MemoError(f"the model predicts {n_targets} targets, the songs have {examples[0].target_names}")
+    return _report(examples, predict_examples(model, examples, normalizer, smooth=smooth))
+
+
+def paper_metrics(report: dict[str, float], protocol: str) -> dict[str, float]:
+    """The subset of ``report`` the papers of ``protocol`` (``"holdout"``, ``"kfold"``) give."""
+    if protocol not in PAPER_METRICS:
+        raise MemoError(f"unknown protocol {protocol!r}; known: {', '.join(PAPER_METRICS)}")
+    wanted = PAPER_METRICS[protocol]
+    return {k: v for k, v in report.items() if k.split("/", 1)[-1] in wanted}
+
+
+def format_metrics(report: dict[str, float], *, highlight: Sequence[str] = ()) -> str:
+    """A table: one row per metric, one column per target; metrics in ``highlight`` marked ``*``."""
+    targets = list(dict.fromkeys(k.split("/", 1)[0] for k in report))
+    names = list(dict.fromkeys(k.split("/", 1)[1] for k in report if "/" in k))
+    lines = [f"{'metric':<16}" + "".join(f"{t:>12}" for t in targets)]
+    for name in names:
+        mark = "*" if name in highlight else " "
+        cells = "".join(
+            f"{report[f'{t}/{name}']:>12.4f}" if f"{t}/{name}" in report else f"{'-':>12}" for t in targets
+        )
+        lines.append(f"{name + mark:<16}{cells}")
+    return "\n".join(lines)
+
+
+def cross_validate(
+    model_name: str,
+    preset: str | None,
+    examples: Sequence[SequenceExample],
+    *,
+    n_folds: int = 10,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    targets: Sequence[str] | None = None,
+    config_overrides: dict[str, Any] | None = None,
+    model_overrides: dict[str, Any] | None = None,
+    smooth: bool = False,
+    on_fold: Callable[[int, dict[str, float]], None] | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """K-fold cross-validation by song (Chaki et al. 2020: 10 folds; R^2, tau per song, MAE).
+
+    Each fold trains a fresh model on the other folds' songs, holding out
+    ``val_fraction`` of them (at least one song) for early stopping, and
+    predicts its own songs.
+
+    Args:
+        model_name, preset: the registered model and preset.
+        examples: raw songs (all of the dataset).
+        n_folds: folds (10 in Chaki et al.).
+        seed: fold assignment and training seed.
+        val_fraction: share of each fold's training songs used for early stopping.
+        targets: target names to train on (``None``: the examples').
+        config_overrides, model_overrides: as :func:`~memo_core.train.train_model`.
+        smooth: smooth predictions before scoring.
+        on_fold: called with ``(fold, metrics)`` after each fold.
+        progress: show tqdm bars.
+
+    Returns:
+        ``{"folds": [metrics per fold], "mean": {...}, "std": {...},
+        "pooled": metrics over all out-of-fold predictions, "paper": the
+        ``kfold`` paper metrics of "mean", "n_folds": n}``.
+    """
+    from tqdm.auto import tqdm
+
+    from .data.splits import kfold_by_song, train_val_test_by_song
+    from .train import train_model
+
+    if targets is not None:
+        examples = select_targets(examples, targets)
+    by_id = {ex.song_id: ex for ex in examples}
+    folds = kfold_by_song(list(by_id), n_folds=n_folds, seed=seed)
+    overrides = {"seed": seed, **(config_overrides or {})}
+    fold_reports: list[dict[str, float]] = []
+    oof_examples: list[SequenceExample] = []
+    oof_pred: list[np.ndarray] = []
+    for k, (train_ids, test_ids) in enumerate(tqdm(folds, desc=f"{n_folds}-fold {model_name}", disable=not progress)):
+        if len(train_ids) >= 3 and val_fraction > 0:
+            inner = train_val_test_by_song(train_ids, val=val_fraction, test=0.0, seed=seed + k)
+            fit_ids, val_ids = inner["train"], inner["validation"]
+        else:
+            fit_ids, val_ids = train_ids, []
+        result = train_model(model_name, preset, [by_id[i] for i in fit_ids], [by_id[i] for i in val_ids],
+                             config_overrides=overrides, model_overrides=model_overrides)
+        test = [by_id[i] for i in test_ids]
+        pred = predict_examples(result.model, test, result.normalizer, smooth=smooth)
+        report = _report(test, pred)
+        fold_reports.append(report)
+        oof_examples.extend(test)
+        oof_pred.extend(pred)
+        if on_fold is not None:
+            on_fold(k, report)
+    keys = list(fold_reports[0])
+    mean = {k: float(np.nanmean([r[k] for r in fold_reports])) for k in keys}
+    std = {k: float(np.nanstd([r[k] for r in fold_reports])) for k in keys}
+    return {
+        "n_folds": n_folds,
+        "folds": fold_reports,
+        "mean": mean,
+        "std": std,
+        "pooled": _report(oof_examples, oof_pred),
+        "paper": paper_metrics(mean, "kfold"),
+    }
+
+
+def evaluate_checkpoint(
+    path: str | Path,
+    *,
+    dataset: str | None = None,
+    root: str | Path | None = None,
+    split: str = "test",
+    smooth: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Score a checkpoint on its test songs (or another dataset's).
+
+    With no ``dataset``/``root`` the checkpoint's own training record names
+    the dataset, folder and test songs. With another dataset, its official
+    ``split`` is used where it has one, all songs otherwise (cross-dataset).
+
+    Returns:
+        ``{"metrics": ..., "paper": holdout paper metrics, "n_songs": n,
+        "dataset": name, "songs": ids}``.
+
+    Raises:
+        MemoError: the checkpoint records no dataset and none is given, or no
+            song of the split has audio.
+    """
+    from .checkpoints import load_checkpoint
+    from .data import load_dataset
+    from .data.sequences import build_examples
+    from .train import dataset_split
+
+    ckpt = load_checkpoint(path)
+    info = ckpt.info.get("train_info") or {}
+    name = dataset or info.get("dataset")
+    if not name:
+        raise MemoError(f"{path} records no training dataset; give --dataset and --root")
+    same = name == info.get("dataset") and root is None
+    folder = root if root is not None else (info.get("root") if name == info.get("dataset") else None)
+    load = load_dataset(name, folder, require_audio=True)
+    recorded = (info.get("split") or {}).get(split) if same else None
+    if recorded is not None:
+        ids = set(recorded)
+    elif split == "all":
+        ids = {s.song_id for s in load.songs}
+    else:
+        parts = dataset_split(load, seed=int(info.get("split_seed", 0)))
+        ids = set(parts.get(split) or []) or {s.song_id for s in load.songs}
+    songs = [s for s in load.songs if s.song_id in ids]
+    if not songs:
+        raise MemoError(f"no song of {name}'s {split!r} split has audio under {folder}")
+    spec = ckpt.feature_spec
+    examples = build_examples(songs, features=spec["name"], feature_params=spec.get("params") or {},
+                              targets=ckpt.targets, progress=progress)
+    metrics = evaluate(ckpt.model, examples, ckpt.normalizer, smooth=smooth)
+    return {"metrics": metrics, "paper": paper_metrics(metrics, "holdout"), "n_songs": len(examples),
+            "dataset": name, "songs": [ex.song_id for ex in examples]}
+

@@ -1,0 +1,214 @@
+"""Predict one song with a checkpoint and turn the model's explanation maps into arrays with time axes.
+
+Every map a model returns under a stable name (see
+:mod:`memo_core.models.outputs`) becomes ``{"values": array, "axes": {...}}``
+with the batch axis dropped and each axis named; time axes hold frame START
+times in seconds (frame ``i`` covers ``[0.5 i, 0.5 i + 0.5)`` s, as the
+features and the predictions CSV):
+
+=======================  ===========================================================
+map                      axes (in order)
+=======================  ===========================================================
+``temporal_attention``   ``query_time_s``, ``key_time_s``
+``window_attention/L``   ``time_s``, ``lag_s`` (``-(L-1)*0.5 .. 0``: 0 is frame t)
+``scale_weights``        ``time_s``, ``scale``
+``scale_predictions``    ``time_s``, ``scale``, ``target``
+``scale_shares``         ``time_s``, ``scale``, ``target``
+``layer_attention``      ``layer``, ``head``, ``query_time_s``, ``key_time_s``
+other names              ``time_s`` for axis 0 when it has n_frames rows, else ``axis0``; ``axisK`` after
+=======================  ===========================================================
+
+Files (:func:`write_predictions_csv`, :func:`write_explanations_npz`): a CSV
+``time_s,valence,arousal`` per frame, and an ``.npz`` holding for each map
+``KEY`` (the name with ``/`` written as ``_``) the array ``KEY`` and one array
+``KEY__AXIS`` per axis, plus ``map_names`` (the original names, in the order of
+``map_keys``), ``time_s`` and ``prediction`` [shape=(n_frames, n_targets)] and
+``targets``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .audio import FRAME_SECONDS, Audio, load_audio
+from .checkpoints import LoadedCheckpoint, check_feature_spec, load_checkpoint
+from .errors import MemoError
+from .postprocess import triangle_smooth
+
+__all__ = [
+    "SongExplanation",
+    "explain_song",
+    "explanation_axes",
+    "write_predictions_csv",
+    "write_explanations_npz",
+    "read_explanations_npz",
+]
+
+
+@dataclass
+class SongExplanation:
+    """One song's predictions and explanation maps.
+
+    Attributes:
+        source: the audio's name.
+        predictions: one row a frame: ``time_s`` then one column per target.
+        explanations: ``{name: {"values": array, "axes": {axis name: array}}}``.
+        targets: target names.
+        smoothed: whether the triangle filter was applied to the predictions.
+        model_name: the checkpoint's model.
+    """
+
+    source: str
+    predictions: pd.DataFrame
+    explanations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    targets: tuple[str, ...] = ("valence", "arousal")
+    smoothed: bool = False
+    model_name: str = ""
+
+
+def explanation_axes(name: str, shape: tuple[int, ...], *, n_frames: int, targets: tuple[str, ...],
+                     frame_seconds: float = FRAME_SECONDS) -> dict[str, np.ndarray]:
+    """Named axes for a map of ``shape`` (batch axis already dropped), in axis order."""
+    t = np.arange(n_frames, dtype=np.float64) * frame_seconds
+    base = name.split("/", 1)[0]
+    idx = lambda k: np.arange(shape[k])  # noqa: E731
+    if base == "temporal_attention" and len(shape) == 2:
+        return {"query_time_s": t[: shape[0]], "key_time_s": t[: shape[1]]}
+    if base == "window_attention" and len(shape) == 2:
+        return {"time_s": t[: shape[0]], "lag_s": (np.arange(shape[1]) - (shape[1] - 1)) * frame_seconds}
+    if base == "scale_weights" and len(shape) == 2:
+        return {"time_s": t[: shape[0]], "scale": idx(1)}
+    if base in ("scale_predictions", "scale_shares") and len(shape) == 3:
+        target = np.asarray(targets) if len(targets) == shape[2] else idx(2)
+        return {"time_s": t[: shape[0]], "scale": idx(1), "target": target}
+    if base == "layer_attention" and len(shape) == 4:
+        return {"layer": idx(0), "head": idx(1), "query_time_s": t[: shape[2]], "key_time_s": t[: shape[3]]}
+    axes = {}
+    for k, size in enumerate(shape):
+        axes["time_s" if k == 0 and size == n_frames else f"axis{k}"] = t if (k == 0 and size == n_frames) else idx(k)
+    return axes
+
+
+def explain_song(
+    checkpoint: LoadedCheckpoint | str | os.PathLike,
+    audio_or_path: Audio | str | os.PathLike | bytes,
+    *,
+    smooth: bool = False,
+    cache: bool = True,
+) -> SongExplanation:
+    """Predict one song and collect its explanation maps.
+
+    Args:
+        checkpoint: a loaded checkpoint or its path.
+        audio_or_path: an :class:`~memo_core.audio.Audio`, a file path or the bytes of a file.
+        smooth: apply Ma et al.'s 25-frame triangle filter to the predictions
+            (the maps are left as the model gave them).
+        cache: use the on-disk feature cache.
+
+    Returns:
+        The :class:`SongExplanation`.
+
+    Raises:
+        MemoError: bad audio, a checkpoint that cannot be loaded, or features
+            that do not match the checkpoint's.
+    """
+    from .features import extract, get_extractor
+
+    ckpt = checkpoint if isinstance(checkpoint, LoadedCheckpoint) else load_checkpoint(checkpoint)
+    audio = audio_or_path if isinstance(audio_or_path, Audio) else load_audio(audio_or_path)
+    spec = ckpt.feature_spec
+    extractor = get_extractor(spec["name"], **(spec.get("params") or {}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # library version notes are for load time, not per song
+        check_feature_spec(ckpt, extractor)
+    x = ckpt.normalizer.apply(extract(audio, extractor.name, cache=cache, **extractor.params))
+    model = ckpt.model.eval()
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    with torch.inference_mode():
+        xt = torch.from_numpy(x)[None].to(device)
+        out = model(xt, torch.tensor([len(x)], device=device))
+    pred = out.prediction[0].float().cpu().numpy()
+    if pred.ndim != 2 or pred.shape[0] != len(x):
+        raise MemoError(f"{ckpt.info.get('model_name')} returned predictions of shape {tuple(pred.shape)}, "
+                        f"expected ({len(x)}, n_targets): not a per-frame model")
+    if smooth:
+        pred = triangle_smooth(pred)
+    n = len(x)
+    times = np.arange(n, dtype=np.float64) * extractor.frame_seconds
+    frame = pd.DataFrame({"time_s": times})
+    for j, target in enumerate(ckpt.targets):
+        frame[target] = pred[:, j].astype(np.float64)
+    maps = {}
+    for name, tensor in out.explanations.items():
+        values = tensor[0].float().cpu().numpy() if tensor.ndim >= 1 else tensor.float().cpu().numpy()
+        maps[name] = {
+            "values": values,
+            "axes": explanation_axes(name, values.shape, n_frames=n, targets=ckpt.targets,
+                                     frame_seconds=extractor.frame_seconds),
+        }
+    return SongExplanation(audio.source, frame, maps, tuple(ckpt.targets), smooth, str(ckpt.info.get("model_name", "")))
+
+
+def _atomic(path: Path, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def write_predictions_csv(explanation: SongExplanation, path: str | os.PathLike) -> Path:
+    """Write ``time_s,<targets>`` one row a frame (atomically)."""
+    return _atomic(Path(path), lambda p: explanation.predictions.to_csv(p, index=False, float_format="%.6g"))
+
+
+def _key(name: str) -> str:
+    return name.replace("/", "_")
+
+
+def write_explanations_npz(explanation: SongExplanation, path: str | os.PathLike) -> Path:
+    """Write the maps and their axes (layout in the module docstring) as a compressed ``.npz``."""
+    arrays: dict[str, np.ndarray] = {
+        "time_s": explanation.predictions["time_s"].to_numpy(),
+        "prediction": explanation.predictions[list(explanation.targets)].to_numpy(),
+        "targets": np.asarray(explanation.targets, dtype=str),
+        "map_names": np.asarray(list(explanation.explanations), dtype=str),
+        "map_keys": np.asarray([_key(n) for n in explanation.explanations], dtype=str),
+    }
+    for name, entry in explanation.explanations.items():
+        key = _key(name)
+        arrays[key] = np.asarray(entry["values"])
+        arrays[f"{key}__axes"] = np.asarray(list(entry["axes"]), dtype=str)
+        for axis, values in entry["axes"].items():
+            arrays[f"{key}__{axis}"] = np.asarray(values)
+
+    def write(p):
+        with open(p, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+
+    return _atomic(Path(path), write)
+
+
+def read_explanations_npz(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """The maps of a file :func:`write_explanations_npz` wrote: ``{name: {"values", "axes"}}``."""
+    with np.load(path, allow_pickle=False) as data:
+        out = {}
+        for name, key in zip(data["map_names"].tolist(), data["map_keys"].tolist()):
+            axes = {axis: data[f"{key}__{axis}"] for axis in data[f"{key}__axes"].tolist()}
+            out[name] = {"values": data[key], "axes": axes}
+        return out
