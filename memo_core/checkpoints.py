@@ -18,7 +18,7 @@ weights_only=True)`` reads (no pickled code), holding::
 
 :func:`load_checkpoint` rebuilds the model with
 ``get_model(name, **config)``; every way a file can fail to be a usable
-checkpoint raises :class:`~memo_core.errors.MemoError` with a message that
+checkpoint raises :class:`~memo_core.errors.CheckpointError` with a message that
 says which.
 """
 
@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from .data.sequences import Normalizer
-from .errors import MemoError
+from .errors import CheckpointError, MemoError
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -116,7 +116,7 @@ def _plain(value: Any, where: str) -> Any:
         return {str(k): _plain(v, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    raise MemoError(f"cannot store {where} of type {type(value).__name__} in a checkpoint (plain data and tensors only)")
+    raise CheckpointError(f"cannot store {where} of type {type(value).__name__} in a checkpoint (plain data and tensors only)")
 
 
 def save_checkpoint(
@@ -151,7 +151,7 @@ def save_checkpoint(
     name = getattr(model, "registry_name", None)
     config = getattr(model, "config", None)
     if not name or name == "?" or not (dataclasses.is_dataclass(config) and not isinstance(config, type)):
-        raise MemoError(f"{type(model).__name__} is not a registered MEMO model (no registry_name and dataclass config)")
+        raise CheckpointError(f"{type(model).__name__} is not a registered MEMO model (no registry_name and dataclass config)")
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -181,21 +181,21 @@ def save_checkpoint(
 
 def _read(path: Path) -> Any:
     if not path.exists():
-        raise MemoError(f"checkpoint {path} does not exist")
+        raise CheckpointError(f"checkpoint {path} does not exist")
     if not path.is_file():
-        raise MemoError(f"checkpoint {path} is not a file; give the .pt file `python -m memo_core train --out` wrote")
+        raise CheckpointError(f"checkpoint {path} is not a file; give the .pt file `python -m memo_core train --out` wrote")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "Unsupported global" in str(exc):  # a pickled class or function, which weights_only refuses
-            raise MemoError(
+            raise CheckpointError(
                 f"{path} holds Python objects beyond plain data and tensors: it is not a MEMO checkpoint "
                 "(refusing to unpickle code from it)"
             ) from None
-        raise MemoError(f"{path} is not a PyTorch file, or it is corrupt") from None
+        raise CheckpointError(f"{path} is not a PyTorch file, or it is corrupt") from None
     except Exception as exc:  # noqa: BLE001 - torch raises many types on non-torch bytes (KeyError, EOFError, ...)
         first = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise MemoError(f"{path} is not a PyTorch file, or it is truncated ({first})") from None
+        raise CheckpointError(f"{path} is not a PyTorch file, or it is truncated ({first})") from None
 
 
 def _retuple(name: Any, config: dict[str, Any]) -> dict[str, Any]:
@@ -213,7 +213,7 @@ def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:
     """Read a checkpoint and rebuild its model through the registry (eval mode).
 
     Raises:
-        MemoError: the path is not a file, not a torch file, not a MEMO
+        CheckpointError: the path is not a file, not a torch file, not a MEMO
             checkpoint, from a newer MEMO, names an unknown model, or holds a
             config or weights that do not fit the model.
     """
@@ -222,28 +222,28 @@ def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:
     path = Path(path).expanduser()
     data = _read(path)
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-        raise MemoError(f"{path} is a PyTorch file but not a MEMO checkpoint (no format {CHECKPOINT_FORMAT!r})")
+        raise CheckpointError(f"{path} is a PyTorch file but not a MEMO checkpoint (no format {CHECKPOINT_FORMAT!r})")
     version = data.get("version")
     if not isinstance(version, int) or version > CHECKPOINT_VERSION:
-        raise MemoError(
+        raise CheckpointError(
             f"{path} is a MEMO checkpoint of format version {version!r}; this memo_core reads up to "
             f"{CHECKPOINT_VERSION}: upgrade memo_core"
         )
     missing = [k for k in ("model", "state_dict", "feature_spec", "normalizer", "targets") if k not in data]
     if missing:
-        raise MemoError(f"{path} is an incomplete MEMO checkpoint: missing {', '.join(missing)}")
+        raise CheckpointError(f"{path} is an incomplete MEMO checkpoint: missing {', '.join(missing)}")
     model_info = data["model"]
     name, config = model_info.get("name"), dict(model_info.get("config") or {})
     try:
         model = get_model(name, **_retuple(name, config))
     except MemoError as exc:
-        raise MemoError(f"{path} cannot be rebuilt: {exc}") from None
+        raise CheckpointError(f"{path} cannot be rebuilt: {exc}") from None
     except (TypeError, ValueError) as exc:
-        raise MemoError(f"{path}: the stored config of {name!r} does not fit the model ({exc})") from None
+        raise CheckpointError(f"{path}: the stored config of {name!r} does not fit the model ({exc})") from None
     try:
         model.load_state_dict(data["state_dict"])
     except RuntimeError as exc:
-        raise MemoError(
+        raise CheckpointError(
             f"{path}: the stored weights do not fit {name!r} with its stored config "
             f"({str(exc).splitlines()[0][:200]})"
         ) from None
@@ -281,7 +281,7 @@ def check_feature_spec(checkpoint: LoadedCheckpoint | dict[str, Any], extractor:
             dict, or a feature set name (default parameters).
 
     Raises:
-        MemoError: the features do not match.
+        CheckpointError: the features do not match.
     """
     from .features import get_extractor
 
@@ -300,7 +300,7 @@ def check_feature_spec(checkpoint: LoadedCheckpoint | dict[str, Any], extractor:
         if a != b:
             problems.append(f"{key} {b!r} (the model was trained with {a!r})")
     if problems:
-        raise MemoError("the features do not match the checkpoint: " + "; ".join(problems))
+        raise CheckpointError("the features do not match the checkpoint: " + "; ".join(problems))
     notes = []
     if want.get("code_version") != have.get("code_version"):
         notes.append(f"feature code version {want.get('code_version')} (now {have.get('code_version')})")

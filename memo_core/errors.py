@@ -12,6 +12,7 @@ __all__ = [
     "FeatureError",
     "DatasetError",
     "MetricError",
+    "CheckpointError",
 ]
 
 
@@ -33,3 +34,7 @@ class DatasetError(MemoError):
 
 class MetricError(MemoError):
     """A metric was given inputs of the wrong shape, length or content."""
+
+
+class CheckpointError(MemoError):
+    """A file is not a MEMO checkpoint, is damaged, or does not fit the model or features asked for."""

@@ -434,7 +434,8 @@ def fit(
     model.eval()
     with torch.no_grad():
         clean = list(iterate_batches(train_data, batch_size=int(config.batch_size), device=device))
-        model.fit_closed_form(clean)
+        held_out = list(iterate_batches(val_data, batch_size=int(config.batch_size), device=device)) if val_data else []
+        model.fit_closed_form(clean, val_batches=held_out)
     history.final_val_loss = _mean_loss(model, select_on, loss_fn, config)
     history.wall_time_s = time.perf_counter() - started
     model.eval()

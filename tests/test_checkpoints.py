@@ -16,7 +16,7 @@ from memo_core.checkpoints import (
     save_checkpoint,
 )
 from memo_core.data.sequences import SequenceExample
-from memo_core.errors import MemoError
+from memo_core.errors import CheckpointError, MemoError
 from memo_core.evaluate import predict_examples
 from memo_core.features import get_extractor
 from memo_core.models.registry import list_models
@@ -85,7 +85,7 @@ def test_file_loads_with_weights_only_and_is_written_atomically(saved):
 )
 def test_bad_files_raise_clear_errors(tmp_path, make, message):
     path = make(tmp_path / "bad.pt")
-    with pytest.raises(MemoError, match=message):
+    with pytest.raises(CheckpointError, match=message):
         load_checkpoint(path)
 
 
@@ -109,7 +109,7 @@ def _altered(saved, tmp_path, change):
     ids=["unknown-model", "unknown-field", "config-mismatch", "newer-version", "incomplete"],
 )
 def test_checkpoints_that_do_not_rebuild_raise(saved, tmp_path, change, message):
-    with pytest.raises(MemoError, match=message):
+    with pytest.raises(CheckpointError, match=message):
         load_checkpoint(_altered(saved, tmp_path, change))
 
 
@@ -122,11 +122,11 @@ def test_library_version_difference_only_warns(saved, tmp_path):
 def test_feature_spec_check(saved):
     ckpt = load_checkpoint(saved[0])
     check_feature_spec(ckpt, get_extractor("chroma"))  # same features: fine
-    with pytest.raises(MemoError, match="name 'spectral'"):
+    with pytest.raises(CheckpointError, match="name 'spectral'"):
         check_feature_spec(ckpt, "spectral")
-    with pytest.raises(MemoError, match="params"):
+    with pytest.raises(CheckpointError, match="params"):
         check_feature_spec(ckpt, get_extractor("chroma", n_fft=4096))
-    with pytest.raises(MemoError, match="n_features 30"):
+    with pytest.raises(CheckpointError, match="n_features 30"):
         check_feature_spec(ckpt, {**SPEC, "n_features": 30})
     with pytest.warns(CheckpointWarning, match="librosa 0.1"):
         check_feature_spec(ckpt, {**SPEC, "libraries": {**SPEC["libraries"], "librosa": "0.1"}})
@@ -134,10 +134,10 @@ def test_feature_spec_check(saved):
 
 def test_save_refuses_unregistered_models_and_unplain_info(saved, tmp_path):
     _, result = saved
-    with pytest.raises(MemoError, match="not a registered"):
+    with pytest.raises(CheckpointError, match="not a registered"):
         save_checkpoint(tmp_path / "x.pt", torch.nn.Linear(2, 2), feature_spec=SPEC, normalizer=result.normalizer,
                         targets=("valence",))
-    with pytest.raises(MemoError, match="train_info.when"):
+    with pytest.raises(CheckpointError, match="train_info.when"):
         save_checkpoint(tmp_path / "x.pt", result.model, feature_spec=SPEC, normalizer=result.normalizer,
                         targets=result.targets, train_info={"when": object()})
     assert not (tmp_path / "x.pt").exists()

@@ -25,18 +25,19 @@ def _song(times, valence, arousal=None):
                       arousal=np.asarray(arousal if arousal is not None else valence, float))
 
 
-def test_align_pairs_15s_with_frame_30_and_drops_outside_and_nan():
+def test_align_pairs_15s_with_the_frame_ending_there_and_drops_outside_and_nan():
     song = _song([15.0, 15.5, 16.0, 40.0], [0.1, np.nan, 0.3, 0.9], [0.5, 0.6, 0.7, 0.8])
     values, mask = align_annotations(song, n_frames=34, targets=("valence", "arousal"))
     assert values.shape == (34, 2) and values.dtype == np.float32
-    assert np.flatnonzero(mask).tolist() == [30, 32]  # NaN valence at 15.5 s, 40 s past the end
-    np.testing.assert_allclose(values[30], [0.1, 0.5])
-    np.testing.assert_allclose(values[32], [0.3, 0.7])
+    # 15.0 s describes [14.5, 15.0) = frame 29; NaN valence at 15.5 s; 40 s is past the 17 s of audio
+    assert np.flatnonzero(mask).tolist() == [29, 31]
+    np.testing.assert_allclose(values[29], [0.1, 0.5])
+    np.testing.assert_allclose(values[31], [0.3, 0.7])
     assert not values[~mask].any()
 
 
 def test_align_one_target_keeps_order():
-    song = _song([0.0, 0.5], [0.1, 0.2], [0.7, 0.8])
+    song = _song([0.5, 1.0], [0.1, 0.2], [0.7, 0.8])
     values, mask = align_annotations(song, n_frames=2, targets=("arousal",))
     np.testing.assert_allclose(values[:, 0], [0.7, 0.8])
 
@@ -51,10 +52,10 @@ def test_build_examples_on_corpus_and_skips_songs_without_audio(tiny_corpus):
     ex = examples[0]
     assert ex.features.shape == (40, 24) and ex.features.dtype == np.float32
     assert ex.targets.shape == (40, 2) and ex.target_names == ("arousal", "valence")
-    assert np.flatnonzero(ex.mask)[0] == 30  # annotations start at 15 s
+    assert np.flatnonzero(ex.mask)[0] == 29  # annotations start at 15 s, describing [14.5, 15.0)
     np.testing.assert_allclose(ex.frame_times[:3], [0.0, 0.5, 1.0])
     song = load.by_id()[ex.song_id]
-    np.testing.assert_allclose(ex.targets[30, 0], song.arousal[0], atol=1e-6)
+    np.testing.assert_allclose(ex.targets[29, 0], song.arousal[0], atol=1e-6)
 
 
 def test_build_examples_refuses_non_500ms_features_and_no_usable_song(tiny_corpus):

@@ -43,9 +43,10 @@ class TinyGRU(SequenceModel):
     def train_defaults(self):
         return dict(self.defaults)
 
-    def fit_closed_form(self, batches):
+    def fit_closed_form(self, batches, *, val_batches=()):
         self.closed_form_calls += 1
         self.closed_form_batches = list(batches)
+        self.closed_form_val_batches = list(val_batches)
 
 
 def _examples(n_songs, *, seed, sign=1.0, n_frames=30, n_features=4):
@@ -122,6 +123,7 @@ def test_closed_form_runs_without_gradient_epochs():
     history = fit(model, _examples(3, seed=1), _examples(1, seed=2), config)
     assert history.epochs_run == 0 and history.best_epoch == 0 and model.closed_form_calls == 1
     assert np.isfinite(history.final_val_loss)
+    assert len(model.closed_form_val_batches) == 1  # the held-out song reaches the hook (the ELM fits on it)
 
 
 def test_resolve_config_precedence_and_errors():

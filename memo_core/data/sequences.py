@@ -2,10 +2,10 @@
 
 A :class:`SequenceExample` is one song as every sequence model sees it: its
 feature frames, its annotations placed on the same frames (0 where a frame is
-not annotated) and a mask of the annotated frames. Annotation instants are
-aligned to frames by ``round(t / 0.5)``: frame ``i`` covers
-``[0.5 i, 0.5 i + 0.5)`` s, so the annotation at 15.0 s pairs with frame 30
-(the convention of :mod:`memo_core.features`).
+not annotated) and a mask of the annotated frames. Frame ``i`` covers
+``[0.5 i, 0.5 i + 0.5)`` s and an annotation at ``t`` describes the frame that
+ends at ``t`` (:func:`memo_core.features.annotation_frame_index`): the value at
+15.0 s pairs with frame 29.
 
 >>> from memo_core.data import load_dataset
 >>> from memo_core.data.sequences import Normalizer, build_examples
@@ -29,6 +29,7 @@ import torch
 from ..audio import FRAME_SECONDS, load_audio
 from ..errors import DatasetError, MemoError
 from .records import DatasetLoad, SongRecord
+from ..features.base import annotation_frame_index
 
 __all__ = [
     "TARGET_NAMES",
@@ -103,8 +104,12 @@ def align_annotations(
     """
     values = np.zeros((n_frames, len(targets)), dtype=np.float32)
     seen = np.zeros((n_frames, len(targets)), dtype=bool)
-    index = np.rint(np.asarray(song.frame_times, dtype=np.float64) / frame_seconds).astype(np.int64)
-    inside = (index >= 0) & (index < n_frames)
+    times = np.asarray(song.frame_times, dtype=np.float64)
+    # One pairing rule for the whole project: the value at t describes the frame ending at t.
+    index = annotation_frame_index(times, n_frames)
+    # An instant well past the end of the audio (annotations longer than the file) is dropped,
+    # not piled onto the last frame.
+    inside = (times > -1e-6) & (times <= n_frames * frame_seconds + frame_seconds / 2)
     for j, name in enumerate(targets):
         series = np.asarray(song.target(name), dtype=np.float64)
         ok = inside & np.isfinite(series)

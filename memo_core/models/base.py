@@ -66,7 +66,9 @@ class SequenceModel(nn.Module):
       ``prediction`` on annotated frames); a model whose parts are trained
       separately (DBLSTM's scales) sums their own losses here;
     * :meth:`fit_closed_form`: called once after gradient training with the
-      training batches, for parts solved in closed form (the ELM readout).
+      training batches (noise-free) and the validation batches, for parts
+      solved in closed form (MLR on the training data; the ELM readout on
+      held-out outputs, as Li et al. fit it).
     """
 
     registry_name: str = "?"
@@ -96,8 +98,13 @@ class SequenceModel(nn.Module):
         err = (output.prediction - batch.y) ** 2 * mask
         return err.sum() / (mask.sum() * output.prediction.shape[-1]).clamp_min(1.0)
 
-    def fit_closed_form(self, batches: Iterable[Batch]) -> None:
-        """Solve closed-form parts after gradient training (nothing by default)."""
+    def fit_closed_form(self, batches: Iterable[Batch], *, val_batches: Iterable[Batch] = ()) -> None:
+        """Solve closed-form parts after gradient training (nothing by default).
+
+        Args:
+            batches: the training data, without input noise.
+            val_batches: the validation data (may be empty).
+        """
         return None
 
     def n_parameters(self) -> int:

@@ -56,8 +56,8 @@ class MLR(SequenceModel):
         return {"max_epochs": 0, "patience": None}
 
     @torch.no_grad()
-    def fit_closed_form(self, batches: Iterable[Batch]) -> None:
-        """Least squares over every annotated frame of the training batches."""
+    def fit_closed_form(self, batches: Iterable[Batch], *, val_batches: Iterable[Batch] = ()) -> None:
+        """Least squares over every annotated frame of the training batches (validation data unused)."""
         xs, ys = [], []
         for batch in batches:
             xs.append(batch.x[batch.mask])

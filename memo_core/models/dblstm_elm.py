@@ -339,10 +339,14 @@ class DBLSTMELM(SequenceModel):
         return per_scale.sum()
 
     @torch.no_grad()
-    def fit_closed_form(self, batches: Iterable[Batch]) -> None:
-        """Solve the ELM readout ``beta = pinv(H) T`` (Section 2.2) on the batches' annotated frames.
+    def fit_closed_form(self, batches: Iterable[Batch], *, val_batches: Iterable[Batch] = ()) -> None:
+        """Solve the ELM readout ``beta = pinv(H) T`` (Section 2.2) on annotated frames.
 
-        The scale networks run in eval mode (no noise is added here). Does nothing for AVG fusion.
+        Section 3.4 fits the ELM on the BLSTMs' outputs for held-out data, not on
+        the data they were trained on (where their outputs are too good to learn
+        how to weigh them): the validation batches are used when there are any,
+        else the training batches. The scale networks run in eval mode (no noise
+        is added here). Does nothing for AVG fusion.
 
         Raises:
             MemoError: the batches hold no annotated frame.
@@ -351,9 +355,10 @@ class DBLSTMELM(SequenceModel):
             return
         was_training = self.training
         self.eval()
+        val_batches = list(val_batches)
         hidden, targets = [], []
         try:
-            for batch in batches:
+            for batch in (val_batches if any(b.mask.any() for b in val_batches) else batches):
                 scale_predictions = self(batch.x, batch.lengths).explanations["scale_predictions"]
                 h = self.elm_hidden(self.supervector(scale_predictions, batch.lengths))
                 hidden.append(h[batch.mask])  # (n_annotated, n_targets, elm_hidden)

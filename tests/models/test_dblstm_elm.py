@@ -229,3 +229,23 @@ def test_train_defaults_follow_the_paper():
     assert defaults["optimizer"] == "sgd"
     # the paper's 5e-6 is for error summed over ~60 frames; MEMO's loss is the frame mean
     assert defaults["lr"] == pytest.approx(5e-6 * 60)
+
+
+def test_elm_is_fitted_on_held_out_batches_when_given():
+    """Section 3.4: the ELM learns to weigh the scales on data the BLSTMs did not train on."""
+    torch.manual_seed(0)
+    model = get_model("dblstm_elm", "tiny", n_features=6, n_targets=1, elm_ridge=1e-2).eval()
+    g = torch.Generator().manual_seed(3)
+
+    def batch(seed_shift):
+        x = torch.randn(2, 30, 6, generator=g)
+        y = torch.randn(2, 30, 1, generator=g) * 0.3 + seed_shift
+        return Batch(x=x, lengths=torch.tensor([30, 30]), y=y, mask=torch.ones(2, 30, dtype=torch.bool))
+
+    train, held_out = batch(0.0), batch(0.5)
+    model.fit_closed_form([train], val_batches=[held_out])
+    on_val = model.elm_output_weight.clone()
+    model.fit_closed_form([held_out])
+    torch.testing.assert_close(model.elm_output_weight, on_val)  # same data, same readout
+    model.fit_closed_form([train])
+    assert not torch.allclose(model.elm_output_weight, on_val)
