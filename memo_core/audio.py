@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
+import numbers
 import os
+import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -57,7 +60,9 @@ class Audio:
     """One mono signal.
 
     Attributes:
-        samples: float32 samples in [-1, 1]. [shape=(n_samples,)]
+        samples: float32 samples in [-1, 1], read-only (the content hash that
+            keys the feature cache is computed once, so the samples must not
+            change; copy them to edit). [shape=(n_samples,)]
         sample_rate: samples per second.
         source: a name for messages and caches: the file name, or the name
             given with bytes input.
@@ -66,7 +71,13 @@ class Audio:
     samples: np.ndarray
     sample_rate: int
     source: str = "<audio>"
-    _digest: list = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        samples = np.asarray(self.samples)
+        if _can_change(samples):
+            samples = samples.copy()   # the caller keeps its own array writable
+        samples.setflags(write=False)
+        object.__setattr__(self, "samples", samples)
 
     @property
     def duration(self) -> float:
@@ -80,12 +91,14 @@ class Audio:
 
     def content_hash(self) -> str:
         """SHA-256 of the samples and sample rate; computed once, used by the feature cache."""
-        if not self._digest:
+        digest = self.__dict__.get("_digest")
+        if digest is None:
             h = hashlib.sha256()
             h.update(str(self.sample_rate).encode())
             h.update(np.ascontiguousarray(self.samples, dtype=np.float32).tobytes())
-            self._digest.append(h.hexdigest())
-        return self._digest[0]
+            digest = h.hexdigest()
+            object.__setattr__(self, "_digest", digest)
+        return digest
 
     def resampled(self, sample_rate: int) -> "Audio":
         """This signal at another sample rate (itself when the rate already matches)."""
@@ -94,11 +107,22 @@ class Audio:
         return Audio(_resample(self.samples, self.sample_rate, sample_rate), sample_rate, self.source)
 
 
+def _can_change(array: np.ndarray) -> bool:
+    """Whether ``array``, or an array it is a view of, is writable."""
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return True
+        array = array.base
+    return False
+
+
 def _resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     import soxr
 
     out = soxr.resample(samples, orig_sr, target_sr, quality="HQ")
-    return np.clip(out, -1.0, 1.0).astype(np.float32, copy=False)
+    out = np.clip(out, -1.0, 1.0).astype(np.float32, copy=False)
+    out.setflags(write=False)   # a fresh array: Audio takes it without copying
+    return out
 
 
 def load_audio(
@@ -122,15 +146,19 @@ def load_audio(
     Raises:
         AudioError: the file is missing, is not audio, is corrupt or empty, is
             shorter than one 500 ms frame, longer than ``max_duration_s``, or
-            holds non-finite samples.
+            holds non-finite samples; or ``source``, ``sample_rate`` or
+            ``max_duration_s`` is not a valid value.
     """
+    sample_rate = _check_sample_rate(sample_rate)
+    if isinstance(max_duration_s, bool) or not isinstance(max_duration_s, numbers.Real) or not max_duration_s > 0:
+        raise AudioError(f"max_duration_s must be a positive number of seconds, got {max_duration_s!r}.")
     if isinstance(source, (bytes, bytearray, memoryview)):
         label = name or "<upload>"
         data = bytes(source)
         if not data:
             raise AudioError(f"{label} is empty (0 bytes). Choose a WAV, FLAC, OGG or MP3 file with sound in it.")
         opener = lambda: io.BytesIO(data)  # noqa: E731 - soundfile needs a fresh stream per open
-    else:
+    elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         label = name or path.name
         if not path.exists():
@@ -140,12 +168,17 @@ def load_audio(
         if path.stat().st_size == 0:
             raise AudioError(f"{label} is empty (0 bytes). Choose a WAV, FLAC, OGG or MP3 file with sound in it.")
         opener = lambda: str(path)  # noqa: E731
+    else:
+        raise AudioError(
+            f"load_audio reads a file path or the bytes of a whole file, got {type(source).__name__}. "
+            "Pass the path of a WAV, FLAC, OGG or MP3 file."
+        )
 
     try:
         info = sf.info(opener())
-    except Exception as exc:  # libsndfile reports unknown formats in many ways
+    except Exception:  # libsndfile reports unknown formats in many ways, some naming Python objects
         raise AudioError(
-            f"{label} is not a readable audio file ({_reason(exc)}). "
+            f"{label} is not a readable audio file (format not recognised). "
             f"MEMO reads {', '.join(SUPPORTED_FORMATS)}; convert the file to one of these, or check it is not corrupt."
         ) from None
     if info.samplerate <= 0:
@@ -187,20 +220,45 @@ def load_audio(
             stacklevel=2,
         )
 
-    samples = np.ascontiguousarray(samples, dtype=np.float32)
+    samples = np.array(samples, dtype=np.float32, order="C")   # owned, so Audio need not copy it again
+    samples.setflags(write=False)
     if sample_rate is not None and sample_rate != file_sr:
         samples = _resample(samples, int(file_sr), int(sample_rate))
         file_sr = sample_rate
     return Audio(samples=samples, sample_rate=int(file_sr), source=label)
 
 
+def _check_sample_rate(sample_rate: object) -> int | None:
+    """``sample_rate`` as an int, or ``None``; anything but a positive whole number of Hz raises."""
+    if sample_rate is None:
+        return None
+    whole = isinstance(sample_rate, numbers.Integral) or (
+        isinstance(sample_rate, numbers.Real) and math.isfinite(sample_rate) and float(sample_rate).is_integer())
+    if isinstance(sample_rate, bool) or not whole or int(sample_rate) <= 0:
+        raise AudioError(
+            f"sample_rate must be a positive whole number of Hz (e.g. 44100), or None to keep the file's rate; "
+            f"got {sample_rate!r}."
+        )
+    return int(sample_rate)
+
+
+def _seconds_text(seconds: float) -> str:
+    """A duration for messages: seconds under 2 minutes, minutes above."""
+    if seconds < 120:
+        return f"{seconds:.2f}".rstrip("0").rstrip(".") + " s"
+    return f"{seconds / 60:.1f}".rstrip("0").rstrip(".") + " min"
+
+
 def _too_long(label: str, duration: float, limit: float) -> str:
     return (
-        f"{label} is {duration / 60:.1f} min long, over the {limit / 60:.0f} min limit. "
+        f"{label} is {_seconds_text(duration)} long, over the {_seconds_text(limit)} limit. "
         "Cut it into shorter excerpts, or raise the limit (max_duration_s / --max-duration)."
     )
 
 
 def _reason(exc: Exception) -> str:
+    """libsndfile's complaint without the Python objects it names ("Error opening <_io.BytesIO ...>: ")."""
     text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    text = re.sub(r"^Error opening .*?: ", "", text)
+    text = re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", "the data", text)
     return text[:160]

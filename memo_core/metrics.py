@@ -543,9 +543,9 @@ def tagging_report(y_true, scores, *, skip_degenerate: bool = False) -> dict[str
         MetricError: As :func:`roc_auc_macro`.
     """
     t, s = _check_tags(y_true, scores)
-    # Validate once so a degenerate-tag warning is given once, for both averages.
+    # Choose the tags once, so a degenerate-tag warning is given once for both averages.
     keep = _usable_tags(t, skip_degenerate, stacklevel=3)
     return {
-        "ROC-AUC-macro": float(skm.roc_auc_score(t[:, keep], s[:, keep], average="macro")),
-        "PR-AUC-macro": float(skm.average_precision_score(t[:, keep], s[:, keep], average="macro")),
+        "ROC-AUC-macro": roc_auc_macro(t[:, keep], s[:, keep]),
+        "PR-AUC-macro": pr_auc_macro(t[:, keep], s[:, keep]),
     }

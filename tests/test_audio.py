@@ -107,11 +107,84 @@ def test_missing_path_and_folder(tmp_path):
         load_audio(b"")
 
 
-def test_too_long_is_refused_before_decoding(tmp_path):
+def test_too_long_is_refused_before_decoding(tmp_path, monkeypatch):
     path = _write(tmp_path / "long.wav", make_tone(12.0, 8000)[:, 0], 8000)
-    with pytest.raises(AudioError, match="over the 0 min limit|min long"):
-        load_audio(path, max_duration_s=10)
+    with monkeypatch.context() as m:
+        m.setattr(sf, "read", lambda *a, **k: pytest.fail("decoded a file that the header shows is too long"))
+        with pytest.raises(AudioError, match=r"is 12 s long, over the 10 s limit"):
+            load_audio(path, max_duration_s=10)
     assert load_audio(path, max_duration_s=60, sample_rate=None).duration == pytest.approx(12.0)
+
+
+def test_long_limits_are_given_in_minutes(tmp_path):
+    path = _write(tmp_path / "long.wav", make_tone(12.0, 8000)[:, 0], 8000)
+    from memo_core.audio import _too_long
+
+    assert "over the 20 min limit" in _too_long("x", 1500.0, 1200.0)
+    with pytest.raises(AudioError, match="12 s long, over the 10.5 s limit"):
+        load_audio(path, max_duration_s=10.5)
+
+
+@pytest.mark.parametrize("rate", [0, -5, 22_050.5, "44100", True, float("nan")])
+def test_bad_sample_rate_is_refused(tmp_path, rate):
+    path = _write(tmp_path / "a.wav", make_tone(1.0, 8000), 8000)
+    with pytest.raises(AudioError, match="sample_rate must be a positive whole number"):
+        load_audio(path, sample_rate=rate)
+
+
+def test_whole_float_sample_rate_is_an_int(tmp_path):
+    path = _write(tmp_path / "a.wav", make_tone(1.0, 8000), 8000)
+    audio = load_audio(path, sample_rate=16_000.0)
+    assert audio.sample_rate == 16_000 and type(audio.sample_rate) is int
+
+
+@pytest.mark.parametrize("limit", [0, -1, float("nan"), "60"])
+def test_bad_max_duration_is_refused(tmp_path, limit):
+    path = _write(tmp_path / "a.wav", make_tone(1.0, 8000), 8000)
+    with pytest.raises(AudioError, match="max_duration_s must be a positive number"):
+        load_audio(path, max_duration_s=limit)
+
+
+@pytest.mark.parametrize("source", [None, 3, ["a.wav"]])
+def test_source_of_the_wrong_type_is_named(source):
+    with pytest.raises(AudioError, match=f"got {type(source).__name__}"):
+        load_audio(source)
+
+
+def test_upload_errors_show_no_python_internals():
+    noise = np.random.default_rng(0).bytes(5000)
+    with pytest.raises(AudioError) as info:
+        load_audio(noise)
+    message = str(info.value)
+    assert "format not recognised" in message and message.startswith("<upload> is not a readable audio file")
+    assert "BytesIO" not in message and "0x" not in message
+
+
+def test_reason_drops_object_reprs():
+    from memo_core.audio import _reason
+
+    raw = RuntimeError("Error opening <_io.BytesIO object at 0x7f00deadbeef>: Format not recognised.")
+    assert _reason(raw) == "Format not recognised."
+    assert _reason(RuntimeError("bad frame in <_io.BytesIO object at 0x7f00>")) == "bad frame in the data"
+
+
+def test_samples_are_read_only_so_the_cached_hash_stays_true(tmp_path):
+    from memo_core.audio import Audio
+
+    audio = load_audio(_write(tmp_path / "a.wav", make_tone(1.0, 8000), 8000), sample_rate=None)
+    digest = audio.content_hash()
+    with pytest.raises(ValueError):
+        audio.samples[0] = 0.5
+    assert audio.content_hash() == digest
+    assert not audio.resampled(16_000).samples.flags.writeable
+
+    mine = np.zeros(8000, dtype=np.float32)
+    built = Audio(mine, 8000, "mine")
+    before = built.content_hash()
+    mine[:] = 0.25   # the caller's array stays writable, and the record does not follow it
+    assert mine.flags.writeable and built.samples[0] == 0.0 and built.content_hash() == before
+    view = Audio(np.ones(16000, dtype=np.float32)[::2], 8000)
+    assert not view.samples.flags.writeable and view.duration == 1.0
 
 
 def test_non_finite_samples(tmp_path):

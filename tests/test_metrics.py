@@ -164,6 +164,15 @@ def test_tagging_report_names_and_values():
     assert report == {"ROC-AUC-macro": pytest.approx(0.875), "PR-AUC-macro": pytest.approx(11 / 12)}
 
 
+def test_tagging_report_is_the_two_macro_averages(monkeypatch):
+    """The report computes nothing of its own: it calls roc_auc_macro and pr_auc_macro."""
+    calls = []
+    monkeypatch.setattr(M, "roc_auc_macro", lambda t, s, **k: calls.append("roc") or 0.1)
+    monkeypatch.setattr(M, "pr_auc_macro", lambda t, s, **k: calls.append("pr") or 0.2)
+    assert M.tagging_report(Y_TAGS, S_TAGS) == {"ROC-AUC-macro": 0.1, "PR-AUC-macro": 0.2}
+    assert calls == ["roc", "pr"]
+
+
 def test_degenerate_tag_raises_by_default():
     y = np.column_stack([Y_TAGS, np.zeros(4, dtype=int)])
     s = np.column_stack([S_TAGS, np.linspace(0, 1, 4)])

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import plots, resources
+from memo_core.errors import MemoError
 
 st.title("Synthetic emotion corpus")
 st.caption(
@@ -13,14 +14,34 @@ st.caption(
 
 root = resources.default_corpus_dir()
 if not resources.corpus_is_ready(root):
-    st.info(f"The demo corpus is not rendered yet. It takes a few minutes and is written to `{root}`.")
-    if st.button("Render the demo corpus", type="primary"):
+    if resources.corpus_is_damaged(root):
+        st.error(
+            f"The corpus in `{root}` is incomplete (some of its audio or annotation files are missing). "
+            "Render it again below (a few minutes), or set MEMO_DATA_DIR to another folder."
+        )
+        label = "Render the demo corpus again"
+    else:
+        st.info(f"The demo corpus is not rendered yet. It takes a few minutes and is written to `{root}`.")
+        label = "Render the demo corpus"
+    if st.button(label, type="primary"):
         bar = st.progress(0.0, text="Rendering songs…")
-        resources.render_default_corpus(lambda done, total: bar.progress(done / total, text=f"{done}/{total} songs"))
+        try:
+            resources.render_default_corpus(
+                lambda done, total: bar.progress(done / total, text=f"{done}/{total} songs"))
+        except MemoError as error:
+            st.error(f"The corpus could not be rendered: {error}")
+            st.stop()
         st.rerun()
     st.stop()
 
-table, summary = resources.corpus_table(str(root))
+try:
+    table, summary = resources.corpus_table(str(root))
+except MemoError as error:
+    st.error(
+        f"The corpus in `{root}` cannot be read: {error} "
+        "Delete the folder and render the demo corpus again, or set MEMO_DATA_DIR to another folder."
+    )
+    st.stop()
 st.text(summary)
 left, right = st.columns([1, 1])
 with left:

@@ -11,6 +11,7 @@ a loader can put them into :attr:`DatasetLoad.skipped`.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,7 +37,11 @@ __all__ = [
     "song_sort_key",
     "finish_load",
     "values_at",
-    "scale_1_9",
+    "SCALES",
+    "to_unit_scale",
+    "spread_to_unit_scale",
+    "read_static_table",
+    "read_text",
     "NO_AUDIO",
 ]
 
@@ -62,15 +67,29 @@ def clean_id(value: object) -> str:
     return text
 
 
-def scale_1_9(value: float) -> float:
-    """Map a 1-9 (SAM) rating to [-1, 1]."""
-    return (float(value) - 5.0) / 4.0
+#: Rating scale name -> (offset, factor): a value in [-1, 1] is ``(value - offset) * factor``
+#: and a spread (std) is ``std * factor``. DEAM and emoMusic rate 1-9 (SAM), PMEmo 0-1.
+SCALES: dict[str, tuple[float, float]] = {"-1-1": (0.0, 1.0), "0-1": (0.5, 2.0), "1-9": (5.0, 0.25)}
+
+
+def to_unit_scale(values, scale: str):
+    """Ratings on ``scale`` (a :data:`SCALES` name) mapped to [-1, 1]; scalars stay scalars."""
+    offset, factor = SCALES[scale]
+    return (values - offset) * factor if isinstance(values, np.ndarray) else (float(values) - offset) * factor
+
+
+def spread_to_unit_scale(values, scale: str):
+    """A spread (std over raters) on ``scale`` in [-1, 1] units: it moves with the width only."""
+    factor = SCALES[scale][1]
+    return values * factor if isinstance(values, np.ndarray) else float(values) * factor
 
 
 def require_dir(path: Path, *, dataset: str, hint: str) -> Path:
     """``path`` if it is a folder, else a DatasetError saying what was expected and what to do."""
     path = Path(path)
     if not path.is_dir():
+        if path.exists():
+            raise DatasetError(f"{dataset}: {path} is not a folder. {hint}")
         raise DatasetError(f"{dataset}: expected the folder {path}, which does not exist. {hint}")
     return path
 
@@ -79,8 +98,34 @@ def require_file(path: Path, *, dataset: str, hint: str) -> Path:
     """``path`` if it is a file, else a DatasetError saying what was expected and what to do."""
     path = Path(path)
     if not path.is_file():
+        if path.exists():
+            raise DatasetError(f"{dataset}: {path} is not a file. {hint}")
         raise DatasetError(f"{dataset}: expected the file {path}, which does not exist. {hint}")
     return path
+
+
+def read_text(path: Path, *, dataset: str, kind: str = "CSV") -> str:
+    """The whole of a text file (a UTF-8 byte-order mark dropped), or a DatasetError if it is not UTF-8 text."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise DatasetError(
+            f"{dataset}: {path} is not a UTF-8 {kind} file (it holds bytes that are not UTF-8 text). "
+            f"Check that it is the dataset's original file, or re-save it as UTF-8 {kind}."
+        ) from None
+
+
+def _read_rows(path: Path, *, dataset: str, sep: str = ",") -> list[list[str]]:
+    """The rows of a UTF-8 CSV (or ``sep``-separated) file; a DatasetError for anything else."""
+    kind = "TSV" if sep == "\t" else "CSV"
+    text = read_text(path, dataset=dataset, kind=kind)
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    except csv.Error as error:
+        raise DatasetError(
+            f"{dataset}: {path} is not a UTF-8 {kind} file ({error}). "
+            f"Check that it is the dataset's original file, or re-save it as UTF-8 {kind}."
+        ) from None
 
 
 def optional_file(path: Path) -> Path | None:
@@ -128,13 +173,18 @@ def read_wide_csv(path: Path, *, dataset: str) -> WideTable:
         The table; ``frame_times`` are parsed from the column names in seconds.
 
     Raises:
-        DatasetError: the header is not ``song_id`` followed by ``sample_<ms>ms`` columns.
+        DatasetError: the file is not a UTF-8 CSV, or its header is not
+            ``song_id`` followed by ``sample_<ms>ms`` columns.
     """
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
+    rows = _read_rows(path, dataset=dataset)
     if not rows:
         raise DatasetError(f"{dataset}: {path} is empty; expected a header song_id,sample_15000ms,...")
     header = [cell.strip() for cell in rows[0]]
+    if header[0] != "song_id":
+        raise DatasetError(
+            f"{dataset}: {path} starts with the column {header[0]!r}; expected a wide annotation file with the "
+            "header song_id,sample_15000ms,sample_15500ms,... (one column per annotation instant)"
+        )
     times_ms = []
     for name in header[1:]:
         match = _SAMPLE_COLUMN.match(name)
@@ -180,9 +230,11 @@ def read_table(path: Path, *, dataset: str, sep: str = ",") -> pd.DataFrame:
 
     Rows with more cells than the header (an unquoted comma in a title) keep
     their overflow joined into the last column rather than failing the file.
+
+    Raises:
+        DatasetError: the file is empty or is not a UTF-8 CSV.
     """
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle, delimiter=sep))
+    rows = _read_rows(path, dataset=dataset, sep=sep)
     if not rows:
         raise DatasetError(f"{dataset}: {path} is empty; expected a header row")
     header = [name.strip() for name in rows[0]]
@@ -196,6 +248,44 @@ def read_table(path: Path, *, dataset: str, sep: str = ",") -> pd.DataFrame:
         fixed.append([cell.strip() for cell in row] + [""] * (n - len(row)))
     frame = pd.DataFrame(fixed, columns=header, dtype=object)
     return frame.replace("", np.nan)
+
+
+def read_static_table(
+    path: Path, *, dataset: str, columns: Mapping[str, str], scale: str, id_column: str = "song_id"
+) -> dict[str, dict[str, float]]:
+    """Song-level ratings: ``song_id -> {name: value in [-1, 1] units}``.
+
+    Args:
+        path: the table (header names are stripped of stray spaces).
+        dataset: the loader name, for error messages.
+        columns: output name -> column; names ending in ``_std`` are spreads
+            (mapped with the scale's width only), the others means.
+        scale: the ratings' scale, a :data:`SCALES` name.
+        id_column: the song id column.
+
+    Returns:
+        Per song, the values it has: an empty or non-numeric cell ("NA") gives
+        no entry for that value, not an error.
+
+    Raises:
+        DatasetError: the id column or a mean column is missing, or the file is not a UTF-8 CSV.
+    """
+    frame = read_table(path, dataset=dataset)
+    check_columns(frame, [id_column, *(c for k, c in columns.items() if not k.endswith("_std"))],
+                  path=path, dataset=dataset)
+    out: dict[str, dict[str, float]] = {}
+    numeric = {k: pd.to_numeric(frame[c], errors="coerce") for k, c in columns.items() if c in frame.columns}
+    for position, raw_id in enumerate(frame[id_column]):
+        if pd.isna(raw_id):
+            continue
+        values: dict[str, float] = {}
+        for key, column in numeric.items():
+            value = column.iloc[position]
+            if pd.notna(value) and np.isfinite(value):
+                mapped = spread_to_unit_scale(value, scale) if key.endswith("_std") else to_unit_scale(value, scale)
+                values[key] = float(mapped)
+        out[clean_id(raw_id)] = values
+    return out
 
 
 def check_columns(frame: pd.DataFrame, required: Iterable[str], *, path: Path, dataset: str) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DatasetError
-from ._common import clean_id, find_audio, finish_load, read_table, require_dir, require_file, scale_1_9
+from ._common import find_audio, finish_load, read_static_table, require_dir, require_file
 from .emomusic import read_dynamic_annotations
 from .records import DatasetLoad, SongRecord
 from .registry import register_dataset
@@ -46,24 +46,20 @@ _HINT = (
 )
 
 
+_STATIC_COLUMNS = {
+    "static_valence": "valence_mean",
+    "static_arousal": "arousal_mean",
+    "static_valence_std": "valence_std",
+    "static_arousal_std": "arousal_std",
+}
+
+
 def _read_static(folder: Path) -> dict[str, dict[str, float]]:
     static: dict[str, dict[str, float]] = {}
     for name in _STATIC_FILES:
         path = folder / name
-        if not path.is_file():
-            continue
-        frame = read_table(path, dataset="deam")
-        if "song_id" not in frame.columns:
-            raise DatasetError(f"deam: {path} has no song_id column; found {list(frame.columns)}")
-        for _, row in frame.iterrows():
-            values: dict[str, float] = {}
-            for target in ("valence", "arousal"):
-                mean, std = row.get(f"{target}_mean"), row.get(f"{target}_std")
-                if isinstance(mean, str):
-                    values[f"static_{target}"] = scale_1_9(float(mean))
-                if isinstance(std, str):
-                    values[f"static_{target}_std"] = float(std) / 4.0
-            static[clean_id(row["song_id"])] = values
+        if path.is_file():
+            static.update(read_static_table(path, dataset="deam", columns=_STATIC_COLUMNS, scale="1-9"))
     return static
 
 

@@ -29,11 +29,11 @@ from ._common import (
     find_audio,
     finish_load,
     optional_file,
+    read_static_table,
     read_table,
     read_wide_csv,
     require_dir,
     require_file,
-    scale_1_9,
 )
 from .records import DatasetLoad, SongRecord
 from .registry import register_dataset
@@ -121,29 +121,18 @@ def read_static_annotations(path: Path, *, dataset: str) -> dict[str, dict[str, 
     """``song_id -> {static_valence, static_arousal, static_valence_std, static_arousal_std}`` in [-1, 1] units.
 
     Reads the emoMusic column names (``mean_arousal,std_arousal,mean_valence,std_valence``,
-    1-9 scale). Empty cells give no entry for that value.
+    1-9 scale). Empty or non-numeric cells give no entry for that value.
+
+    Raises:
+        DatasetError: song_id, mean_valence or mean_arousal is missing, or the file is not a UTF-8 CSV.
     """
-    frame = read_table(path, dataset=dataset)
     columns = {
         "static_valence": "mean_valence",
         "static_arousal": "mean_arousal",
         "static_valence_std": "std_valence",
         "static_arousal_std": "std_arousal",
     }
-    if "song_id" not in frame.columns or "mean_valence" not in frame.columns or "mean_arousal" not in frame.columns:
-        raise DatasetError(
-            f"{dataset}: {path} lacks song_id, mean_valence or mean_arousal; found {list(frame.columns)}"
-        )
-    out: dict[str, dict[str, float]] = {}
-    for _, row in frame.iterrows():
-        values: dict[str, float] = {}
-        for key, column in columns.items():
-            value = pd.to_numeric(row.get(column), errors="coerce")
-            if pd.notna(value):
-                # Means move with the scale's offset, spreads only with its width.
-                values[key] = scale_1_9(value) if key in ("static_valence", "static_arousal") else float(value) / 4.0
-        out[clean_id(row["song_id"])] = values
-    return out
+    return read_static_table(path, dataset=dataset, columns=columns, scale="1-9")
 
 
 def _read_songs_info(path: Path) -> dict[str, dict[str, str]]:

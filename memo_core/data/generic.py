@@ -35,6 +35,7 @@ import pandas as pd
 
 from ..errors import DatasetError
 from ._common import (
+    SCALES,
     check_columns,
     clean_id,
     finish_load,
@@ -42,6 +43,8 @@ from ._common import (
     read_table,
     require_dir,
     require_file,
+    spread_to_unit_scale,
+    to_unit_scale,
     values_at,
 )
 from .records import DatasetLoad, SongRecord
@@ -49,8 +52,6 @@ from .registry import register_dataset
 
 __all__ = ["load_generic", "SCALES", "AUDIO_EXTENSIONS"]
 
-#: ``scale`` name -> (offset, factor): mapped = (value - offset) * factor.
-SCALES: dict[str, tuple[float, float]] = {"-1-1": (0.0, 1.0), "0-1": (0.5, 2.0), "1-9": (5.0, 0.25)}
 #: In order of preference when one song has several files.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 _REQUIRED = ("song_id", "time_s", "valence", "arousal")
@@ -115,14 +116,13 @@ def load_generic(root: Path | None, *, require_audio: bool = False, scale: str =
         if column in frame.columns:
             read, _ = read_long_series(frame, id_column="song_id", time_column="time_s", value_columns={column: column})
             stds.update({(song_id, column): (t, v[column]) for song_id, (t, v) in read.items()})
-    offset, factor = SCALES[scale]
     splits = _first_per_song(frame, "split")
     tags = _first_per_song(frame, "tags")
     audio = _index_audio(root / "audio")
     songs = []
     for song_id, (times, values) in series.items():
-        valence = (values["valence"] - offset) * factor
-        arousal = (values["arousal"] - offset) * factor
+        valence = to_unit_scale(values["valence"], scale)
+        arousal = to_unit_scale(values["arousal"], scale)
         for name, mapped in (("valence", valence), ("arousal", arousal)):
             if np.abs(mapped).max() > 1.0 + _TOLERANCE:
                 raise DatasetError(
@@ -142,8 +142,8 @@ def load_generic(root: Path | None, *, require_audio: bool = False, scale: str =
                 frame_times=times,
                 valence=valence,
                 arousal=arousal,
-                valence_std=None if valence_std is None else valence_std * factor,
-                arousal_std=None if arousal_std is None else arousal_std * factor,
+                valence_std=None if valence_std is None else spread_to_unit_scale(valence_std, scale),
+                arousal_std=None if arousal_std is None else spread_to_unit_scale(arousal_std, scale),
                 split=splits.get(song_id),
                 tags=tuple(t.strip() for t in tags[song_id].split(";") if t.strip()) if song_id in tags else (),
             )

@@ -27,7 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import DatasetError
-from ._common import finish_load, require_dir, require_file
+from ._common import finish_load, read_text, require_dir, require_file
 from .records import DatasetLoad, SongRecord
 from .registry import register_dataset
 
@@ -45,8 +45,7 @@ _HEADER = ("TRACK_ID", "ARTIST_ID", "ALBUM_ID", "PATH", "DURATION", "TAGS")
 
 def _read_tsv(path: Path) -> tuple[list[list[str]], dict[str, str]]:
     """Rows of a Jamendo TSV as ``[track, artist, album, path, duration, tag, tag, ...]``."""
-    with open(path, encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
+    lines = read_text(path, dataset="mtg_jamendo", kind="TSV").splitlines()
     header = tuple(cell.strip() for cell in lines[0].split("\t")) if lines else ()
     if header[: len(_HEADER)] != _HEADER:
         raise DatasetError(
@@ -83,7 +82,7 @@ def jamendo_tag_list(root: str | Path) -> list[str]:
     root = require_dir(Path(root).expanduser(), dataset="mtg_jamendo", hint=_HINT)
     listed = root / "data" / "tags" / "moodtheme_split.txt"
     if listed.is_file():
-        names = [line.strip() for line in listed.read_text(encoding="utf-8").splitlines()]
+        names = [line.strip() for line in read_text(listed, dataset="mtg_jamendo", kind="text").splitlines()]
         return [_strip_prefix(name) for name in names if name]
     rows, _ = _read_tsv(require_file(root / _TSV, dataset="mtg_jamendo", hint=_HINT))
     return sorted({_strip_prefix(tag) for row in rows for tag in row[5:] if tag})

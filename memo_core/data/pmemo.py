@@ -32,6 +32,8 @@ from ._common import (
     read_table,
     require_dir,
     require_file,
+    spread_to_unit_scale,
+    to_unit_scale,
     values_at,
 )
 from .records import DatasetLoad, SongRecord
@@ -43,10 +45,6 @@ _HINT = "Pass the PMEmo2019 folder (the one holding annotations/, chorus/ and me
 _ID, _TIME = "musicId", "frameTime"
 
 
-def _unit_to_bipolar(values: np.ndarray) -> np.ndarray:
-    return 2.0 * values - 1.0
-
-
 def _read_static(path: Path) -> dict[str, tuple[float, float]]:
     if not path.is_file():
         return {}
@@ -55,7 +53,7 @@ def _read_static(path: Path) -> dict[str, tuple[float, float]]:
     valence = pd.to_numeric(frame["Valence(mean)"], errors="coerce")
     arousal = pd.to_numeric(frame["Arousal(mean)"], errors="coerce")
     return {
-        clean_id(i): (2.0 * v - 1.0, 2.0 * a - 1.0)
+        clean_id(i): (to_unit_scale(v, "0-1"), to_unit_scale(a, "0-1"))
         for i, v, a in zip(frame[_ID], valence, arousal, strict=True)
         if pd.notna(v) and pd.notna(a)
     }
@@ -134,10 +132,10 @@ def load_pmemo(root: Path | None, *, require_audio: bool = False) -> DatasetLoad
                 dataset="pmemo",
                 audio_path=find_audio(audio_dir, song_id, (".mp3",)),
                 frame_times=times,
-                valence=_unit_to_bipolar(values["valence"]),
-                arousal=_unit_to_bipolar(values["arousal"]),
-                valence_std=None if valence_std is None else 2.0 * valence_std,
-                arousal_std=None if arousal_std is None else 2.0 * arousal_std,
+                valence=to_unit_scale(values["valence"], "0-1"),
+                arousal=to_unit_scale(values["arousal"], "0-1"),
+                valence_std=None if valence_std is None else spread_to_unit_scale(valence_std, "0-1"),
+                arousal_std=None if arousal_std is None else spread_to_unit_scale(arousal_std, "0-1"),
                 static_valence=static_valence,
                 static_arousal=static_arousal,
                 meta=dict(metadata.get(song_id, {})),

@@ -68,8 +68,10 @@ quiet verse and a loud chorus, or a turn to minor) at bar boundaries.
 Annotations follow the real datasets: 2 Hz from 15 s, each simulated rater
 (5-7 a song) hears the design through a causal exponential smoother with a
 time constant of 1.5-4 s (listeners report the accumulated past), then adds
-a personal bias and scale and slow noise; the CSVs store the mean and the
-standard deviation over raters.
+a personal bias and scale and slow noise; the rating at ``t`` is what the rater
+had heard by ``t`` (the frame ending at ``t``, see
+:func:`memo_core.features.annotation_frame_index`). The CSVs store the mean and
+the standard deviation over raters.
 
 Everything is drawn from ``numpy.random.default_rng([seed, song_index])``, so a
 corpus is byte-identical for a seed whatever the number of worker processes.
@@ -84,6 +86,7 @@ import math
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -93,7 +96,9 @@ from typing import Any, Callable, Optional
 import numpy as np
 import soundfile as sf
 
+from ..audio import FRAME_SECONDS
 from ..errors import DatasetError
+from ..features.base import annotation_frame_index
 
 __all__ = [
     "TAG_VOCABULARY",
@@ -113,10 +118,10 @@ __all__ = [
 ]
 
 CORPUS_NAME = "memo-synth"
-CORPUS_VERSION = 1
+#: 2: each annotation describes the frame ending at its instant (1 paired it with the frame starting there).
+CORPUS_VERSION = 2
 SAMPLE_RATE = 44_100
 ANNOTATION_START_S = 15.0
-FRAME_SECONDS = 0.5
 
 #: Mood/theme tags a song can carry (MTG-Jamendo names, without the
 #: ``mood/theme---`` prefix); each is a rule on the design and the rendering
@@ -734,7 +739,8 @@ def _make_song(seed: int, index: int, duration_s: float, annotation_start_s: flo
     sf.write(str(path), samples, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
 
     times = _annotation_times(duration_s, annotation_start_s)
-    idx = np.minimum(np.round(times / FRAME_SECONDS).astype(int), len(design.arousal) - 1)
+    # The rating at t is what a rater heard up to t: the smoother's state after the frame ending at t.
+    idx = annotation_frame_index(times, len(design.arousal))
     n_raters = int(rng.integers(5, 8))
     rows: dict[str, Any] = {"song_id": song_id}
     static = {}
@@ -850,7 +856,9 @@ def generate_corpus(out_dir: str | os.PathLike, *, n_songs: int = 150, seed: int
 
     The corpus is rendered into a temporary folder beside ``out_dir`` and
     renamed into place when complete, with ``corpus.json`` written last, so an
-    interrupted run never leaves a corpus that looks complete. With
+    interrupted run never leaves a corpus that looks complete; a lock file
+    beside it (``.{name}.lock``, empty, left in place) keeps two processes from
+    rendering it at once. With
     ``workers > 1`` songs render in spawned processes, so a script that calls
     this must guard its entry point with ``if __name__ == "__main__":``.
 
@@ -878,14 +886,48 @@ def generate_corpus(out_dir: str | os.PathLike, *, n_songs: int = 150, seed: int
             empty and ``overwrite`` is false.
     """
     out = Path(out_dir).expanduser()
+    with _corpus_lock(out):
+        return _render_into(out, n_songs=n_songs, seed=seed, duration_s=duration_s,
+                            annotation_start_s=annotation_start_s, workers=workers, progress=progress,
+                            progress_callback=progress_callback, overwrite=overwrite,
+                            contrast_share=contrast_share)
+
+
+@contextmanager
+def _corpus_lock(out: Path):
+    """Hold an exclusive lock on ``.{name}.lock`` beside ``out`` (waits for another renderer to finish).
+
+    Two processes (two dashboard sessions, or the CLI beside the dashboard)
+    rendering into one folder would swap it out under each other; the lock
+    makes the second wait, then find the first one's corpus.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:   # not POSIX: no cross-process lock
+        yield
+        return
+    with open(out.parent / f".{out.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _render_into(out: Path, *, n_songs: int, seed: int, duration_s: float, annotation_start_s: float,
+                 workers: Optional[int], progress: bool, progress_callback: Optional[Callable[[int, int], None]],
+                 overwrite: bool, contrast_share: float) -> Path:
+    """:func:`generate_corpus` once the lock is held."""
     if n_songs < 1:
         raise DatasetError(f"n_songs must be at least 1, got {n_songs}")
     if duration_s < annotation_start_s + FRAME_SECONDS or duration_s > 20 * 60:
         raise DatasetError(f"duration_s must be between {annotation_start_s + FRAME_SECONDS} s and 1200 s, "
                            f"got {duration_s}")
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"{out} is a file, not a folder; choose another corpus folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise DatasetError(f"{out} exists and is not empty; pass overwrite=True or choose another folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         tmp.chmod(0o755)   # mkdtemp makes it private; a corpus is ordinary data
@@ -994,8 +1036,10 @@ def ensure_corpus(out_dir: str | os.PathLike | None = None, *, n_songs: int = 15
                   progress_callback: Optional[Callable[[int, int], None]] = None) -> Path:
     """Return a complete corpus with these parameters, rendering it if needed.
 
-    An existing synthetic corpus with other parameters is replaced; a folder
-    holding anything else is left alone and raises.
+    An existing synthetic corpus (its corpus.json names ``memo-synth``) with
+    other parameters, or left incomplete, is replaced; a folder holding
+    anything else is left alone and raises. Rendering holds a lock beside the
+    folder, so concurrent callers render once and share the result.
 
     Args:
         out_dir: the corpus folder (default :func:`default_corpus_dir`).
@@ -1012,8 +1056,19 @@ def ensure_corpus(out_dir: str | os.PathLike | None = None, *, n_songs: int = 15
     params = dict(n_songs=n_songs, seed=seed, duration_s=float(duration_s), annotation_start_s=float(annotation_start_s))
     if is_complete_corpus(out, **params):
         return out
-    ours = is_complete_corpus(out) or (out / "corpus.json").is_file()
-    if out.exists() and any(out.iterdir()) and not ours:
-        raise DatasetError(f"{out} is not empty and holds no MEMO synthetic corpus; choose another folder")
-    return generate_corpus(out, workers=workers, progress=progress, progress_callback=progress_callback,
-                           overwrite=True, **params)
+    with _corpus_lock(out):
+        if is_complete_corpus(out, **params):   # another process rendered it while we waited
+            return out
+        if out.exists() and (not out.is_dir() or any(out.iterdir())) and not _is_memo_corpus(out):
+            raise DatasetError(f"{out} is not empty and holds no MEMO synthetic corpus; choose another folder")
+        return _render_into(out, workers=workers, progress=progress, progress_callback=progress_callback,
+                            overwrite=True, contrast_share=_CONTRAST_SHARE, **params)
+
+
+def _is_memo_corpus(path: Path) -> bool:
+    """Whether ``path`` holds a corpus.json written by this module (complete or not, any version)."""
+    try:
+        meta = json.loads((path / "corpus.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("name") == CORPUS_NAME

@@ -62,6 +62,8 @@ def read_corpus_info(root: str | Path) -> dict[str, Any]:
         raise DatasetError(f"synth: expected the corpus description {path}, which does not exist. {_HINT}")
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DatasetError(f"synth: {path} is not UTF-8 JSON text. {_HINT}") from None
     except json.JSONDecodeError as error:
         raise DatasetError(f"synth: {path} is not valid JSON ({error}). {_HINT}") from error
     if not isinstance(info, dict):

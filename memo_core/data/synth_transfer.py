@@ -25,7 +25,10 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..audio import FRAME_SECONDS
 from ..errors import DatasetError
+from ..features.base import annotation_frame_index
+from ..metrics import pearson_r
 
 __all__ = ["transfer_report", "format_transfer_report", "frame_features", "context_features", "select_alpha"]
 
@@ -91,17 +94,11 @@ def _pairs(songs, features: list[np.ndarray], *, context: bool) -> tuple[np.ndar
     for g, (song, x) in enumerate(zip(songs, features)):
         if context:
             x = context_features(x)
-        idx = np.minimum(np.round(song.frame_times / 0.5).astype(int), len(x) - 1)
+        idx = annotation_frame_index(song.frame_times, len(x))
         xs.append(x[idx])
         ys.append(np.stack([song.arousal, song.valence], axis=1))
         gs.append(np.full(len(idx), g))
     return np.vstack(xs), np.vstack(ys), np.concatenate(gs)
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    if np.std(a) < 1e-12 or np.std(b) < 1e-12:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 def _fit_predict(x_train: np.ndarray, y_train: np.ndarray, x_tests: list[np.ndarray], *, alpha: float):
@@ -194,7 +191,7 @@ def transfer_report(corpus_dir: str | os.PathLike, shared_data_dir: str | os.Pat
         raise DatasetError(f"{corpus_dir}: the corpus needs train and test songs for a transfer report")
     real = _real_songs(Path(shared_data_dir))
 
-    if get_extractor(feature_set).frame_seconds != 0.5:
+    if abs(get_extractor(feature_set).frame_seconds - FRAME_SECONDS) > 1e-9:
         raise DatasetError(f"{feature_set} is not a 500 ms feature set; choose one of the per-frame sets (e.g. deam260)")
     groups = {"corpus train": [s.audio_path for s in train], "corpus test": [s.audio_path for s in test],
               "real clips": [s.audio_path for _, s in real]}
@@ -220,13 +217,13 @@ def transfer_report(corpus_dir: str | os.PathLike, shared_data_dir: str | os.Pat
             tests.append(x_re)
         preds = _fit_predict(x_tr, y_tr, tests, alpha=a)
         report["n_train_frames"] = len(x_tr)
-        report["corpus"][key] = {t: _pearson(preds[0][:, j], y_te[:, j]) for j, t in enumerate(TARGETS)}
+        report["corpus"][key] = {t: pearson_r(preds[0][:, j], y_te[:, j]) for j, t in enumerate(TARGETS)}
         if real:
-            report["real"][key] = {t: _pearson(preds[1][:, j], y_re[:, j]) for j, t in enumerate(TARGETS)}
+            report["real"][key] = {t: pearson_r(preds[1][:, j], y_re[:, j]) for j, t in enumerate(TARGETS)}
             if not context:
                 report["real_clips"] = [
                     {"dataset": d, "song_id": s.song_id, "n_frames": int((g_re == g).sum()),
-                     **{t: _pearson(preds[1][g_re == g, j], y_re[g_re == g, j]) for j, t in enumerate(TARGETS)}}
+                     **{t: pearson_r(preds[1][g_re == g, j], y_re[g_re == g, j]) for j, t in enumerate(TARGETS)}}
                     for g, (d, s) in enumerate(real)]
         if not context:
             # The one-feature baseline: RMS energy fitted on the corpus; its sign comes from the corpus.
@@ -234,9 +231,9 @@ def transfer_report(corpus_dir: str | os.PathLike, shared_data_dir: str | os.Pat
             l_te, _, _ = _pairs(test, loud["corpus test"], context=False)
             l_re = _pairs([s for _, s in real], loud["real clips"], context=False)[0] if real else None
             single = _fit_predict(l_tr, y_tr, [l_te] + ([l_re] if real else []), alpha=1e-6)
-            report["corpus"]["loudness"] = {t: _pearson(single[0][:, j], y_te[:, j]) for j, t in enumerate(TARGETS)}
+            report["corpus"]["loudness"] = {t: pearson_r(single[0][:, j], y_te[:, j]) for j, t in enumerate(TARGETS)}
             if real:
-                report["real"]["loudness"] = {t: _pearson(single[1][:, j], y_re[:, j]) for j, t in enumerate(TARGETS)}
+                report["real"]["loudness"] = {t: pearson_r(single[1][:, j], y_re[:, j]) for j, t in enumerate(TARGETS)}
     report["n_real_clips"] = len(real)
     report["n_real_frames"] = int(sum(s.n_frames for _, s in real))
     return report

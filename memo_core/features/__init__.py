@@ -2,7 +2,11 @@
 
 Every extractor returns finite float32 frames ``[shape=(n_frames, n_features)]``.
 The 500 ms sets (the annotation rate of DEAM, emoMusic and PMEmo) give
-``ceil(duration / 0.5)`` rows, frame ``i`` covering ``[0.5 i, 0.5 i + 0.5)`` s:
+``ceil(duration / 0.5)`` rows, frame ``i`` covering ``[0.5 i, 0.5 i + 0.5)`` s.
+An annotation at time ``t`` describes the frame that ENDS at ``t``
+(:func:`annotation_frame_index`: 15.0 s pairs with frame 29, ``[14.5, 15.0)``;
+15.5 s with frame 30); use that helper wherever annotations meet frames.
+
 
 =============  ==========  ==============  ===========================================
 name           n_features  frame_seconds   what
@@ -31,6 +35,7 @@ from . import librosa_sets, opensmile_sets, spectrograms  # noqa: F401 - importi
 from .base import (
     FEATURES_VERSION,
     FeatureExtractor,
+    annotation_frame_index,
     frame_times,
     get_extractor,
     library_versions,
@@ -43,6 +48,7 @@ __all__ = [
     "FEATURES_VERSION",
     "CacheWarning",
     "FeatureExtractor",
+    "annotation_frame_index",
     "cache_dir",
     "extract",
     "frame_times",

@@ -2,10 +2,14 @@
 
 An extractor turns one :class:`~memo_core.audio.Audio` into a float32 matrix
 ``[shape=(n_frames, n_features)]``. Frame ``i`` starts at ``i * frame_seconds``
-seconds: for the 500 ms sets it covers ``[0.5 i, 0.5 i + 0.5)``, so the
-annotation at 15.0 s pairs with frame 30. A clip yields
+seconds: for the 500 ms sets it covers ``[0.5 i, 0.5 i + 0.5)``. A clip yields
 ``ceil(duration / 0.5)`` such frames; the end is padded with silence, so a 30 s
 clip gives exactly 60 frames.
+
+An annotation at time ``t`` describes what was heard in the 500 ms frame that
+ENDS at ``t``: :func:`annotation_frame_index` maps 15.0 s to frame 29
+(``[14.5, 15.0)``) and 15.5 s to frame 30. Every pairing of annotations with
+frames goes through that one function.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from ..errors import FeatureError
 __all__ = [
     "FEATURES_VERSION",
     "FeatureExtractor",
+    "annotation_frame_index",
     "frame_times",
     "get_extractor",
     "library_versions",
@@ -40,7 +45,7 @@ _T = TypeVar("_T", bound=type)
 def library_versions() -> dict[str, str]:
     """Versions of the libraries whose numerics the features depend on."""
     versions = {}
-    for package in ("opensmile", "librosa", "numpy", "soxr"):
+    for package in ("opensmile", "librosa", "numpy", "scipy", "soxr"):
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
@@ -186,7 +191,8 @@ def get_extractor(name: str, **params: Any) -> FeatureExtractor:
 def frame_times(n_frames: int, frame_seconds: float = FRAME_SECONDS) -> np.ndarray:
     """START time of each frame, in seconds: frame ``i`` covers ``[i * frame_seconds, (i + 1) * frame_seconds)``.
 
-    With the 500 ms sets an annotation at 15.0 s pairs with frame 30.
+    Annotations pair with frames through :func:`annotation_frame_index`, not
+    through these start times.
 
     Args:
         n_frames: number of frames.
@@ -198,6 +204,28 @@ def frame_times(n_frames: int, frame_seconds: float = FRAME_SECONDS) -> np.ndarr
     if n_frames < 0 or frame_seconds <= 0:
         raise FeatureError(f"frame_times needs n_frames >= 0 and frame_seconds > 0, got {n_frames} and {frame_seconds}.")
     return np.arange(int(n_frames), dtype=np.float64) * float(frame_seconds)
+
+
+def annotation_frame_index(times_s: np.ndarray, n_frames: int) -> np.ndarray:
+    """The 500 ms frame each annotation instant describes: the frame that ENDS at it.
+
+    A rater's value at ``t`` reports what was just heard, so it pairs with the
+    frame covering ``[t - 0.5, t)``: index ``ceil(t / 0.5) - 1`` (15.0 s gives
+    frame 29, 15.5 s frame 30), clipped to ``[0, n_frames - 1]`` so an instant
+    at or past the end of the audio pairs with the last frame.
+
+    Args:
+        times_s: annotation instants in seconds. [shape=(n,)]
+        n_frames: frames of the song's features (at least 1).
+
+    Returns:
+        Frame indices, int64. [shape=(n,)]
+    """
+    if n_frames < 1:
+        raise FeatureError(f"annotation_frame_index needs n_frames >= 1, got {n_frames}.")
+    times = np.asarray(times_s, dtype=np.float64)
+    index = np.ceil(times / FRAME_SECONDS - 1e-6).astype(np.int64) - 1
+    return np.clip(index, 0, int(n_frames) - 1)
 
 
 def pad_samples(samples: np.ndarray, n_samples: int) -> np.ndarray:

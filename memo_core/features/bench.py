@@ -1,6 +1,6 @@
 """Time each feature extractor cold (empty cache) and from the cache.
 
-The lead's CLI wires this as ``python -m memo_core bench-features``. The test
+Run it with ``python -m memo_core bench``. The test
 audio is synthetic but music-like (seeded): chords of harmonic tones changing
 every 2 s, a bass line, noise bursts on the beats and louder and quieter
 sections, so pitch trackers, onset-driven descriptors and the CQT have work to

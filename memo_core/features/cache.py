@@ -3,15 +3,16 @@
 An entry is one ``.npy`` file at
 ``<MEMO_CACHE_DIR>/<extractor name>/<key[:2]>/<key>.npy`` where the key is the
 SHA-256 of the audio's content hash and the extractor's :meth:`spec` (name,
-parameters, code version, openSMILE/librosa/numpy/soxr versions): changing any
+parameters, code version, openSMILE/librosa/numpy/scipy/soxr versions): changing any
 of them misses the cache instead of returning stale features. The folder is
 ``$MEMO_CACHE_DIR``, else ``~/.cache/memo/features``.
 
 Entries are written atomically (temp file in the same folder, then
 ``os.replace``), so a crash never leaves half a file under a real name. An entry
 that cannot be read, or has the wrong dtype, shape or non-finite values, is
-recomputed and overwritten. A cache that cannot be written (read-only folder,
-full disk) only warns: extraction still returns the features.
+recomputed and overwritten with a :class:`CacheWarning`. A cache that cannot be
+written (read-only folder, full disk) only warns: extraction still returns the
+features.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ CACHE_ENV = "MEMO_CACHE_DIR"
 
 
 class CacheWarning(UserWarning):
-    """The feature cache could not be written or held a bad entry; extraction went on without it."""
+    """The feature cache could not be written, or held a bad entry that is recomputed; extraction went on."""
 
 
 def cache_dir() -> Path:
@@ -58,25 +59,36 @@ def cache_path(audio: Audio, extractor: FeatureExtractor) -> Path:
 
 
 def load_cached(audio: Audio, extractor: FeatureExtractor) -> np.ndarray | None:
-    """The cached features, or ``None`` when absent or not trustworthy. [shape=(n_frames, n_features)]"""
+    """The cached features, or ``None`` when absent or not trustworthy. [shape=(n_frames, n_features)]
+
+    A present but bad entry (unreadable, or of the wrong dtype, shape or with
+    non-finite values) warns with :class:`CacheWarning`; the caller recomputes it.
+    """
     path = cache_path(audio, extractor)
     if not path.is_file():
         return None
     try:
         values = np.load(path, allow_pickle=False)
     except Exception:  # truncated or garbage file: recompute
-        return None
+        return _bad_entry(path, "it cannot be read")
     expected_rows = extractor.n_frames_for(audio)
+    expected_shape = f"({'n' if expected_rows is None else expected_rows}, {extractor.n_features})"
+    if not isinstance(values, np.ndarray) or values.dtype != np.float32:
+        return _bad_entry(path, f"it holds {getattr(values, 'dtype', type(values).__name__)}, not float32")
     if (
-        not isinstance(values, np.ndarray)
-        or values.dtype != np.float32
-        or values.ndim != 2
+        values.ndim != 2
         or values.shape[1] != extractor.n_features
         or (expected_rows is not None and values.shape[0] != expected_rows)
-        or not np.all(np.isfinite(values))
     ):
-        return None
+        return _bad_entry(path, f"it has shape {values.shape}, expected {expected_shape}")
+    if not np.all(np.isfinite(values)):
+        return _bad_entry(path, "it holds NaN or infinite values")
     return values
+
+
+def _bad_entry(path: Path, why: str) -> None:
+    warnings.warn(f"Feature cache entry {path} is damaged ({why}); recomputing it.", CacheWarning, stacklevel=4)
+    return None
 
 
 def save_cached(audio: Audio, extractor: FeatureExtractor, values: np.ndarray) -> Path | None:

@@ -60,8 +60,8 @@ class _Analysis:
     """Lazily computed intermediates of one audio, each computed at most once."""
 
     def __init__(self, audio: Audio, n_fft: int) -> None:
+        self.n_steps = audio.n_frames   # before resampling: the count rule is on the input's duration
         audio = audio.resampled(SAMPLE_RATE)
-        self.n_steps = audio.n_frames
         self.y = pad_samples(audio.samples, self.n_steps * _PER_STEP * HOP_LENGTH).astype(np.float32)
         self.n_fft = n_fft
         self._values: dict[str, np.ndarray] = {}

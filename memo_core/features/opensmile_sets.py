@@ -165,8 +165,8 @@ def _smile(kind: str) -> Any:
 
 def _run_smile(kind: str, audio: Audio, sample_rate: int) -> np.ndarray:
     """Windowed functionals of ``audio``. [shape=(audio.n_frames, n_features)]"""
+    n_frames = audio.n_frames   # before resampling: the count rule is on the input's duration
     audio = audio.resampled(sample_rate)
-    n_frames = audio.n_frames
     samples = pad_samples(audio.samples, int(round(n_frames * FRAME_SECONDS * sample_rate)))
     # openSMILE casts to int16 without clipping: +1.0 would wrap to -32768.
     samples = np.clip(samples, -1.0, 32767 / 32768).astype(np.float32)

@@ -90,7 +90,8 @@ class Mel96(FeatureExtractor):
     def n_frames_for(self, audio: Audio) -> int:
         n = len(audio.samples)
         if audio.sample_rate != self.sample_rate:
-            n = -(-n * self.sample_rate // audio.sample_rate)  # soxr returns ceil(n * out / in) samples
+            # soxr returns n * out / in samples rounded half up (47039 at 22.05 kHz -> 25599 at 12 kHz).
+            n = (2 * n * self.sample_rate + audio.sample_rate) // (2 * audio.sample_rate)
         return 1 + n // self.hop_length
 
     def _compute(self, audio: Audio) -> np.ndarray:

@@ -29,3 +29,42 @@ def test_lists_the_corpus_and_shows_a_song(tiny_corpus, monkeypatch):
     app.selectbox[0].select("3").run()
     assert not app.exception
     assert "Song 3" in str(app.get("plotly_chart")[1].proto.spec)
+
+
+def test_broken_corpus_folder_shows_an_error(tiny_corpus, tmp_path, monkeypatch):
+    """corpus.json present but the annotations gone: an error that says what to do, and no exception."""
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_corpus, broken)
+    shutil.rmtree(broken / "annotations")
+    monkeypatch.setenv("MEMO_DATA_DIR", str(broken))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert any("incomplete" in e.value and "Render it again" in e.value for e in app.error)
+    assert [b.label for b in app.button] == ["Render the demo corpus again"]
+
+
+def test_unreadable_corpus_shows_an_error(tiny_corpus, tmp_path, monkeypatch):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_corpus, bad)
+    (bad / "annotations" / "arousal_cont_average.csv").write_text("id,v1\n1,0.1\n")
+    monkeypatch.setenv("MEMO_DATA_DIR", str(bad))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert any("cannot be read" in e.value for e in app.error)
+
+
+def test_render_failure_shows_an_error(tmp_path, monkeypatch):
+    """A folder holding someone else's files is not overwritten; the button says why nothing happened."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("user data")
+    monkeypatch.setenv("MEMO_DATA_DIR", str(mine))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    app.button[0].click().run()
+    assert not app.exception
+    assert any("could not be rendered" in e.value for e in app.error)
+    assert (mine / "notes.txt").is_file()

@@ -510,3 +510,78 @@ def test_corpus_loader_corrupt_json(corpus_root):
     (corpus_root / "corpus.json").write_text("{not json")
     with pytest.raises(DatasetError, match="not valid JSON"):
         load_dataset("synth", corpus_root)
+
+
+# --------------------------------------------------------------------------- unreadable files, shared readers
+
+LATIN1 = "song_id,sample_15000ms\n1,0.1\n2,caf\xe9\n".encode("latin-1")
+
+
+@pytest.mark.parametrize(
+    "fixture,relative,kind",
+    [
+        ("deam_root", DEAM_DYNAMIC / "valence.csv", "CSV"),
+        ("deam_root", DEAM_STATIC / "static_annotations_averaged_songs_1_2000.csv", "CSV"),
+        ("emomusic_root", Path("annotations/static_annotations.csv"), "CSV"),
+        ("pmemo_root", Path("annotations/dynamic_annotations.csv"), "CSV"),
+        ("jamendo_root", Path("data/autotagging_moodtheme.tsv"), "TSV"),
+        ("generic_root", Path("annotations.csv"), "CSV"),
+    ],
+    ids=["deam-dynamic", "deam-static", "emomusic-static", "pmemo", "jamendo", "generic"],
+)
+def test_non_utf8_or_binary_file_is_a_dataset_error(request, fixture, relative, kind):
+    root = request.getfixturevalue(fixture)
+    name = {"deam_root": "deam", "emomusic_root": "emomusic", "pmemo_root": "pmemo",
+            "jamendo_root": "mtg_jamendo", "generic_root": "generic"}[fixture]
+    for content in (LATIN1, bytes(range(256)) * 4):
+        (root / relative).write_bytes(content)
+        with pytest.raises(DatasetError, match=f"is not a UTF-8 {kind}"):
+            load_dataset(name, root)
+
+
+def test_csv_parser_errors_are_dataset_errors(tmp_path):
+    import csv
+
+    from memo_core.data._common import read_table
+
+    path = tmp_path / "bad.csv"
+    path.write_text("song_id,title\n1," + "x" * 200 + "\n")
+    old_limit = csv.field_size_limit(100)   # a cell over the limit makes csv raise csv.Error
+    try:
+        with pytest.raises(DatasetError, match="is not a UTF-8 CSV"):
+            read_table(path, dataset="generic")
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+def test_deam_static_non_numeric_cells_are_left_out(deam_root):
+    (deam_root / DEAM_STATIC / "static_annotations_averaged_songs_1_2000.csv").write_text(
+        "song_id, valence_mean, valence_std, arousal_mean, arousal_std\n2,NA,0.8,1,n/a\n"
+    )
+    songs = load_dataset("deam", deam_root).by_id()
+    assert songs["2"].static_valence is None and songs["2"].static_arousal == -1.0
+    assert songs["2"].meta == {"static_valence_std": pytest.approx(0.2)}
+
+
+def test_wide_file_must_start_with_song_id(deam_root):
+    (deam_root / DEAM_DYNAMIC / "valence.csv").write_text("track,sample_15000ms\n2,0.1\n")
+    with pytest.raises(DatasetError, match="starts with the column 'track'"):
+        load_dataset("deam", deam_root)
+
+
+@pytest.mark.parametrize("name", ["deam", "emomusic", "pmemo", "mtg_jamendo", "generic", "synth"],
+                         ids=["deam", "emomusic", "pmemo", "mtg_jamendo", "generic", "corpus"])
+def test_a_file_given_as_root_is_not_a_folder(name, tmp_path):
+    path = tmp_path / "random.bin"
+    path.write_bytes(b"\x00\x01")
+    with pytest.raises(DatasetError, match="random.bin is not a folder"):
+        load_dataset(name, path)
+
+
+def test_scales_live_in_one_place():
+    from memo_core.data import _common, generic
+
+    assert generic.SCALES is _common.SCALES
+    assert _common.to_unit_scale(9, "1-9") == 1.0 and _common.to_unit_scale(0.25, "0-1") == -0.5
+    np.testing.assert_allclose(_common.to_unit_scale(np.array([0.0, 1.0]), "0-1"), [-1.0, 1.0])
+    assert _common.spread_to_unit_scale(0.8, "1-9") == pytest.approx(0.2)

@@ -52,7 +52,7 @@ def _wide(path):
 def test_layout_and_shapes(corpus):
     root, calls = corpus
     meta = json.loads((root / "corpus.json").read_text())
-    assert meta["name"] == "memo-synth" and meta["version"] == 1 and meta["seed"] == 3
+    assert meta["name"] == "memo-synth" and meta["version"] == synth.CORPUS_VERSION and meta["seed"] == 3
     assert meta["n_songs"] == N_SONGS and meta["duration_s"] == DURATION_S and meta["sample_rate"] == 44100
     assert meta["annotation_start_s"] == 15.0 and meta["frame_seconds"] == 0.5
     assert meta["tags"] == list(TAG_VOCABULARY)
@@ -84,8 +84,8 @@ def test_layout_and_shapes(corpus):
     assert len(design) == N_SONGS * int(np.ceil(DURATION_S / 0.5))
     assert design.time_s.min() == 0.0 and design.time_s.max() == DURATION_S - 0.5
     assert is_complete_corpus(root, seed=3, n_songs=N_SONGS) and not is_complete_corpus(root, seed=4)
-    # Nothing half-written is left beside it.
-    assert [p.name for p in root.parent.iterdir()] == ["corpus"]
+    # Nothing half-written is left beside it: only the corpus and its (empty) lock file.
+    assert sorted(p.name for p in root.parent.iterdir()) == [".corpus.lock", "corpus"]
 
 
 def test_same_seed_gives_identical_files_whatever_the_workers(corpus, corpus_again):
@@ -221,3 +221,80 @@ def test_arousal_is_learnable_from_deam260(tmp_path):
     r2 = _learnability(tmp_path, n_songs=24, duration_s=30.0)
     assert r2[False] > 0.3, r2
     assert r2[True] > r2[False] + 0.03, r2
+
+
+def test_annotation_describes_the_frame_ending_at_it(monkeypatch, tmp_path):
+    """With raters who hear the design exactly, the 15.0 s annotation is frame 29's design: no look-ahead."""
+    monkeypatch.setattr(synth, "render_audio", lambda design, style, rng, *, duration_s: (
+        np.zeros(int(duration_s * SAMPLE_RATE), np.float32), {"modes": ["major"], "n_notes": 0}))
+    monkeypatch.setattr(synth, "_rate", lambda rng, design, *, bias_z, rater_std: np.tile(design, (len(bias_z), 1)))
+    rows = synth._make_song(5, 0, 20.0, 15.0, 0.3, str(tmp_path))
+    arousal, valence = rows["design"]
+    assert len(arousal) == 40
+    np.testing.assert_allclose(rows["arousal_mean"], arousal[29:40])
+    np.testing.assert_allclose(rows["valence_mean"], valence[29:40])
+
+
+def test_transfer_pairs_each_annotation_with_the_frame_ending_at_it():
+    from types import SimpleNamespace
+
+    from memo_core.data.synth_transfer import _pairs
+
+    song = SimpleNamespace(frame_times=np.array([15.0, 15.5, 45.0]), arousal=np.zeros(3), valence=np.zeros(3))
+    x = np.arange(91, dtype=np.float32)[:, None]   # a 45.02 s clip: frame 90 is almost all padding
+    xs, _, _ = _pairs([song], [x], context=False)
+    assert xs[:, 0].tolist() == [29.0, 30.0, 89.0]
+
+
+def test_ensure_corpus_never_deletes_a_foreign_folder(tmp_path, monkeypatch):
+    """A folder whose corpus.json is not MEMO's is left alone; an incomplete MEMO corpus is re-rendered."""
+    foreign = tmp_path / "thesis"
+    foreign.mkdir()
+    (foreign / "corpus.json").write_text(json.dumps({"name": "my-thesis-corpus"}))
+    (foreign / "thesis.tex").write_text("\\documentclass{article}")
+    with pytest.raises(DatasetError, match="holds no MEMO synthetic corpus"):
+        ensure_corpus(foreign, n_songs=1, duration_s=16.0, progress=False)
+    assert (foreign / "thesis.tex").is_file() and (foreign / "corpus.json").is_file()
+    (foreign / "corpus.json").write_text("not json {")
+    with pytest.raises(DatasetError):
+        ensure_corpus(foreign, n_songs=1, duration_s=16.0, progress=False)
+    assert (foreign / "thesis.tex").is_file()
+
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    (ours / "corpus.json").write_text(json.dumps({"name": synth.CORPUS_NAME, "version": 1}))
+    rendered = []
+    monkeypatch.setattr(synth, "_render_into", lambda out, **kw: rendered.append(out) or out)
+    assert ensure_corpus(ours, n_songs=1, duration_s=16.0, progress=False) == ours
+    assert rendered == [ours]
+
+
+def test_rendering_waits_for_the_lock_and_rechecks(tmp_path, monkeypatch):
+    """A second caller blocks while the first renders, then finds the corpus complete and renders nothing."""
+    import threading
+
+    out = tmp_path / "corpus"
+    state = {"complete": False}
+    monkeypatch.setattr(synth, "is_complete_corpus", lambda path, **kw: state["complete"])
+    started, release, rendered = threading.Event(), threading.Event(), []
+
+    def slow_render(path, **kw):
+        rendered.append(path)
+        started.set()
+        release.wait(5)
+        state["complete"] = True
+        return path
+
+    monkeypatch.setattr(synth, "_render_into", slow_render)
+    first = threading.Thread(target=ensure_corpus, args=(out,), kwargs={"progress": False})
+    first.start()
+    assert started.wait(5)
+    result = {}
+    second = threading.Thread(target=lambda: result.setdefault("out", ensure_corpus(out, progress=False)))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive(), "the second caller did not wait for the lock"
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert rendered == [out] and result["out"] == out

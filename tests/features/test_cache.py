@@ -67,7 +67,8 @@ def test_corrupt_entry_is_recomputed_and_overwritten(audio, calls, corrupt):
     good = extract(audio, "chroma")
     path = cache_mod.cache_path(audio, get_extractor("chroma"))
     corrupt(path)
-    again = extract(audio, "chroma")
+    with pytest.warns(CacheWarning, match="is damaged .*; recomputing it"):
+        again = extract(audio, "chroma")
     assert calls["n"] == 2
     assert np.array_equal(good, again)
     assert np.array_equal(np.load(path), good)  # overwritten with the good values
@@ -103,3 +104,14 @@ def test_default_cache_dir(monkeypatch, tmp_path):
     monkeypatch.delenv("MEMO_CACHE_DIR", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert cache_mod.cache_dir() == tmp_path / ".cache" / "memo" / "features"
+
+
+def test_key_covers_scipy(audio, monkeypatch):
+    """scipy's filters and FFTs feed librosa's numerics, so its version is part of the key."""
+    from memo_core.features import base
+
+    assert "scipy" in base.library_versions()
+    before = cache_mod.cache_key(audio, get_extractor("chroma"))
+    real = base.importlib.metadata.version
+    monkeypatch.setattr(base.importlib.metadata, "version", lambda p: "0.0.0" if p == "scipy" else real(p))
+    assert cache_mod.cache_key(audio, get_extractor("chroma")) != before

@@ -62,10 +62,26 @@ def test_logmel128_has_50_frames_a_step(clip30):
 
 def test_mel96_frames_follow_its_hop():
     audio = _music(3.2)
-    values = get_extractor("mel96").compute(audio)
-    n_12k = math.ceil(len(audio.samples) * 12_000 / SR)
-    _check(values, 1 + n_12k // 256, 96)
+    extractor = get_extractor("mel96")
+    values = extractor.compute(audio)
+    _check(values, extractor.n_frames_for(audio), 96)
     assert values.max() - values.min() <= 80.0 + 1e-3  # power_to_db's top_db, as the baseline
+    # soxr rounds the resampled length to nearest: 47039 samples at 22.05 kHz are 25599 at 12 kHz
+    # (25599.46), so 1 + 25599 // 256 = 100 frames, where rounding up would predict 101.
+    odd = Audio(np.resize(audio.samples, 47_039), 22_050, "odd")
+    assert extractor.n_frames_for(odd) == 100
+    _check(extractor.compute(odd), 100, 96)
+
+
+@pytest.mark.parametrize("name", ["deam260", "spectral"])
+def test_frame_count_is_kept_after_downsampling(name):
+    """96 kHz audio one sample past 3 s has 7 frames (the last one a single sample) at any analysis rate."""
+    y = np.resize(_music(1.0).samples, 96_000 * 3 + 1)
+    audio = Audio(y, 96_000, "hi-res")
+    assert audio.n_frames == 7
+    extractor = get_extractor(name)
+    assert extractor.n_frames_for(audio) == 7
+    _check(extractor.compute(audio), 7, extractor.n_features)
 
 
 @pytest.mark.parametrize("name", sorted(list_features()))

@@ -96,3 +96,12 @@ def test_frame_times_are_start_times():
     assert np.allclose(frame_times(3, 0.01), [0.0, 0.01, 0.02])
     with pytest.raises(FeatureError):
         frame_times(3, 0.0)
+
+
+def test_annotation_frame_index_pairs_with_the_frame_ending_at_the_instant():
+    from memo_core.features import annotation_frame_index
+
+    idx = annotation_frame_index(np.array([0.0, 0.5, 0.7, 15.0, 15.5, 45.0, 60.0]), 91)
+    assert idx.tolist() == [0, 0, 1, 29, 30, 89, 90]
+    assert annotation_frame_index(np.array([45.0]), 90).tolist() == [89]   # same frame whether or not a tail exists
+    assert annotation_frame_index(np.array([15.0 + 1e-9]), 91).tolist() == [29]   # float noise does not move it
