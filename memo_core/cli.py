@@ -89,7 +89,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
     _atomic_write(out / f"{extractor.name}.spec.json", lambda p: p.write_text(json.dumps(extractor.spec(), indent=2)))
     failed: list[tuple[Path, str]] = []
     root = Path(args.audio) if Path(args.audio).is_dir() else Path(args.audio).parent
-    for path in tqdm(files, desc=f"extract {extractor.name}", unit="file", disable=args.quiet):
+    stems = [p.relative_to(root).with_suffix("") for p in files]
+    if len(set(stems)) < len(stems):  # song.wav beside song.mp3: keep the suffix so no output overwrites another
+        stems = [p.relative_to(root) for p in files]
+    for path, stem in tqdm(list(zip(files, stems)), desc=f"extract {extractor.name}", unit="file",
+                           disable=args.quiet):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -98,7 +102,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
         except MemoError as exc:
             failed.append((path, str(exc)))
             continue
-        stem = path.relative_to(root).with_suffix("")
         target = out / stem.parent / f"{stem.name}.{extractor.name}"
         _atomic_write(target.with_suffix(target.suffix + ".npy"), lambda p: np.save(p, feats))
         if args.csv:
@@ -120,7 +123,11 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         print("datasets: " + ", ".join(list_datasets()))
         print("show one with: python -m memo_core datasets --dataset NAME --root PATH")
         return 0
-    load = load_dataset(args.dataset, Path(args.root) if args.root else None, require_audio=args.require_audio)
+    try:
+        load = load_dataset(args.dataset, Path(args.root) if args.root else None, require_audio=args.require_audio,
+                            **_options(args.option))
+    except TypeError as exc:  # an option the loader does not take
+        raise MemoError(f"{args.dataset}: {exc}. See the loader's docstring for its options.") from None
     print(load.summary())
     if args.list:
         for song in load.songs:
@@ -150,7 +157,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .features.bench import format_bench_table, run_feature_bench
 
     names = args.features.split(",") if args.features else None
-    durations = tuple(float(d) for d in args.durations.split(","))
+    durations = args.durations
     rows = run_feature_bench(durations=durations, names=names, progress=not args.quiet)
     print(format_bench_table(rows))
     if args.json:
@@ -284,6 +291,47 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .report import compare_models, format_markdown, parse_lineup
+
+    def show(row) -> None:
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in row.metrics.items() if k.endswith(("/RMSE", "/R2")))
+        print(f"{row.model}:{row.preset}: {row.train_seconds:.1f} s, {row.epochs} epochs, {scores}", flush=True)
+
+    rows, info = compare_models(
+        dataset=args.dataset, root=args.root, features=args.features, targets=_targets(args.target),
+        lineup=parse_lineup(args.models), max_epochs=args.max_epochs, split_seed=args.split_seed, seed=args.seed,
+        progress=not args.quiet, on_model=show,
+    )
+    table = format_markdown(rows, info)
+    print(table)
+    if args.out:
+        _atomic_write(Path(args.out), lambda p: p.write_text(table))
+        print(f"written {args.out}")
+    return 0
+
+
+def _options(pairs: Sequence[str] | None) -> dict[str, object]:
+    """``KEY=VALUE`` pairs as loader keyword arguments (integers where they parse)."""
+    out: dict[str, object] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise MemoError(f"--option expects KEY=VALUE, got {pair!r}")
+        out[key.strip().replace("-", "_")] = int(value) if value.strip().lstrip("-").isdigit() else value
+    return out
+
+
+def _positive_seconds(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds separated by commas, got {text!r}") from None
+    if not values or any(not (v >= 1.0) for v in values):
+        raise argparse.ArgumentTypeError(f"every duration must be at least 1 s, got {text!r}")
+    return values
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -305,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-songs", type=int, default=150, help="number of songs (default 150)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same corpus)")
     p.add_argument("--duration", type=float, default=45.0, help="seconds per song (default 45)")
-    p.add_argument("--workers", type=int, default=None, help="render processes (default: all cores)")
+    p.add_argument("--workers", type=int, default=None, help="render processes (default: up to 2)")
 
     add("features", cmd_features, "list the feature extractors")
 
@@ -322,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", help="the dataset's top folder (synth: default corpus location)")
     p.add_argument("--require-audio", action="store_true", help="skip songs without an audio file")
     p.add_argument("--list", action="store_true", help="print one line per song")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="a loader option, repeatable (generic: scale=0-1; mtg_jamendo: split_index=1, audio_dir=PATH)")
 
     p = add("transfer", cmd_transfer, "train ridge on the synthetic corpus, test on real clips (Pearson r)")
     p.add_argument("--corpus", help="synthetic corpus folder (default: the default corpus, rendered if missing)")
@@ -331,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the report as JSON here")
 
     p = add("bench", cmd_bench, "time each feature extractor cold and from cache")
-    p.add_argument("--durations", default="30,240", help="audio lengths in seconds, comma-separated")
+    p.add_argument("--durations", type=_positive_seconds, default=(30.0, 240.0),
+                   help="audio lengths in seconds, comma-separated (default 30,240)")
     p.add_argument("--features", help="comma-separated extractor names (default: all)")
     p.add_argument("--json", help="also write the rows as JSON here")
 
@@ -378,6 +429,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder: NAME.csv and NAME.explanations.npz per file")
     p.add_argument("--smooth", action="store_true", help="smooth predictions with the 25-frame triangle filter")
 
+    p = add("compare", cmd_compare, "train every model on one split and write the comparison table (markdown)")
+    p.add_argument("--dataset", default="synth", help="dataset loader name (default synth)")
+    p.add_argument("--root", help="the dataset folder (synth: the default corpus, rendered if missing)")
+    p.add_argument("--features", default="deam260", help="500 ms feature set (default deam260)")
+    p.add_argument("--target", choices=("valence", "arousal", "both"), default="both")
+    p.add_argument("--models", help="comma-separated MODEL[:PRESET] (default: every family, tiny presets, and mlr)")
+    p.add_argument("--max-epochs", type=int, help="cap each model's paper epoch count")
+    p.add_argument("--split-seed", type=int, default=0, help="seed of the song-wise split")
+    p.add_argument("--seed", type=int, default=0, help="training seed")
+    p.add_argument("--out", help="write the markdown table here")
+
     p = add("models", cmd_models, "list the models and their presets with parameter counts")
     p.add_argument("--n-features", type=int, default=260, help="input features assumed for the counts (default 260)")
     return parser
@@ -393,6 +455,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except MemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # unwritable output folder, full disk, ...: a message, not a traceback
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"error: {exc.strerror or exc}{where}. Check the path and its permissions.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

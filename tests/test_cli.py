@@ -87,3 +87,54 @@ def test_transfer_report_runs_end_to_end(tiny_corpus, shared_data, tmp_path, cap
         for model in ("ridge", "ridge+context", "loudness"):
             for target in ("arousal", "valence"):
                 assert -1.0 <= report[where][model][target] <= 1.0
+
+
+def test_extract_keeps_suffixes_when_two_files_share_a_name(tmp_path):
+    audio_dir = tmp_path / "in"
+    audio_dir.mkdir()
+    sf.write(audio_dir / "song.wav", make_tone(1.0, 16_000), 16_000)
+    sf.write(audio_dir / "song.flac", make_tone(2.0, 16_000, freq=220), 16_000)
+    out = tmp_path / "out"
+    assert main(["extract", "--features", "chroma", str(audio_dir), "--out", str(out), "-q"]) == 0
+    assert np.load(out / "song.wav.chroma.npy").shape == (2, 24)
+    assert np.load(out / "song.flac.chroma.npy").shape == (4, 24)
+
+
+def test_unwritable_output_is_a_message(tmp_path, capsys):
+    sf.write(tmp_path / "a.wav", make_tone(1.0, 16_000), 16_000)
+    blocker = tmp_path / "file"
+    blocker.write_text("I am a file, not a folder")
+    assert main(["extract", "--features", "chroma", str(tmp_path / "a.wav"), "--out", str(blocker), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("durations", ["abc", "0", "-3"])
+def test_bench_refuses_bad_durations(durations, capsys):
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["bench", "--durations", durations])
+    assert info.value.code == 2
+    assert "durations" in capsys.readouterr().err
+
+
+def test_datasets_passes_loader_options(tmp_path, capsys):
+    root = tmp_path / "mine"
+    (root / "audio").mkdir(parents=True)
+    pd.DataFrame({"song_id": ["a", "a"], "time_s": [0.5, 1.0], "valence": [0.2, 0.9], "arousal": [0.1, 0.5]}).to_csv(
+        root / "annotations.csv", index=False)
+    assert main(["datasets", "--dataset", "generic", "--root", str(root), "--option", "scale=0-1"]) == 0
+    assert "1 songs" in capsys.readouterr().out
+    assert main(["datasets", "--dataset", "generic", "--root", str(root), "--option", "colour=blue"]) == 2
+    assert "colour" in capsys.readouterr().err
+
+
+def test_compare_writes_a_markdown_table(tiny_corpus, tmp_path, capsys):
+    out = tmp_path / "results.md"
+    assert main(["compare", "--root", str(tiny_corpus), "--features", "chroma", "--models", "mlr,ma_lstm:tiny",
+                 "--max-epochs", "2", "--out", str(out), "-q"]) == 0
+    table = out.read_text()
+    assert "| `mlr` (baseline) | tiny |" in table and "| `ma_lstm` | tiny |" in table
+    header = next(line for line in table.splitlines() if line.startswith("| model"))
+    assert "V RMSE" in header and "A R2" in header and "train (s)" in header
+    row = next(line for line in table.splitlines() if line.startswith("| `ma_lstm`"))
+    assert row.split("|")[5].strip() == "2"  # epochs capped at 2
