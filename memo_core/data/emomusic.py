@@ -151,6 +151,22 @@ def _read_songs_info(path: Path) -> dict[str, dict[str, str]]:
     return info
 
 
+def read_annotation_folder(annotations: Path, *, dataset: str, hint: str):
+    """The dynamic (``{valence,arousal}_cont_{average,std}.csv``) and static annotations of an
+    emoMusic-layout ``annotations/`` folder, as :func:`read_dynamic_annotations` and
+    :func:`read_static_annotations` return them (the synthetic corpus shares this layout)."""
+    dynamic = read_dynamic_annotations(
+        valence_path=require_file(annotations / "valence_cont_average.csv", dataset=dataset, hint=hint),
+        arousal_path=require_file(annotations / "arousal_cont_average.csv", dataset=dataset, hint=hint),
+        valence_std_path=optional_file(annotations / "valence_cont_std.csv"),
+        arousal_std_path=optional_file(annotations / "arousal_cont_std.csv"),
+        dataset=dataset,
+    )
+    static_path = annotations / "static_annotations.csv"
+    static = read_static_annotations(static_path, dataset=dataset) if static_path.is_file() else {}
+    return dynamic, static
+
+
 @register_dataset("emomusic")
 def load_emomusic(root: Path | None, *, require_audio: bool = False) -> DatasetLoad:
     """Load emoMusic (744 songs with dynamic annotations) from its top folder.
@@ -171,15 +187,7 @@ def load_emomusic(root: Path | None, *, require_audio: bool = False) -> DatasetL
         raise DatasetError(f"emomusic: no dataset folder given. {_HINT}")
     root = require_dir(Path(root), dataset="emomusic", hint=_HINT)
     annotations = require_dir(root / "annotations", dataset="emomusic", hint=_HINT)
-    dynamic = read_dynamic_annotations(
-        valence_path=require_file(annotations / "valence_cont_average.csv", dataset="emomusic", hint=_HINT),
-        arousal_path=require_file(annotations / "arousal_cont_average.csv", dataset="emomusic", hint=_HINT),
-        valence_std_path=optional_file(annotations / "valence_cont_std.csv"),
-        arousal_std_path=optional_file(annotations / "arousal_cont_std.csv"),
-        dataset="emomusic",
-    )
-    static_path = annotations / "static_annotations.csv"
-    static = read_static_annotations(static_path, dataset="emomusic") if static_path.is_file() else {}
+    dynamic, static = read_annotation_folder(annotations, dataset="emomusic", hint=_HINT)
     info = _read_songs_info(annotations / "songs_info.csv")
     clips = root / "clips_45seconds"
     songs = []

@@ -35,13 +35,11 @@ from ._common import (
     clean_id,
     find_audio,
     finish_load,
-    optional_file,
     read_long_series,
     read_table,
     require_dir,
-    require_file,
 )
-from .emomusic import read_dynamic_annotations, read_static_annotations
+from .emomusic import read_annotation_folder
 from .records import DatasetLoad, SongRecord
 from .registry import register_dataset
 
@@ -119,15 +117,7 @@ def load_synth(root: Path | None, *, require_audio: bool = False) -> DatasetLoad
     root = require_dir(Path(root), dataset="synth", hint=_HINT)
     corpus = read_corpus_info(root)
     annotations = require_dir(root / "annotations", dataset="synth", hint=_HINT)
-    dynamic = read_dynamic_annotations(
-        valence_path=require_file(annotations / "valence_cont_average.csv", dataset="synth", hint=_HINT),
-        arousal_path=require_file(annotations / "arousal_cont_average.csv", dataset="synth", hint=_HINT),
-        valence_std_path=optional_file(annotations / "valence_cont_std.csv"),
-        arousal_std_path=optional_file(annotations / "arousal_cont_std.csv"),
-        dataset="synth",
-    )
-    static_path = annotations / "static_annotations.csv"
-    static = read_static_annotations(static_path, dataset="synth") if static_path.is_file() else {}
+    dynamic, static = read_annotation_folder(annotations, dataset="synth", hint=_HINT)
     info_path = annotations / "songs_info.csv"
     info = read_table(info_path, dataset="synth") if info_path.is_file() else pd.DataFrame(columns=["song_id"])
     check_columns(info, ("song_id",), path=info_path, dataset="synth")
