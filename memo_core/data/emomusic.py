@@ -151,6 +151,27 @@ def _read_songs_info(path: Path) -> dict[str, dict[str, str]]:
     return info
 
 
+def record_from_annotations(song_id: str, *, dataset: str, frame_times, dynamic, static: dict, meta: dict,
+                            **fields) -> SongRecord:
+    """A SongRecord from emoMusic-layout annotations: dynamic means and spreads, static ratings
+    (their rater spreads go into ``meta``), plus any other ``fields`` (audio_path, split, tags)."""
+    song_static = static.get(song_id, {})
+    meta.update({k: v for k, v in song_static.items() if k.endswith("_std")})
+    return SongRecord(
+        song_id=song_id,
+        dataset=dataset,
+        frame_times=frame_times,
+        valence=dynamic.valence[song_id],
+        arousal=dynamic.arousal[song_id],
+        valence_std=dynamic.valence_std.get(song_id),
+        arousal_std=dynamic.arousal_std.get(song_id),
+        static_valence=song_static.get("static_valence"),
+        static_arousal=song_static.get("static_arousal"),
+        meta=meta,
+        **fields,
+    )
+
+
 def read_annotation_folder(annotations: Path, *, dataset: str, hint: str):
     """The dynamic (``{valence,arousal}_cont_{average,std}.csv``) and static annotations of an
     emoMusic-layout ``annotations/`` folder, as :func:`read_dynamic_annotations` and
@@ -194,22 +215,8 @@ def load_emomusic(root: Path | None, *, require_audio: bool = False) -> DatasetL
     for song_id, times in dynamic.frame_times.items():
         meta = dict(info.get(song_id, {}))
         split = meta.pop("split", None)
-        song_static = static.get(song_id, {})
-        meta.update({k: v for k, v in song_static.items() if k.endswith("_std")})
         songs.append(
-            SongRecord(
-                song_id=song_id,
-                dataset="emomusic",
-                audio_path=find_audio(clips, song_id, (".mp3", ".wav")),
-                frame_times=times,
-                valence=dynamic.valence[song_id],
-                arousal=dynamic.arousal[song_id],
-                valence_std=dynamic.valence_std.get(song_id),
-                arousal_std=dynamic.arousal_std.get(song_id),
-                static_valence=song_static.get("static_valence"),
-                static_arousal=song_static.get("static_arousal"),
-                split=split,
-                meta=meta,
-            )
+            record_from_annotations(song_id, dataset="emomusic", frame_times=times, dynamic=dynamic, static=static,
+                                    audio_path=find_audio(clips, song_id, (".mp3", ".wav")), split=split, meta=meta)
         )
     return finish_load(dataset="emomusic", root=root, songs=songs, skipped=dynamic.skipped, require_audio=require_audio)

@@ -39,8 +39,8 @@ from ._common import (
     read_table,
     require_dir,
 )
-from .emomusic import read_annotation_folder
-from .records import DatasetLoad, SongRecord
+from .emomusic import read_annotation_folder, record_from_annotations
+from .records import DatasetLoad
 from .registry import register_dataset
 
 __all__ = ["load_synth", "read_corpus_info"]
@@ -149,23 +149,8 @@ def load_synth(root: Path | None, *, require_audio: bool = False) -> DatasetLoad
                 design_valence=design_values["valence"],
                 design_arousal=design_values["arousal"],
             )
-        song_static = static.get(song_id, {})
-        meta.update({k: v for k, v in song_static.items() if k.endswith("_std")})
         songs.append(
-            SongRecord(
-                song_id=song_id,
-                dataset="synth",
-                audio_path=audio_path,
-                frame_times=times,
-                valence=dynamic.valence[song_id],
-                arousal=dynamic.arousal[song_id],
-                valence_std=dynamic.valence_std.get(song_id),
-                arousal_std=dynamic.arousal_std.get(song_id),
-                static_valence=song_static.get("static_valence"),
-                static_arousal=song_static.get("static_arousal"),
-                tags=tags,
-                split=split,
-                meta=meta,
-            )
+            record_from_annotations(song_id, dataset="synth", frame_times=times, dynamic=dynamic, static=static,
+                                    audio_path=audio_path, tags=tags, split=split, meta=meta)
         )
     return finish_load(dataset="synth", root=root, songs=songs, skipped=skipped, require_audio=require_audio)
