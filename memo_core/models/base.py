@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import torch
 from torch import Tensor, nn
 
 from .outputs import ModelOutput
