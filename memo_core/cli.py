@@ -59,6 +59,22 @@ def _audio_files(path: Path) -> list[Path]:
     raise MemoError(f"{path} does not exist. Give an audio file or a folder of audio files.")
 
 
+def _audio_inputs(audio: str) -> list[tuple[Path, Path]]:
+    """The audio files under ``audio`` with the output stem of each (relative, no suffix).
+
+    Two files that differ only by suffix (song.wav beside song.mp3) keep their
+    suffixes in the stem, so no output overwrites another.
+    """
+    files = _audio_files(Path(audio))
+    if not files:
+        raise MemoError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {audio}.")
+    root = Path(audio) if Path(audio).is_dir() else Path(audio).parent
+    stems = [p.relative_to(root).with_suffix("") for p in files]
+    if len(set(stems)) < len(stems):
+        stems = [p.relative_to(root) for p in files]
+    return list(zip(files, stems))
+
+
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temp file in the same folder, then rename: a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,19 +97,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from .features import extract, frame_times, get_extractor
 
     extractor = get_extractor(args.features)
-    files = _audio_files(Path(args.audio))
-    if not files:
-        raise MemoError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {args.audio}.")
+    inputs = _audio_inputs(args.audio)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     _atomic_write(out / f"{extractor.name}.spec.json", lambda p: p.write_text(json.dumps(extractor.spec(), indent=2)))
     failed: list[tuple[Path, str]] = []
-    root = Path(args.audio) if Path(args.audio).is_dir() else Path(args.audio).parent
-    stems = [p.relative_to(root).with_suffix("") for p in files]
-    if len(set(stems)) < len(stems):  # song.wav beside song.mp3: keep the suffix so no output overwrites another
-        stems = [p.relative_to(root) for p in files]
-    for path, stem in tqdm(list(zip(files, stems)), desc=f"extract {extractor.name}", unit="file",
-                           disable=args.quiet):
+    for path, stem in tqdm(inputs, desc=f"extract {extractor.name}", unit="file", disable=args.quiet):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -110,10 +119,10 @@ def cmd_extract(args: argparse.Namespace) -> int:
             _atomic_write(
                 target.with_suffix(target.suffix + ".csv"), lambda p: frame.to_csv(p, index=False, float_format="%.6g")
             )
-    print(f"{len(files) - len(failed)} of {len(files)} files -> {out} ({extractor.n_features} features per frame)")
+    print(f"{len(inputs) - len(failed)} of {len(inputs)} files -> {out} ({extractor.n_features} features per frame)")
     for path, reason in failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
-    return 1 if failed and len(failed) == len(files) else 0
+    return 1 if failed and len(failed) == len(inputs) else 0
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
@@ -255,13 +264,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from .explain import explain_song, write_explanations_npz, write_predictions_csv
 
     ckpt = load_checkpoint(args.checkpoint)
-    files = _audio_files(Path(args.audio))
-    if not files:
-        raise MemoError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {args.audio}.")
+    inputs = _audio_inputs(args.audio)
     out = Path(args.out)
-    root = Path(args.audio) if Path(args.audio).is_dir() else Path(args.audio).parent
     failed: list[tuple[Path, str]] = []
-    for path in tqdm(files, desc=f"predict {ckpt.info['model_name']}", unit="file", disable=args.quiet):
+    for path, stem in tqdm(inputs, desc=f"predict {ckpt.info['model_name']}", unit="file", disable=args.quiet):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -269,13 +275,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         except MemoError as exc:
             failed.append((path, str(exc)))
             continue
-        stem = path.relative_to(root).with_suffix("")
         write_predictions_csv(song, out / stem.parent / f"{stem.name}.csv")
         write_explanations_npz(song, out / stem.parent / f"{stem.name}.explanations.npz")
-    print(f"{len(files) - len(failed)} of {len(files)} files -> {out} (per-frame CSV + explanations .npz)")
+    print(f"{len(inputs) - len(failed)} of {len(inputs)} files -> {out} (per-frame CSV + explanations .npz)")
     for path, reason in failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
-    return 1 if failed and len(failed) == len(files) else 0
+    return 1 if failed and len(failed) == len(inputs) else 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -106,6 +106,19 @@ def test_predict_folder_reports_bad_files(trained, corpus, tmp_path, capsys):
     assert (tmp_path / "out" / "one.explanations.npz").is_file()
 
 
+def test_predict_keeps_both_songs_that_share_a_name(trained, corpus, tmp_path):
+    import soundfile as sf
+
+    songs = tmp_path / "songs"
+    songs.mkdir()
+    shutil.copy(corpus / "audio" / "1.flac", songs / "song.flac")
+    samples, rate = sf.read(corpus / "audio" / "2.flac")
+    sf.write(songs / "song.wav", samples[: rate * 10], rate)
+    assert main(["predict", "--checkpoint", str(trained), str(songs), "--out", str(tmp_path / "out"), "-q"]) == 0
+    assert len(pd.read_csv(tmp_path / "out" / "song.flac.csv")) == 50
+    assert len(pd.read_csv(tmp_path / "out" / "song.wav.csv")) == 20
+
+
 def test_predict_real_mp3_with_explanations(shared_data, tmp_path, capsys):
     from memo_core.data.sequences import SequenceExample
     from memo_core.checkpoints import save_checkpoint
