@@ -204,7 +204,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import train_from_dataset
 
     result, metrics = train_from_dataset(
-        args.model, args.preset, dataset=args.dataset, root=args.root, features=args.features,
+        args.model, args.preset, dataset=args.dataset, root=_training_root(args), features=args.features,
         targets=_targets(args.target), config_overrides=_train_overrides(args), split_seed=args.split_seed,
         out=args.out, smooth=args.smooth, on_epoch=_epoch_printer(args.quiet), progress=not args.quiet,
     )
@@ -240,7 +240,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if not (args.model and args.dataset and args.features):
             raise MemoError("evaluate needs --checkpoint PATH, or --model NAME --dataset NAME --features NAME "
                             "for cross-validation")
-        load = load_dataset(args.dataset, args.root, require_audio=True)
+        load = load_dataset(args.dataset, _training_root(args), require_audio=True)
         examples = build_examples(load, features=args.features, targets=_targets(args.target),
                                   progress=not args.quiet)
         result = cross_validate(
@@ -304,7 +304,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"{row.model}:{row.preset}: {row.train_seconds:.1f} s, {row.epochs} epochs, {scores}", flush=True)
 
     rows, info = compare_models(
-        dataset=args.dataset, root=args.root, features=args.features, targets=_targets(args.target),
+        dataset=args.dataset, root=_training_root(args), features=args.features, targets=_targets(args.target),
         lineup=parse_lineup(args.models), max_epochs=args.max_epochs, split_seed=args.split_seed, seed=args.seed,
         progress=not args.quiet, on_model=show,
     )
@@ -314,6 +314,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _atomic_write(Path(args.out), lambda p: p.write_text(table))
         print(f"written {args.out}")
     return 0
+
+
+def _training_root(args: argparse.Namespace):
+    """The dataset folder; for ``synth`` without ``--root``, the default corpus, rendered on first use."""
+    if args.root or args.dataset != "synth":
+        return args.root
+    from .data import synth
+
+    return synth.ensure_corpus(progress=not args.quiet)
 
 
 def _options(pairs: Sequence[str] | None) -> dict[str, object]:
@@ -394,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     def add_training_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--preset", help="model preset (default: the model's default, see `models`)")
         p.add_argument("--dataset", help="dataset loader name (synth, deam, emomusic, pmemo, generic)")
-        p.add_argument("--root", help="the dataset's top folder (synth: default corpus location)")
+        p.add_argument("--root", help="the dataset's top folder (synth: the default corpus, rendered if missing)")
         p.add_argument("--features", help="500 ms feature set (see `features`), e.g. deam260")
         p.add_argument("--target", choices=("valence", "arousal", "both"), default="both",
                        help="train one dimension or both jointly (default both)")
