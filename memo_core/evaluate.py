@@ -7,7 +7,10 @@ figures; :data:`PAPER_METRICS` names them per protocol:
 
 * ``holdout`` (Ma et al. 2017, Li et al. 2016): RMSE on a test split;
 * ``kfold`` (Chaki et al. 2020): R^2, Kendall's tau per song and MAE, over
-  10 folds by song (:func:`cross_validate`).
+  10 folds by song (:func:`cross_validate`);
+* ``tagging`` (MTG-Jamendo, Rajamani et al. 2020): ROC-AUC and PR-AUC
+  averaged over tags (:func:`evaluate_tags`), plus F1, precision and recall
+  at the decision thresholds the model chose on validation data.
 """
 
 from __future__ import annotations
@@ -27,8 +30,14 @@ __all__ = [
     "PAPER_METRICS",
     "predict_examples",
     "evaluate",
+    "predict_tag_scores",
+    "tag_metrics",
+    "evaluate_tags",
+    "late_fusion_scores",
+    "score_model",
     "cross_validate",
     "evaluate_checkpoint",
+    "evaluate_late_fusion",
     "paper_metrics",
     "format_metrics",
 ]
@@ -37,6 +46,7 @@ __all__ = [
 PAPER_METRICS = {
     "holdout": ("RMSE",),
     "kfold": ("R2", "tau-per-song", "MAE"),
+    "tagging": ("ROC-AUC-macro", "PR-AUC-macro"),
 }
 
 
@@ -121,6 +131,91 @@ def evaluate(
     return _report(examples, predict_examples(model, examples, normalizer, smooth=smooth))
 
 
+def predict_tag_scores(model: torch.nn.Module, examples: Sequence[Any], normalizer: Normalizer, *,
+                       batch_size: int = 16) -> np.ndarray:
+    """A tagger's sigmoid scores for each song's input (its first mel frames). [shape=(n_songs, n_tags)]"""
+    model.eval()
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    normed = normalizer.apply_examples(examples)
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(normed), batch_size):
+            batch = model.make_batch(normed[start : start + batch_size], device=device)
+            out.append(torch.sigmoid(model(batch.x, batch.lengths, explain=False).prediction).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, getattr(model, "n_targets", 0)), dtype=np.float32)
+
+
+def tag_metrics(y_true: np.ndarray, scores: np.ndarray, thresholds: np.ndarray | None = None) -> dict[str, float]:
+    """ROC-AUC-macro and PR-AUC-macro over the tags with both classes in ``y_true``, and, given
+    thresholds, F1/precision/recall macro over all tags at them.
+
+    Tags with no positive (or no negative) song in ``y_true`` have no ROC-AUC and are left
+    out of the two AUC averages (small test sets lack rare tags); ``n_tags_scored`` says how
+    many were kept.
+
+    Args:
+        y_true: 0/1 ground truth. [shape=(n_songs, n_tags)]
+        scores: probabilities. [shape=(n_songs, n_tags)]
+        thresholds: per-tag decision thresholds chosen on validation data. [shape=(n_tags,)]
+    """
+    import warnings
+
+    from sklearn.metrics import f1_score, precision_score, recall_score
+
+    from .metrics import tagging_report
+
+    y_true = np.asarray(y_true)
+    scores = np.asarray(scores)
+    usable = (y_true.min(axis=0) != y_true.max(axis=0)) if len(y_true) else np.zeros(0, dtype=bool)
+    if not usable.any():
+        raise MemoError("no tag has both positive and negative songs in this set: ROC-AUC is undefined; "
+                        "evaluate on more songs")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = tagging_report(y_true, scores, skip_degenerate=True)
+    report["n_tags_scored"] = float(usable.sum())
+    if thresholds is not None:
+        decided = scores >= np.asarray(thresholds)[None, :]
+        kwargs = {"average": "macro", "zero_division": 0}
+        report["F1-macro"] = float(f1_score(y_true, decided, **kwargs))
+        report["precision-macro"] = float(precision_score(y_true, decided, **kwargs))
+        report["recall-macro"] = float(recall_score(y_true, decided, **kwargs))
+    return report
+
+
+def evaluate_tags(model: torch.nn.Module, examples: Sequence[Any], normalizer: Normalizer) -> dict[str, float]:
+    """:func:`tag_metrics` of a tagger on tag examples, at the thresholds it chose on validation data."""
+    if not examples:
+        raise MemoError("evaluate_tags needs at least one song")
+    scores = predict_tag_scores(model, examples, normalizer)
+    thresholds = getattr(model, "thresholds", None)
+    thresholds = None if thresholds is None else thresholds.float().cpu().numpy()
+    return tag_metrics(np.stack([ex.targets for ex in examples]), scores, thresholds)
+
+
+def late_fusion_scores(members: Sequence[tuple[torch.nn.Module, Normalizer]], examples: Sequence[Any]) -> np.ndarray:
+    """Rajamani et al.'s late fusion: the mean of several taggers' scores. [shape=(n_songs, n_tags)]
+
+    Args:
+        members: ``(model, normaliser)`` pairs (from checkpoints), trained on one tag list.
+        examples: tag examples with raw features.
+    """
+    if len(members) < 2:
+        raise MemoError("late fusion needs at least two taggers")
+    sizes = {int(getattr(m, "n_targets", -1)) for m, _ in members}
+    if len(sizes) != 1:
+        raise MemoError(f"late fusion needs taggers of one tag list; they predict {sorted(sizes)} tags")
+    return np.mean([predict_tag_scores(m, examples, n) for m, n in members], axis=0)
+
+
+def score_model(model: torch.nn.Module, examples: Sequence[Any], normalizer: Normalizer, *,
+                smooth: bool = False) -> dict[str, float]:
+    """The held-out metrics of the model's task: :func:`evaluate_tags` for taggers, else :func:`evaluate`."""
+    if getattr(model, "task", "regression") == "tagging":
+        return evaluate_tags(model, examples, normalizer)
+    return evaluate(model, examples, normalizer, smooth=smooth)
+
+
 def paper_metrics(report: dict[str, float], protocol: str) -> dict[str, float]:
     """The subset of ``report`` the papers of ``protocol`` (``"holdout"``, ``"kfold"``) give."""
     if protocol not in PAPER_METRICS:
@@ -130,7 +225,15 @@ def paper_metrics(report: dict[str, float], protocol: str) -> dict[str, float]:
 
 
 def format_metrics(report: dict[str, float], *, highlight: Sequence[str] = ()) -> str:
-    """A table: one row per metric, one column per target; metrics in ``highlight`` marked ``*``."""
+    """A table: one row per metric, one column per target; metrics in ``highlight`` marked ``*``.
+
+    Song-level metrics without a target (a tagger's ``ROC-AUC-macro``, ...) get one value column.
+    """
+    if not any("/" in k for k in report):
+        lines = [f"{'metric':<18}{'value':>12}"]
+        for name, value in report.items():
+            lines.append(f"{name + ('*' if name in highlight else ' '):<18}{value:>12.4f}")
+        return "\n".join(lines)
     targets = list(dict.fromkeys(k.split("/", 1)[0] for k in report))
     names = list(dict.fromkeys(k.split("/", 1)[1] for k in report if "/" in k))
     lines = [f"{'metric':<16}" + "".join(f"{t:>12}" for t in targets)]
@@ -247,11 +350,71 @@ def evaluate_checkpoint(
             song of the split has audio.
     """
     from .checkpoints import load_checkpoint
-    from .data import load_dataset
-    from .data.sequences import build_examples
-    from .train import dataset_split
+    from .train import build_task_examples
 
     ckpt = load_checkpoint(path)
+    name, folder, songs = _checkpoint_songs(ckpt, path, dataset=dataset, root=root, split=split)
+    spec = ckpt.feature_spec
+    task = getattr(ckpt.model, "task", "regression")
+    examples = build_task_examples(task, songs, features=spec["name"], feature_params=spec.get("params") or {},
+                                   targets=ckpt.targets, progress=progress)
+    metrics = score_model(ckpt.model, examples, ckpt.normalizer, smooth=smooth)
+    protocol = "tagging" if task == "tagging" else "holdout"
+    return {"metrics": metrics, "paper": paper_metrics(metrics, protocol), "n_songs": len(examples),
+            "dataset": name, "songs": [ex.song_id for ex in examples], "task": task}
+
+
+def evaluate_late_fusion(
+    paths: Sequence[str | Path],
+    *,
+    dataset: str | None = None,
+    root: str | Path | None = None,
+    split: str = "test",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Score the late fusion of several tagger checkpoints (Rajamani et al. 2020, Section 3.3).
+
+    The songs are the first checkpoint's ``split`` (as :func:`evaluate_checkpoint`);
+    the fused thresholds are the mean of the members' validation thresholds.
+
+    Returns:
+        ``{"metrics", "paper", "n_songs", "dataset", "members", "task": "tagging"}``.
+
+    Raises:
+        MemoError: fewer than two checkpoints, a checkpoint that is not a tagger,
+            or different tag lists.
+    """
+    from .checkpoints import load_checkpoint
+    from .train import build_task_examples
+
+    if len(paths) < 2:
+        raise MemoError("late fusion needs at least two tagger checkpoints")
+    members = [load_checkpoint(p) for p in paths]
+    for path, member in zip(paths, members):
+        if getattr(member.model, "task", "regression") != "tagging":
+            raise MemoError(f"{path} is a {member.info.get('model_name')} checkpoint: late fusion averages taggers' scores")
+        if member.targets != members[0].targets:
+            raise MemoError(f"{path} was trained on other tags than {paths[0]}: late fusion needs one tag list")
+    name, _, songs = _checkpoint_songs(members[0], paths[0], dataset=dataset, root=root, split=split)
+    scores, thresholds, truth, ids = [], [], None, None
+    for member in members:
+        spec = member.feature_spec
+        examples = build_task_examples("tagging", songs, features=spec["name"], targets=member.targets,
+                                       progress=progress)
+        if ids is None:
+            ids, truth = [ex.song_id for ex in examples], np.stack([ex.targets for ex in examples])
+        scores.append(predict_tag_scores(member.model, examples, member.normalizer))
+        thresholds.append(member.model.thresholds.float().cpu().numpy())
+    metrics = tag_metrics(truth, np.mean(scores, axis=0), np.mean(thresholds, axis=0))
+    return {"metrics": metrics, "paper": paper_metrics(metrics, "tagging"), "n_songs": len(ids), "dataset": name,
+            "members": [str(p) for p in paths], "songs": ids, "task": "tagging"}
+
+
+def _checkpoint_songs(ckpt, path, *, dataset, root, split) -> tuple[str, Any, list]:
+    """The dataset name, folder and song records a checkpoint is scored on."""
+    from .data import load_dataset
+    from .train import dataset_split
+
     info = ckpt.info.get("train_info") or {}
     name = dataset or info.get("dataset")
     if not name:
@@ -270,10 +433,5 @@ def evaluate_checkpoint(
     songs = [s for s in load.songs if s.song_id in ids]
     if not songs:
         raise MemoError(f"no song of {name}'s {split!r} split has audio under {folder}")
-    spec = ckpt.feature_spec
-    examples = build_examples(songs, features=spec["name"], feature_params=spec.get("params") or {},
-                              targets=ckpt.targets, progress=progress)
-    metrics = evaluate(ckpt.model, examples, ckpt.normalizer, smooth=smooth)
-    return {"metrics": metrics, "paper": paper_metrics(metrics, "holdout"), "n_songs": len(examples),
-            "dataset": name, "songs": [ex.song_id for ex in examples]}
+    return name, folder, songs
 

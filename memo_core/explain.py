@@ -18,12 +18,21 @@ map                      axes (in order)
 other names              ``time_s`` for axis 0 when it has n_frames rows, else ``axis0``; ``axisK`` after
 =======================  ===========================================================
 
+A model may name the axes of maps only it returns (DAMFF's ``spatial_attention``,
+the tagger's ``tag_windows``, ...) through its ``explanation_axes`` hook; its
+docstring lists them.
+
+A tagger (``task == "tagging"``) gives one row per tag instead of one per
+frame: ``predictions`` has ``tag, score, threshold, predicted`` (score =
+sigmoid of the logit; threshold chosen on validation data at training time).
+
 Files (:func:`write_predictions_csv`, :func:`write_explanations_npz`): a CSV
-``time_s,valence,arousal`` per frame, and an ``.npz`` holding for each map
+``time_s,valence,arousal`` per frame (taggers: ``tag,score,threshold,predicted``),
+and an ``.npz`` holding for each map
 ``KEY`` (the name with ``/`` written as ``_``) the array ``KEY`` and one array
 ``KEY__AXIS`` per axis, plus ``map_names`` (the original names, in the order of
-``map_keys``), ``time_s`` and ``prediction`` [shape=(n_frames, n_targets)] and
-``targets``.
+``map_keys``), ``time_s`` and ``prediction`` [shape=(n_frames, n_targets)]
+(taggers: ``tag_scores`` and ``tag_thresholds`` [shape=(n_tags,)]) and ``targets``.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ __all__ = [
     "SongExplanation",
     "explain_song",
     "explanation_axes",
+    "fuse_tag_explanations",
     "write_predictions_csv",
     "write_explanations_npz",
     "read_explanations_npz",
@@ -60,7 +70,8 @@ class SongExplanation:
 
     Attributes:
         source: the audio's name.
-        predictions: one row a frame: ``time_s`` then one column per target.
+        predictions: one row a frame: ``time_s`` then one column per target
+            (taggers: one row a tag: ``tag, score, threshold, predicted``).
         explanations: ``{name: {"values": array, "axes": {axis name: array}}}``.
         targets: target names.
         smoothed: whether the triangle filter was applied to the predictions.
@@ -73,6 +84,13 @@ class SongExplanation:
     targets: tuple[str, ...] = ("valence", "arousal")
     smoothed: bool = False
     model_name: str = ""
+    task: str = "regression"
+
+    def tag_scores(self) -> pd.Series:
+        """A tagger's scores indexed by tag, highest first (raises for a per-frame model)."""
+        if self.task != "tagging":
+            raise MemoError(f"{self.model_name} predicts curves, not tags")
+        return self.predictions.set_index("tag")["score"].sort_values(ascending=False)
 
 
 def explanation_axes(name: str, shape: tuple[int, ...], *, n_frames: int, targets: tuple[str, ...],
@@ -136,26 +154,68 @@ def explain_song(
     with torch.inference_mode():
         xt = torch.from_numpy(x)[None].to(device)
         out = model(xt, torch.tensor([len(x)], device=device))
+    n = len(x)
+    maps = _maps(model, out, n_frames=n, targets=ckpt.targets, frame_seconds=extractor.frame_seconds)
+    name = str(ckpt.info.get("model_name", ""))
+    if getattr(model, "task", "regression") == "tagging":
+        logits = out.prediction[0].float().cpu().numpy()
+        thresholds = getattr(model, "thresholds", None)
+        thresholds = (thresholds.float().cpu().numpy() if thresholds is not None
+                      else np.full(len(logits), 0.5, dtype=np.float32))
+        scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        frame = pd.DataFrame({"tag": list(ckpt.targets), "score": scores, "threshold": thresholds.astype(np.float64)})
+        frame["predicted"] = frame["score"] >= frame["threshold"]
+        return SongExplanation(audio.source, frame, maps, tuple(ckpt.targets), False, name, "tagging")
     pred = out.prediction[0].float().cpu().numpy()
     if pred.ndim != 2 or pred.shape[0] != len(x):
         raise MemoError(f"{ckpt.info.get('model_name')} returned predictions of shape {tuple(pred.shape)}, "
                         f"expected ({len(x)}, n_targets): not a per-frame model")
     if smooth:
         pred = triangle_smooth(pred)
-    n = len(x)
     times = np.arange(n, dtype=np.float64) * extractor.frame_seconds
     frame = pd.DataFrame({"time_s": times})
     for j, target in enumerate(ckpt.targets):
         frame[target] = pred[:, j].astype(np.float64)
+    return SongExplanation(audio.source, frame, maps, tuple(ckpt.targets), smooth, name)
+
+
+def _maps(model, out, *, n_frames: int, targets: tuple[str, ...], frame_seconds: float) -> dict[str, dict[str, Any]]:
+    """The output's maps for item 0 as arrays with named axes (the model's own names first)."""
     maps = {}
+    own = getattr(model, "explanation_axes", None)
     for name, tensor in out.explanations.items():
         values = tensor[0].float().cpu().numpy() if tensor.ndim >= 1 else tensor.float().cpu().numpy()
-        maps[name] = {
-            "values": values,
-            "axes": explanation_axes(name, values.shape, n_frames=n, targets=ckpt.targets,
-                                     frame_seconds=extractor.frame_seconds),
-        }
-    return SongExplanation(audio.source, frame, maps, tuple(ckpt.targets), smooth, str(ckpt.info.get("model_name", "")))
+        axes = own(name, values.shape, n_frames=n_frames, frame_seconds=frame_seconds) if own else None
+        if axes is None:
+            axes = explanation_axes(name, values.shape, n_frames=n_frames, targets=targets, frame_seconds=frame_seconds)
+        maps[name] = {"values": values, "axes": axes}
+    return maps
+
+
+def fuse_tag_explanations(songs: list[SongExplanation]) -> SongExplanation:
+    """Late fusion (Rajamani et al. 2020, Section 3.3): the mean of several taggers' scores for one song.
+
+    The fused decision threshold per tag is the mean of the models' thresholds
+    (each chosen on validation data). Maps are not fused.
+
+    Raises:
+        MemoError: fewer than two songs, a per-frame model, or different tag lists.
+    """
+    if len(songs) < 2:
+        raise MemoError("late fusion needs at least two tagger checkpoints")
+    if any(s.task != "tagging" for s in songs):
+        raise MemoError("late fusion averages tag scores: every checkpoint must be a tagger")
+    tags = songs[0].targets
+    if any(s.targets != tags for s in songs):
+        raise MemoError("late fusion needs checkpoints trained on the same tag list, in the same order")
+    frame = pd.DataFrame({
+        "tag": list(tags),
+        "score": np.mean([s.predictions["score"].to_numpy() for s in songs], axis=0),
+        "threshold": np.mean([s.predictions["threshold"].to_numpy() for s in songs], axis=0),
+    })
+    frame["predicted"] = frame["score"] >= frame["threshold"]
+    name = "late fusion of " + ", ".join(s.model_name for s in songs)
+    return SongExplanation(songs[0].source, frame, {}, tags, False, name, "tagging")
 
 
 def _atomic(path: Path, write) -> Path:
@@ -183,9 +243,14 @@ def _key(name: str) -> str:
 
 def write_explanations_npz(explanation: SongExplanation, path: str | os.PathLike) -> Path:
     """Write the maps and their axes (layout in the module docstring) as a compressed ``.npz``."""
+    if explanation.task == "tagging":
+        head = {"tag_scores": explanation.predictions["score"].to_numpy(),
+                "tag_thresholds": explanation.predictions["threshold"].to_numpy()}
+    else:
+        head = {"time_s": explanation.predictions["time_s"].to_numpy(),
+                "prediction": explanation.predictions[list(explanation.targets)].to_numpy()}
     arrays: dict[str, np.ndarray] = {
-        "time_s": explanation.predictions["time_s"].to_numpy(),
-        "prediction": explanation.predictions[list(explanation.targets)].to_numpy(),
+        **head,
         "targets": np.asarray(explanation.targets, dtype=str),
         "map_names": np.asarray(list(explanation.explanations), dtype=str),
         "map_keys": np.asarray([_key(n) for n in explanation.explanations], dtype=str),

@@ -32,6 +32,7 @@ name                       aggregate   used by
 ``t/RMSE-per-song``        per song    Zhang et al. 2023 (DAMFF)
 ``t/MAE``                  pooled      Chaki et al. 2020 (10-fold CV)
 ``t/r``                    pooled      Pearson's r, a common companion metric
+``t/r-per-song``           per song    Zhang et al. 2023 (DAMFF's "PCC")
 ``t/CCC``                  pooled      for comparison with the per-song value
 ``t/CCC-per-song``         per song    Zhang et al. 2023 (DAMFF)
 ``t/R2``                   pooled      Chaki et al. 2020
@@ -486,8 +487,8 @@ def regression_report(
     """All regression metrics for each target, under MEMO's stable names.
 
     For each target ``t``: ``t/RMSE``, ``t/MAE``, ``t/r``, ``t/CCC``, ``t/R2``
-    (pooled over frames) and ``t/RMSE-per-song``, ``t/CCC-per-song``,
-    ``t/tau-per-song`` (mean over songs); see the module docstring for which
+    (pooled over frames) and ``t/RMSE-per-song``, ``t/r-per-song``,
+    ``t/CCC-per-song``, ``t/tau-per-song`` (mean over songs); see the module docstring for which
     paper reports which.
 
     Args:
@@ -519,6 +520,7 @@ def regression_report(
             report[f"{target}/RMSE-per-song"] = per_song(rmse, st, sp)
             report[f"{target}/MAE"] = pooled(mae, st, sp)
             report[f"{target}/r"] = pooled(pearson_r, st, sp)
+            report[f"{target}/r-per-song"] = per_song(pearson_r, st, sp)
             report[f"{target}/CCC"] = pooled(ccc, st, sp)
             report[f"{target}/CCC-per-song"] = per_song(ccc, st, sp)
             report[f"{target}/R2"] = pooled(r2, st, sp)

@@ -49,6 +49,8 @@ __all__ = [
     "train_model",
     "dataset_split",
     "train_from_dataset",
+    "build_task_examples",
+    "model_data_defaults",
 ]
 
 log = logging.getLogger(__name__)
@@ -166,7 +168,9 @@ class TrainResult:
         normalizer: the feature statistics of the training songs.
         history: the training curves.
         config: the training config used.
-        targets: the target names, in output order.
+        targets: the target names (tag names for a tagger), in output order.
+        metrics_note: why there are no held-out metrics, when there are none
+            (set by :func:`train_from_dataset`).
     """
 
     model: SequenceModel
@@ -174,6 +178,7 @@ class TrainResult:
     history: History
     config: TrainConfig
     targets: tuple[str, ...]
+    metrics_note: str = ""
 
 
 # --------------------------------------------------------------------------- batches
@@ -227,15 +232,21 @@ def iterate_batches(
     order: Sequence[int] | None = None,
     segment_frames: int | None = None,
     rng: np.random.Generator | None = None,
+    collate_fn: Callable[..., Batch] | None = None,
 ) -> Iterator[Batch]:
-    """Padded batches of ``examples`` in ``order`` (default: as given), optionally cut to random windows."""
+    """Padded batches of ``examples`` in ``order`` (default: as given), optionally cut to random windows.
+
+    ``collate_fn(examples, device=...)`` builds each batch (default :func:`collate`;
+    ``fit`` passes the model's :meth:`~memo_core.models.base.SequenceModel.make_batch`).
+    """
     order = range(len(examples)) if order is None else order
     order = list(order)
+    collate_fn = collate_fn or collate
     for start in range(0, len(order), batch_size):
         chunk = [examples[i] for i in order[start : start + batch_size]]
         if segment_frames is not None:
             chunk = [_window(ex, segment_frames, rng or np.random.default_rng(0)) for ex in chunk]
-        yield collate(chunk, device=device)
+        yield collate_fn(chunk, device=device)
 
 
 # --------------------------------------------------------------------------- losses
@@ -307,13 +318,26 @@ def resolve_train_config(model: torch.nn.Module, **overrides: Any) -> TrainConfi
     return dataclasses.replace(TrainConfig(), **{**defaults, **given}).validate()
 
 
+def _collate_for(model) -> Callable[..., Batch]:
+    return getattr(model, "make_batch", None) or collate
+
+
 def _mean_loss(model, examples, loss_fn, config) -> float:
+    """The validation value early stopping minimises: the model's ``selection_loss``, else the mean loss."""
     if not examples:
         return math.nan
     model.eval()
+    batches = lambda: iterate_batches(examples, batch_size=config.batch_size, device=config.device,  # noqa: E731
+                                      collate_fn=_collate_for(model))
+    own = getattr(model, "selection_loss", None)
+    if own is not None:
+        with torch.no_grad():
+            value = own(batches())
+        if value is not None:
+            return float(value)
     total, weight = 0.0, 0
     with torch.no_grad():
-        for batch in iterate_batches(examples, batch_size=config.batch_size, device=config.device):
+        for batch in batches():
             n = int(batch.mask.sum())
             if n:
                 total += float(loss_fn(model(batch.x, batch.lengths), batch)) * n
@@ -390,7 +414,8 @@ def fit(
                      if config.shuffle else list(range(len(train_data))))
             total, weight = 0.0, 0
             for batch in iterate_batches(train_data, batch_size=int(config.batch_size), device=device, order=order,
-                                         segment_frames=config.segment_frames, rng=rng):
+                                         segment_frames=config.segment_frames, rng=rng,
+                                         collate_fn=_collate_for(model)):
                 x = batch.x
                 if config.input_noise_std > 0:
                     noise = torch.randn(x.shape, generator=generator).to(device) * config.input_noise_std
@@ -433,8 +458,10 @@ def fit(
 
     model.eval()
     with torch.no_grad():
-        clean = list(iterate_batches(train_data, batch_size=int(config.batch_size), device=device))
-        held_out = list(iterate_batches(val_data, batch_size=int(config.batch_size), device=device)) if val_data else []
+        make = _collate_for(model)
+        clean = list(iterate_batches(train_data, batch_size=int(config.batch_size), device=device, collate_fn=make))
+        held_out = (list(iterate_batches(val_data, batch_size=int(config.batch_size), device=device, collate_fn=make))
+                    if val_data else [])
         model.fit_closed_form(clean, val_batches=held_out)
     history.final_val_loss = _mean_loss(model, select_on, loss_fn, config)
     history.wall_time_s = time.perf_counter() - started
@@ -470,7 +497,7 @@ def train_model(
     Returns:
         The :class:`TrainResult`.
     """
-    from .models.registry import get_model
+    from .models.registry import get_model, model_config
 
     if not train_examples:
         raise MemoError("train_model needs at least one training song")
@@ -483,8 +510,10 @@ def train_model(
     val_n = normalizer.apply_examples(val_examples)
     seed = int((config_overrides or {}).get("seed") or 0)
     torch.manual_seed(seed)  # model initialisation is part of a seeded run
-    model = get_model(name, preset, **{**(model_overrides or {}),
-                                       "n_features": train_n[0].n_features, "n_targets": len(target_names)})
+    sizes = {"n_features": train_n[0].n_features, "n_targets": len(target_names)}
+    if "target_names" in {f.name for f in dataclasses.fields(model_config(name, preset))}:
+        sizes["target_names"] = target_names  # models that treat targets differently (DAMFF's losses, tag names)
+    model = get_model(name, preset, **{**(model_overrides or {}), **sizes})
     config = resolve_train_config(model, **(config_overrides or {}))
     history = fit(model, train_n, val_n, config, on_epoch=on_epoch, progress=progress)
     return TrainResult(model, normalizer, history, config, target_names)
@@ -525,13 +554,64 @@ def dataset_split(load, *, seed: int = 0, val: float = 0.15, test: float = 0.15)
     return {"train": train, "validation": validation, "test": test_ids}
 
 
+def build_task_examples(
+    task: str,
+    songs,
+    *,
+    features: str,
+    targets: Sequence[str],
+    feature_params: dict | None = None,
+    progress: bool = True,
+) -> list:
+    """The examples a model of ``task`` trains on: per-frame sequences, or tagger inputs.
+
+    Args:
+        task: the model class's ``task`` (``"regression"`` or ``"tagging"``).
+        songs: song records with audio (or, for tagging, mel ``.npy`` files).
+        features: the feature set.
+        targets: regression: target names (``("valence", "arousal")``); tagging: the tag names.
+        feature_params: the extractor's parameters (regression), if not the defaults.
+        progress: tqdm bars.
+    """
+    if task == "tagging":
+        from .data.tags import build_tag_examples
+
+        return build_tag_examples(songs, tag_names=targets, features=features, progress=progress)
+    from .data.sequences import build_examples
+
+    return build_examples(songs, features=features, feature_params=feature_params, targets=targets, progress=progress)
+
+
+def model_data_defaults(model_name: str, load=None, *, features: str | None = None,
+                        targets: Sequence[str] = ("valence", "arousal")) -> tuple[str, str, tuple[str, ...]]:
+    """``(task, features, targets)`` for training ``model_name``: the model's own feature set when none
+    is given (``default_features`` of its class: ``logmel128_steps`` for DAMFF, ``mel96`` for the
+    tagger), and for a tagger the dataset's tag vocabulary as targets.
+
+    Raises:
+        MemoError: no feature set given and the model has no default.
+    """
+    from .models.registry import model_class
+
+    cls = model_class(model_name)
+    task = getattr(cls, "task", "regression")
+    features = features or getattr(cls, "default_features", None)
+    if not features:
+        raise MemoError(f"{model_name} needs a feature set: give --features NAME (see `python -m memo_core features`)")
+    if task == "tagging":
+        from .data.tags import tag_vocabulary
+
+        targets = tuple(tag_vocabulary(load)) if load is not None else tuple(targets)
+    return task, features, tuple(targets)
+
+
 def train_from_dataset(
     model_name: str,
     preset: str | None,
     *,
     dataset: str,
     root: str | Path | None,
-    features: str,
+    features: str | None,
     targets: Sequence[str] = ("valence", "arousal"),
     config_overrides: dict[str, Any] | None = None,
     model_overrides: dict[str, Any] | None = None,
@@ -549,20 +629,31 @@ def train_from_dataset(
     """
     from .checkpoints import save_checkpoint
     from .data import load_dataset
-    from .data.sequences import build_examples
-    from .evaluate import evaluate
+    from .evaluate import score_model
     from .features import get_extractor
 
     load = load_dataset(dataset, root, require_audio=True)
+    task, features, targets = model_data_defaults(model_name, load, features=features, targets=targets)
     split = dataset_split(load, seed=split_seed)
     by_id = load.by_id()
     parts = {}
     for part, ids in split.items():
         songs = [by_id[i] for i in ids if i in by_id]
-        parts[part] = build_examples(songs, features=features, targets=targets, progress=progress) if songs else []
-    result = train_model(model_name, preset, parts["train"], parts["validation"], config_overrides=config_overrides,
-                         model_overrides=model_overrides, on_epoch=on_epoch, progress=progress)
-    metrics = evaluate(result.model, parts["test"], result.normalizer, smooth=smooth) if parts["test"] else {}
+        parts[part] = build_task_examples(task, songs, features=features, targets=targets,
+                                          progress=progress) if songs else []
+    if not parts.get("train"):
+        raise MemoError(f"{dataset}: the split has no training songs with audio")
+    result = train_model(model_name, preset, parts["train"], parts.get("validation", []),
+                         config_overrides=config_overrides, model_overrides=model_overrides, on_epoch=on_epoch,
+                         progress=progress)
+    metrics: dict[str, float] = {}
+    metrics_note = "" if parts.get("test") else "the split has no test songs with audio"
+    if parts.get("test"):
+        try:
+            metrics = score_model(result.model, parts["test"], result.normalizer, smooth=smooth)
+        except MemoError as exc:  # e.g. too few test songs for a tag to have both classes: keep the trained model
+            metrics_note = f"no held-out metrics: {exc}"
+    result.metrics_note = metrics_note
     if out is not None:
         train_info = {
             "dataset": dataset,
@@ -573,6 +664,8 @@ def train_from_dataset(
             "n_songs": {part: len(exs) for part, exs in parts.items()},
             "train_config": dataclasses.asdict(result.config),
             "smooth_in_metrics": smooth,
+            "targets": list(result.targets),
+            "metrics_note": metrics_note,
         }
         save_checkpoint(out, result.model, feature_spec=get_extractor(features).spec(), normalizer=result.normalizer,
                         targets=result.targets, train_info=train_info, metrics=metrics, history=result.history)

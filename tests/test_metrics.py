@@ -210,13 +210,14 @@ def _songs():
 def test_regression_report_names_and_aggregation():
     true, pred = _songs()
     report = M.regression_report(true, pred)
-    suffixes = ["RMSE", "RMSE-per-song", "MAE", "r", "CCC", "CCC-per-song", "R2", "tau-per-song"]
+    suffixes = ["RMSE", "RMSE-per-song", "MAE", "r", "r-per-song", "CCC", "CCC-per-song", "R2", "tau-per-song"]
     assert list(report) == [f"{t}/{s}" for t in ("valence", "arousal") for s in suffixes]
     assert all(type(v) is float and math.isfinite(v) for v in report.values())
     a_t, a_p = true["arousal"], pred["arousal"]
     assert report["arousal/RMSE"] == pytest.approx(M.rmse(np.concatenate(a_t), np.concatenate(a_p)))
     assert report["arousal/RMSE-per-song"] == pytest.approx(np.mean([M.rmse(t, p) for t, p in zip(a_t, a_p)]))
     assert report["arousal/CCC-per-song"] == pytest.approx(np.mean([M.ccc(t, p) for t, p in zip(a_t, a_p)]))
+    assert report["arousal/r-per-song"] == pytest.approx(np.mean([M.pearson_r(t, p) for t, p in zip(a_t, a_p)]))
     assert report["arousal/R2"] == pytest.approx(skm.r2_score(np.concatenate(a_t), np.concatenate(a_p)))
     assert report["arousal/RMSE"] != pytest.approx(report["arousal/RMSE-per-song"])
 

@@ -257,9 +257,16 @@ class Normalizer:
         widths = {ex.n_features for ex in examples}
         if len(widths) != 1:
             raise MemoError(f"examples have different feature counts {sorted(widths)}; extract them with one feature set")
-        x = np.concatenate([ex.features for ex in examples]).astype(np.float64)
-        mean = x.mean(axis=0)
-        std = x.std(axis=0)
+        # Streamed sums (not one concatenated float64 copy): spectrogram steps have 6400 features a frame.
+        count, total = 0, np.zeros(widths.pop(), dtype=np.float64)
+        for ex in examples:
+            count += ex.n_frames
+            total += ex.features.sum(axis=0, dtype=np.float64)
+        mean = total / max(count, 1)
+        squares = np.zeros_like(mean)
+        for ex in examples:
+            squares += ((ex.features.astype(np.float64) - mean) ** 2).sum(axis=0)
+        std = np.sqrt(squares / max(count, 1))
         std = np.where(std > 1e-8 * np.maximum(1.0, np.abs(mean)), std, 1.0)
         return cls(mean.astype(np.float32), std.astype(np.float32))
 

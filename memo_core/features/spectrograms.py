@@ -9,6 +9,11 @@ Unlike the 500 ms sets these return one row per spectrogram frame, and their
   there are exactly 50 frames a 500 ms step: ``[shape=(50 * n_steps, 128)]``
   with ``n_steps = ceil(duration / 0.5)``, so rows ``50 i .. 50 i + 49`` belong
   to annotation frame ``i``.
+- ``logmel128_steps``: ``logmel128`` regrouped on the 500 ms annotation grid,
+  so DAMFF can use every sequence-model tool (examples, normaliser, ``fit``,
+  checkpoints, ``predict``): one row a 500 ms step holding its 50 x 128 block,
+  time-major (``row.reshape(50, 128)[j]`` is spectrogram frame ``50 i + j``).
+  ``[shape=(n_steps, 6400)]``, ``frame_seconds = 0.5``.
 - ``mel96``: as the MTG-Jamendo baseline computes it: 12 kHz,
   ``librosa.feature.melspectrogram(n_fft=512, hop_length=256, n_mels=96)``
   (centred frames) then ``librosa.power_to_db`` with its defaults (ref 1,
@@ -24,7 +29,7 @@ from ..audio import FRAME_SECONDS, Audio
 from ..errors import FeatureError
 from .base import FeatureExtractor, fit_rows, pad_samples, register_feature
 
-__all__ = ["LogMel128", "Mel96"]
+__all__ = ["LogMel128", "LogMel128Steps", "Mel96"]
 
 _LOG_OFFSET = 1e-6
 
@@ -73,6 +78,31 @@ class LogMel128(FeatureExtractor):
 
     def _feature_names(self) -> list[str]:
         return [f"logmel_{i:03d}" for i in range(128)]
+
+
+@register_feature("logmel128_steps")
+class LogMel128Steps(FeatureExtractor):
+    """``logmel128`` with each 500 ms step's 50 frames in one row (DAMFF's per-segment input).
+
+    Args:
+        sample_rate: as :class:`LogMel128` (default 16000).
+    """
+
+    frames_per_step = 50
+    n_mels = 128
+    n_features = frames_per_step * n_mels
+    frame_seconds = FRAME_SECONDS
+
+    def __init__(self, *, sample_rate: int = 16_000) -> None:
+        self._spectrogram = LogMel128(sample_rate=sample_rate)  # validates sample_rate
+        super().__init__(sample_rate=sample_rate)
+
+    def _compute(self, audio: Audio) -> np.ndarray:
+        mel = self._spectrogram._compute(audio)  # (50 * n_steps, 128)
+        return mel.reshape(audio.n_frames, self.n_features)
+
+    def _feature_names(self) -> list[str]:
+        return [f"t{j:02d}_logmel_{i:03d}" for j in range(self.frames_per_step) for i in range(self.n_mels)]
 
 
 @register_feature("mel96")

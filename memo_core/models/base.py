@@ -15,8 +15,9 @@ hooks below, whose defaults suit an ordinary gradient-trained model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
+import torch
 from torch import Tensor, nn
 
 from .outputs import ModelOutput
@@ -40,6 +41,10 @@ class SequenceConfig:
 @dataclass
 class Batch:
     """A padded batch as ``fit`` hands it to models.
+
+    Per-frame models get the shapes below; a tagging model (``task ==
+    "tagging"``) gets one row of tags per song: y [shape=(batch, n_tags)] and
+    mask [shape=(batch,)] (True for every song).
 
     Attributes:
         x: normalised features. [shape=(batch, n_frames, n_features)]
@@ -67,10 +72,22 @@ class SequenceModel(nn.Module):
     * :meth:`fit_closed_form`: called once after gradient training with the
       training batches (noise-free) and the validation batches, for parts
       solved in closed form (MLR on the training data; the ELM readout on
-      held-out outputs, as Li et al. fit it).
+      held-out outputs, as Li et al. fit it; a tagger's decision thresholds);
+    * :meth:`make_batch`: how examples become a :class:`Batch` (default:
+      :func:`memo_core.train.collate`, padded per-frame sequences);
+    * :meth:`selection_loss`: the value early stopping minimises on the
+      validation batches (default ``None``: the validation loss; a tagger
+      returns ``1 - ROC-AUC-macro``, as Rajamani et al. stop on ROC-AUC).
+
+    Class attributes:
+        task: ``"regression"`` (per-frame valence/arousal, prediction
+            [shape=(batch, n_frames, n_targets)]) or ``"tagging"`` (one row of
+            tag logits per song, prediction [shape=(batch, n_tags)]). Data
+            building, evaluation and explanation choose their path from it.
     """
 
     registry_name: str = "?"
+    task: str = "regression"
 
     def __init__(self, config: SequenceConfig):
         super().__init__()
@@ -103,6 +120,32 @@ class SequenceModel(nn.Module):
         Args:
             batches: the training data, without input noise.
             val_batches: the validation data (may be empty).
+        """
+        return None
+
+    def make_batch(self, examples: Sequence[Any], *, device: str | torch.device = "cpu") -> Batch:
+        """Examples as one padded :class:`Batch` (default: per-frame sequences)."""
+        from ..train import collate
+
+        return collate(examples, device=device)
+
+    def selection_loss(self, batches: Iterable[Batch]) -> float | None:
+        """What early stopping minimises on the validation batches (``None``: the validation loss)."""
+        return None
+
+    def explanation_axes(self, name: str, shape: tuple[int, ...], *, n_frames: int,
+                         frame_seconds: float) -> dict[str, Any] | None:
+        """Named axes of the map ``name`` of one song (batch axis dropped), for maps only this model knows.
+
+        Args:
+            name: the map's name in ``ModelOutput.explanations``.
+            shape: its shape without the batch axis.
+            n_frames: input frames of the song (500 ms steps, or mel frames for a tagger).
+            frame_seconds: seconds per input frame.
+
+        Returns:
+            ``{axis name: coordinates}`` in axis order (time axes in seconds), or
+            ``None`` to let :func:`memo_core.explain.explanation_axes` name them.
         """
         return None
 

@@ -15,7 +15,21 @@ name                     shape                                       meaning
 ``scale_predictions``    (batch, n_frames, n_scales, n_targets)      each scale's own prediction
 ``scale_shares``         (batch, n_frames, n_scales, n_targets)      each scale's share of the fused output
 ``layer_attention``      (batch, n_layers, n_heads, n_frames, n_frames)  Transformer self-attention maps
+``spatial_attention``    (batch, n_frames, freq, time)               DAMFF's spatial attention per 500 ms
+                                                                     step, on a coarse log-mel grid
+``channel_attention``    (batch, n_frames, channels)                 DAMFF's channel attention per step
+``fusion_gate``          (batch, n_frames, freq, time)               DAMFF's gate X' (mean over channels):
+                                                                     1 = the 3x3 branch, 0 = the 5x5 one
+``tag_windows``          (batch, n_windows, n_tags)                  a tagger's scores on windows sliding
+                                                                     along the song
+``tag_occlusion``        (batch, n_regions, n_tags)                  score drop when a time region of the
+                                                                     tagger's input is blanked
+``self_attention``       (batch, n_heads, freq, time, k*k)           stand-alone self-attention weights
+                                                                     over each position's neighbours
 =======================  ==========================================  =====================================
+
+A tagger (``task == "tagging"``) returns tag logits [shape=(batch, n_tags)] as
+its prediction; its maps' first axis after the batch is not the input frames.
 
 A model documents which maps it returns in its class docstring; every map's
 time axes are frames of the input, so ``explain.py`` can put seconds on them.
@@ -36,6 +50,12 @@ EXPLANATION_NAMES = (
     "scale_predictions",
     "scale_shares",
     "layer_attention",
+    "spatial_attention",
+    "channel_attention",
+    "fusion_gate",
+    "tag_windows",
+    "tag_occlusion",
+    "self_attention",
 )
 
 

@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 from ..errors import MemoError
 
-__all__ = ["register_model", "get_model", "list_models", "list_presets", "model_config", "ModelSpec"]
+__all__ = ["register_model", "get_model", "list_models", "list_presets", "model_config", "model_class", "ModelSpec"]
 
 _REGISTRY: dict[str, "ModelSpec"] = {}
 # Modules that register models on import; imported lazily so `import memo_core` stays fast.
-_FAMILY_MODULES = ("baseline", "mca", "dblstm_elm", "attentive_lstm")
+_FAMILY_MODULES = ("baseline", "mca", "dblstm_elm", "attentive_lstm", "damff", "vggish")
 _loaded = False
 
 
@@ -83,6 +83,11 @@ def _spec(name: str) -> ModelSpec:
     if name not in _REGISTRY:
         raise MemoError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
+
+
+def model_class(name: str) -> type:
+    """The registered class of ``name`` (its ``task`` says what it predicts)."""
+    return _spec(name).cls
 
 
 def list_presets(name: str) -> list[str]:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from memo_core.audio import Audio, load_audio
+from memo_core.errors import FeatureError
 from memo_core.features import get_extractor, list_features
 
 SR = 44_100
@@ -173,6 +174,18 @@ def test_spectral_rms_and_loudness_columns():
     audible = mel[(q[:, mel] > -60).all(axis=0)]  # bands clear of the -100 dB floor
     assert len(audible) > 20
     assert np.allclose(lo[:, audible] - q[:, audible], 20 * np.log10(4), atol=0.05)  # +12 dB
+
+
+def test_logmel128_steps_regroups_logmel128_on_the_annotation_grid(clip30):
+    """DAMFF's per-step input: row i holds spectrogram frames 50 i .. 50 i + 49, time-major."""
+    steps = get_extractor("logmel128_steps").compute(clip30)
+    frames = get_extractor("logmel128").compute(clip30)
+    _check(steps, 60, 6400)
+    np.testing.assert_array_equal(steps.reshape(60, 50, 128), frames.reshape(60, 50, 128))
+    np.testing.assert_array_equal(steps[7].reshape(50, 128)[3], frames[7 * 50 + 3])
+    assert get_extractor("logmel128_steps", sample_rate=24_000).params == {"sample_rate": 24_000}
+    with pytest.raises(FeatureError, match="multiple of 100"):
+        get_extractor("logmel128_steps", sample_rate=22_050)
 
 
 def test_logmel128_step_alignment():

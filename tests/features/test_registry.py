@@ -18,6 +18,7 @@ EXPECTED = {
     "chroma_cqt": (276, 0.5),
     "spectral": (197, 0.5),
     "logmel128": (128, 0.01),
+    "logmel128_steps": (6400, 0.5),
     "mel96": (96, 256 / 12000),
 }
 
