@@ -209,13 +209,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         out=args.out, smooth=args.smooth, on_epoch=_epoch_printer(args.quiet), progress=not args.quiet,
     )
     h = result.history
+    tagging = getattr(result.model, "task", "regression") == "tagging"
+    selected = "1 - validation ROC-AUC-macro" if tagging else "validation loss"
     print(f"{args.model}: {h.epochs_run} epochs in {h.wall_time_s:.1f} s, best epoch {h.best_epoch}, "
-          f"final validation loss {h.final_val_loss:.4f}")
+          f"final {selected} {h.final_val_loss:.4f}")
     if metrics:
         print("held-out test metrics (* = reported by the papers):")
-        print(format_metrics(metrics, highlight=[k.split('/', 1)[1] for k in paper_metrics(metrics, 'holdout')]))
+        protocol = "tagging" if tagging else "holdout"
+        print(format_metrics(metrics, highlight=[k.split('/', 1)[-1] for k in paper_metrics(metrics, protocol)]))
     else:
-        print("no test songs with audio: the checkpoint carries no held-out metrics")
+        print(f"{result.metrics_note or 'no held-out metrics'}: the checkpoint carries none")
     print(f"checkpoint written to {args.out}")
     return 0
 
@@ -223,26 +226,43 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import PAPER_METRICS, evaluate_checkpoint, format_metrics
 
-    if args.checkpoint:
-        report = evaluate_checkpoint(args.checkpoint, dataset=args.dataset, root=args.root, split=args.split,
+    if args.checkpoint and len(args.checkpoint) > 1:
+        from .evaluate import evaluate_late_fusion
+
+        report = evaluate_late_fusion(args.checkpoint, dataset=args.dataset, root=args.root, split=args.split,
+                                      progress=not args.quiet)
+        print(f"late fusion of {len(args.checkpoint)} taggers on {report['dataset']}: {report['n_songs']} songs "
+              f"of the {args.split!r} split; * = reported by Rajamani et al.")
+        print(format_metrics(report["metrics"], highlight=PAPER_METRICS["tagging"]))
+        result = report
+    elif args.checkpoint:
+        report = evaluate_checkpoint(args.checkpoint[0], dataset=args.dataset, root=args.root, split=args.split,
                                      smooth=args.smooth, progress=not args.quiet)
+        tagging = report.get("task") == "tagging"
         print(f"{report['dataset']}: {report['n_songs']} songs of the {args.split!r} split"
-              f"{' (smoothed)' if args.smooth else ''}; * = reported by Ma et al. and Li et al.")
-        print(format_metrics(report["metrics"], highlight=PAPER_METRICS["holdout"]))
+              f"{' (smoothed)' if args.smooth else ''}; * = reported by "
+              + ("Rajamani et al. (macro over the tags with positive and negative songs)" if tagging
+                 else "Ma et al. and Li et al."))
+        print(format_metrics(report["metrics"], highlight=PAPER_METRICS["tagging" if tagging else "holdout"]))
         result = report
     else:
         from .data import load_dataset
-        from .data.sequences import build_examples
         from .evaluate import cross_validate
+        from .train import build_task_examples, model_data_defaults
 
         if args.protocol == "holdout":
             raise MemoError("--protocol holdout scores a trained model: give --checkpoint PATH")
-        if not (args.model and args.dataset and args.features):
-            raise MemoError("evaluate needs --checkpoint PATH, or --model NAME --dataset NAME --features NAME "
+        if not (args.model and args.dataset):
+            raise MemoError("evaluate needs --checkpoint PATH, or --model NAME --dataset NAME [--features NAME] "
                             "for cross-validation")
         load = load_dataset(args.dataset, _training_root(args), require_audio=True)
-        examples = build_examples(load, features=args.features, targets=_targets(args.target),
-                                  progress=not args.quiet)
+        task, features, targets = model_data_defaults(args.model, load, features=args.features,
+                                                      targets=_targets(args.target))
+        if task == "tagging":
+            raise MemoError(f"{args.model} is a tagger: k-fold cross-validation is for the per-frame models; "
+                            "score a tagger checkpoint on its test split with --checkpoint")
+        examples = build_task_examples(task, load.songs, features=features, targets=targets,
+                                       progress=not args.quiet)
         result = cross_validate(
             args.model, args.preset, examples, n_folds=args.folds, seed=args.seed or 0, smooth=args.smooth,
             config_overrides=_train_overrides(args), progress=not args.quiet,
@@ -261,9 +281,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .checkpoints import load_checkpoint
-    from .explain import explain_song, write_explanations_npz, write_predictions_csv
+    from .explain import explain_song, fuse_tag_explanations, write_explanations_npz, write_predictions_csv
 
     ckpt = load_checkpoint(args.checkpoint)
+    fuse = [load_checkpoint(p) for p in args.fuse or ()]
+    tagging = getattr(ckpt.model, "task", "regression") == "tagging"
+    if fuse and not (tagging and all(getattr(c.model, "task", "") == "tagging" for c in fuse)):
+        raise MemoError("--fuse averages tag scores: give tagger checkpoints (vggish) to both --checkpoint and --fuse")
     inputs = _audio_inputs(args.audio)
     out = Path(args.out)
     failed: list[tuple[Path, str]] = []
@@ -272,43 +296,59 @@ def cmd_predict(args: argparse.Namespace) -> int:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 song = explain_song(ckpt, path, smooth=args.smooth)
+                fused = fuse_tag_explanations([song] + [explain_song(c, path) for c in fuse]) if fuse else None
         except MemoError as exc:
             failed.append((path, str(exc)))
             continue
         write_predictions_csv(song, out / stem.parent / f"{stem.name}.csv")
         write_explanations_npz(song, out / stem.parent / f"{stem.name}.explanations.npz")
-    print(f"{len(inputs) - len(failed)} of {len(inputs)} files -> {out} (per-frame CSV + explanations .npz)")
+        if fused is not None:
+            write_predictions_csv(fused, out / stem.parent / f"{stem.name}.fused.csv")
+        if tagging and not args.quiet:
+            top = (fused or song).tag_scores().head(5)
+            tqdm.write(f"{path.name}: " + ", ".join(f"{tag} {score:.2f}" for tag, score in top.items()))
+    what = ("tag scores CSV" + (" + fused CSV" if fuse else "") if tagging else "per-frame CSV")
+    print(f"{len(inputs) - len(failed)} of {len(inputs)} files -> {out} ({what} + explanations .npz)")
     for path, reason in failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     return 1 if failed and len(failed) == len(inputs) else 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .models.registry import get_model, list_models, list_presets, model_config
+    from .models.registry import get_model, list_models, list_presets, model_class, model_config
 
-    print(f"{'model':<14}{'preset':<20}{'parameters':>12}  (n_features={args.n_features}, n_targets=2)")
+    print(f"{'model':<14}{'preset':<20}{'parameters':>12}  input")
     for name in list_models():
+        own = getattr(model_class(name), "default_features", None)
+        tagging = getattr(model_class(name), "task", "regression") == "tagging"
         for preset in list_presets(name):
             fields = model_config(name, preset).__dataclass_fields__
-            sizes = {k: v for k, v in (("n_features", args.n_features), ("n_targets", 2)) if k in fields}
-            n = sum(p.numel() for p in get_model(name, preset, **sizes).parameters())
-            print(f"{name:<14}{preset:<20}{n:>12,}")
+            # Models with their own feature set keep its width; taggers keep their default tag count.
+            wanted = (() if own else (("n_features", args.n_features),)) + (() if tagging else (("n_targets", 2),))
+            sizes = {k: v for k, v in wanted if k in fields}
+            model = get_model(name, preset, **sizes)
+            n = sum(p.numel() for p in model.parameters())
+            shape = (f"{own} ({model.config.n_features} a frame)" if own else f"{args.n_features} features a frame")
+            shape += f", {model.config.n_targets} tags" if tagging else ", valence + arousal"
+            print(f"{name:<14}{preset:<20}{n:>12,}  {shape}")
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .report import compare_models, format_markdown, parse_lineup
+    from .report import METRIC_COLUMNS, compare_models, format_markdown, parse_fusions, parse_lineup
 
     def show(row) -> None:
-        scores = ", ".join(f"{k} {v:.3f}" for k, v in row.metrics.items() if k.endswith(("/RMSE", "/R2")))
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in row.metrics.items()
+                           if k.endswith(("/RMSE", "/R2", "/CCC-per-song", "ROC-AUC-macro", "PR-AUC-macro")))
         print(f"{row.model}:{row.preset}: {row.train_seconds:.1f} s, {row.epochs} epochs, {scores}", flush=True)
 
     rows, info = compare_models(
         dataset=args.dataset, root=_training_root(args), features=args.features, targets=_targets(args.target),
-        lineup=parse_lineup(args.models), max_epochs=args.max_epochs, split_seed=args.split_seed, seed=args.seed,
-        progress=not args.quiet, on_model=show,
+        lineup=parse_lineup(args.models), fusions=parse_fusions(args.fuse), max_epochs=args.max_epochs,
+        split_seed=args.split_seed, seed=args.seed, progress=not args.quiet, on_model=show,
     )
-    table = format_markdown(rows, info)
+    columns = tuple(c.strip() for c in args.metrics.split(",")) if args.metrics else METRIC_COLUMNS
+    table = format_markdown(rows, info, columns=columns)
     print(table)
     if args.out:
         _atomic_write(Path(args.out), lambda p: p.write_text(table))
@@ -404,7 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--preset", help="model preset (default: the model's default, see `models`)")
         p.add_argument("--dataset", help="dataset loader name (synth, deam, emomusic, pmemo, generic)")
         p.add_argument("--root", help="the dataset's top folder (synth: the default corpus, rendered if missing)")
-        p.add_argument("--features", help="500 ms feature set (see `features`), e.g. deam260")
+        p.add_argument("--features", help="feature set (see `features`), e.g. deam260; default: the model's own "
+                                          "(damff: logmel128_steps, vggish: mel96)")
         p.add_argument("--target", choices=("valence", "arousal", "both"), default="both",
                        help="train one dimension or both jointly (default both)")
         p.add_argument("--epochs", type=int, help="max epochs (default: the model's paper setting)")
@@ -428,7 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("evaluate", cmd_evaluate,
             "score a checkpoint on its test songs, or cross-validate a model (--protocol kfold)")
-    p.add_argument("--checkpoint", help="checkpoint to score on its held-out songs")
+    p.add_argument("--checkpoint", action="append",
+                   help="checkpoint to score on its held-out songs; repeat it with tagger checkpoints to score "
+                        "their late fusion (mean of scores, Rajamani et al.)")
     p.add_argument("--split", default="test", help="split to score a checkpoint on: test (default), validation, all")
     p.add_argument("--model", help="model to cross-validate (with --protocol kfold)")
     p.add_argument("--protocol", choices=("holdout", "kfold"), default=None,
@@ -442,13 +485,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audio", metavar="SONG_OR_DIR", help="an audio file or a folder (searched recursively)")
     p.add_argument("--out", required=True, help="output folder: NAME.csv and NAME.explanations.npz per file")
     p.add_argument("--smooth", action="store_true", help="smooth predictions with the 25-frame triangle filter")
+    p.add_argument("--fuse", action="append", metavar="CHECKPOINT",
+                   help="another tagger checkpoint to late-fuse with --checkpoint (repeatable): NAME.fused.csv")
 
     p = add("compare", cmd_compare, "train every model on one split and write the comparison table (markdown)")
     p.add_argument("--dataset", default="synth", help="dataset loader name (default synth)")
     p.add_argument("--root", help="the dataset folder (synth: the default corpus, rendered if missing)")
     p.add_argument("--features", default="deam260", help="500 ms feature set (default deam260)")
     p.add_argument("--target", choices=("valence", "arousal", "both"), default="both")
-    p.add_argument("--models", help="comma-separated MODEL[:PRESET] (default: every family, tiny presets, and mlr)")
+    p.add_argument("--models", help="comma-separated MODEL[:PRESET] (default: the sequence families, tiny presets, "
+                                    "and mlr); `damff` and `taggers` name the DAMFF variants and the tagger variants")
+    p.add_argument("--fuse", help="late fusions of taggers in --models: MODEL:PRESET+MODEL:PRESET, several joined "
+                                  "by ';'; `paper` gives Rajamani et al.'s two")
+    p.add_argument("--metrics", help="per-target metric columns of the per-frame table, comma-separated "
+                                     "(default RMSE,CCC-per-song,R2; Zhang et al.: CCC-per-song,r-per-song,RMSE-per-song)")
     p.add_argument("--max-epochs", type=int, help="cap each model's paper epoch count")
     p.add_argument("--split-seed", type=int, default=0, help="seed of the song-wise split")
     p.add_argument("--seed", type=int, default=0, help="training seed")

@@ -1,15 +1,21 @@
-"""The model comparison table: every sequence model against the MLR baseline on one held-out split.
+"""The model comparison tables: every model on one held-out split, the MLR baseline beside them.
 
-:func:`compare_models` extracts features once, trains each model of a line-up
-with its paper's optimiser and schedule (``train_defaults``, optionally capped),
-and scores it on the same held-out test songs with the same metrics:
+:func:`compare_models` extracts features once per feature set, trains each
+model of a line-up with its paper's optimiser and schedule (``train_defaults``,
+optionally capped), and scores it on the same held-out test songs:
 
-* RMSE and R^2 pooled over the annotated test frames (Ma et al. and Li et al.
-  report RMSE; Chaki et al. R^2),
-* CCC averaged per song (Zhang et al.'s convention) — see :mod:`memo_core.metrics`,
+* per-frame models: RMSE and R^2 pooled over the annotated test frames (Ma et
+  al. and Li et al. report RMSE; Chaki et al. R^2), CCC, PCC and RMSE averaged
+  per song (Zhang et al.'s convention) — see :mod:`memo_core.metrics`;
+* taggers: ROC-AUC and PR-AUC macro over the tags (Rajamani et al.), F1 at the
+  thresholds chosen on validation songs; late-fusion rows average the scores of
+  taggers of the line-up.
 
-plus wall-clock training time and parameter count. :func:`format_markdown`
-writes the table the README shows.
+Each row also has the parameter count, the FLOPs of one 30 s input (torch's
+flop counter: 2 per multiply-add) and the wall-clock training time. Models that
+bring their own input (DAMFF's log-mel steps, the tagger's ``mel96``) use it;
+the others use the chosen 500 ms feature set. :func:`format_markdown` writes
+one table per task, as the README shows them.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from typing import Any, Callable, Sequence
 
 from .errors import MemoError
 
-__all__ = ["DEFAULT_LINEUP", "ComparisonRow", "compare_models", "format_markdown", "parse_lineup"]
+__all__ = ["DEFAULT_LINEUP", "DAMFF_LINEUP", "TAGGER_LINEUP", "TAGGER_FUSIONS", "ComparisonRow", "compare_models",
+           "format_markdown", "parse_lineup", "parse_fusions"]
 
 #: (model, preset) pairs of the default comparison: every family at its tiny size,
 #: the MLR baseline first, the fusion variants beside their attentive forms.
@@ -39,7 +46,36 @@ DEFAULT_LINEUP: tuple[tuple[str, str], ...] = (
     ("transformer", "tiny"),
 )
 
+#: DAMFF (Zhang et al. 2023, Tables 1 and 3) and its variants at CPU size, with the MLR baseline.
+DAMFF_LINEUP: tuple[tuple[str, str], ...] = (
+    ("mlr", "paper"),
+    ("damff", "tiny"),
+    ("damff", "tiny_tf"),
+    ("damff", "tiny_square"),
+    ("damff", "tiny_ts"),
+    ("damff", "tiny_fs"),
+    ("damff", "tiny_wo_fusion"),
+    ("damff", "tiny_wo_channel"),
+    ("damff", "tiny_wo_spatial"),
+    ("damff", "tiny_wo_daff"),
+)
+
+#: The VGG-ish tagger variants of Rajamani et al. 2020, Table 1, at CPU size.
+TAGGER_LINEUP: tuple[tuple[str, str], ...] = (
+    ("vggish", "tiny"),
+    ("vggish", "tiny_sa3"),
+    ("vggish", "tiny_sa4"),
+    ("vggish", "tiny_sa5"),
+    ("vggish", "tiny_arelu"),
+)
+#: Table 1's late fusions: models 2 and 5, and models 1, 2 and 5.
+TAGGER_FUSIONS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("vggish", "tiny_sa3"), ("vggish", "tiny_arelu")),
+    (("vggish", "tiny"), ("vggish", "tiny_sa3"), ("vggish", "tiny_arelu")),
+)
+
 METRIC_COLUMNS = ("RMSE", "CCC-per-song", "R2")
+TAG_COLUMNS = ("ROC-AUC-macro", "PR-AUC-macro", "F1-macro")
 
 
 @dataclass
@@ -50,28 +86,70 @@ class ComparisonRow:
     train_seconds: float
     epochs: int
     metrics: dict[str, float]
+    features: str = ""
+    task: str = "regression"
+    flops: int | None = None
 
 
 def parse_lineup(text: str | None) -> tuple[tuple[str, str], ...]:
-    """``"mlr,mca:tiny,at:AT_32"`` -> ((mlr, default preset), ...); None gives the default line-up."""
+    """``"mlr,mca:tiny,at:AT_32"`` -> ((mlr, default preset), ...); None gives the default line-up.
+
+    ``damff`` and ``taggers`` name the DAMFF and tagger line-ups.
+    """
     if not text:
         return DEFAULT_LINEUP
     from .models.registry import _spec  # the registry's own lookup gives the clear unknown-model message
 
+    named = {"damff": DAMFF_LINEUP, "taggers": TAGGER_LINEUP}
     out = []
     for item in text.split(","):
-        name, _, preset = item.strip().partition(":")
+        item = item.strip()
+        if item in named:
+            out.extend(named[item])
+            continue
+        name, _, preset = item.partition(":")
         out.append((name, preset or _spec(name).default_preset))
-    return tuple(out)
+    return tuple(dict.fromkeys(out))
+
+
+def parse_fusions(text: str | None) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """``"vggish:tiny_sa3+vggish:tiny_arelu;..."`` -> late-fusion groups; ``"paper"`` gives Table 1's two."""
+    if not text:
+        return ()
+    if text.strip() == "paper":
+        return TAGGER_FUSIONS
+    groups = []
+    for group in text.split(";"):
+        members = tuple(parse_lineup(item)[0] for item in group.split("+") if item.strip())
+        if len(members) < 2:
+            raise MemoError(f"a late fusion needs at least two models joined by '+', got {group!r}")
+        groups.append(members)
+    return tuple(groups)
+
+
+def _flops_of_30s(model, task: str, n_features: int) -> int | None:
+    """FLOPs of one forward pass over 30 s of input (60 steps; a tagger's input window)."""
+    import torch
+
+    from .models.complexity import count_flops
+
+    try:
+        if task == "tagging":
+            n = int(getattr(model.config, "input_frames", 1400))
+            return count_flops(model, torch.zeros(1, n, n_features), torch.tensor([n]), explain=False)
+        return count_flops(model, torch.zeros(1, 60, n_features), torch.tensor([60]))
+    except Exception:  # noqa: BLE001 - a figure the counter cannot make is reported as missing, not fatal
+        return None
 
 
 def compare_models(
     *,
     dataset: str = "synth",
     root: str | None = None,
-    features: str = "deam260",
+    features: str | None = "deam260",
     targets: Sequence[str] = ("valence", "arousal"),
     lineup: Sequence[tuple[str, str]] = DEFAULT_LINEUP,
+    fusions: Sequence[Sequence[tuple[str, str]]] = (),
     max_epochs: int | None = None,
     split_seed: int = 0,
     seed: int = 0,
@@ -82,9 +160,12 @@ def compare_models(
 
     Args:
         dataset, root: the dataset (``root=None`` with ``synth`` is the default corpus).
-        features: a 500 ms feature set.
-        targets: trained jointly (every model predicts all of them).
+        features: the 500 ms feature set of the models without their own input
+            (``None``: ``deam260``); DAMFF and the tagger always use theirs.
+        targets: trained jointly (every per-frame model predicts all of them).
         lineup: (model, preset) pairs.
+        fusions: groups of tagger (model, preset) pairs of ``lineup`` whose
+            scores are averaged (late fusion), one row each.
         max_epochs: cap on each model's paper epoch count (``None`` keeps the papers').
         split_seed: seed of the song-wise split where the dataset has no official one.
         seed: training seed.
@@ -92,74 +173,140 @@ def compare_models(
         on_model: called with each finished row (the CLI prints it).
 
     Returns:
-        ``(rows, info)``: one row per model, and what the table was made from
-        (dataset, split sizes, features, epochs cap, machine).
+        ``(rows, info)``: one row per model and fusion, and what the tables were
+        made from (dataset, split sizes, features, epochs cap, machine).
     """
+    import numpy as np
+
     from .data import load_dataset
-    from .data.sequences import build_examples
-    from .evaluate import evaluate
-    from .train import dataset_split, train_model
+    from .evaluate import late_fusion_scores, score_model, tag_metrics
+    from .models.registry import get_model, model_class
+    from .train import build_task_examples, dataset_split, model_data_defaults, train_model
 
     load = load_dataset(dataset, root, require_audio=True)
     split = dataset_split(load, seed=split_seed)
     by_id = load.by_id()
-    parts = {
-        part: build_examples([by_id[i] for i in ids if i in by_id], features=features, targets=targets,
-                             progress=progress) if ids else []
-        for part, ids in split.items()
-    }
-    if not parts.get("train") or not parts.get("test"):
-        raise MemoError(f"{dataset}: the split needs training and test songs with audio to compare models")
-    rows = []
+    cache: dict[tuple, dict[str, list]] = {}
+
+    def parts_for(task: str, feats: str, tgts: tuple[str, ...]) -> dict[str, list]:
+        key = (task, feats, tgts)
+        if key not in cache:
+            cache[key] = {
+                part: build_task_examples(task, [by_id[i] for i in ids if i in by_id], features=feats, targets=tgts,
+                                          progress=progress) if ids else []
+                for part, ids in split.items()
+            }
+            if not cache[key].get("train") or not cache[key].get("test"):
+                raise MemoError(f"{dataset}: the split needs training and test songs with audio to compare models")
+        return cache[key]
+
+    rows: list[ComparisonRow] = []
+    trained: dict[tuple[str, str], tuple[Any, Any, dict[str, list]]] = {}
     for name, preset in lineup:
+        own = getattr(model_class(name), "default_features", None)
+        task, feats, tgts = model_data_defaults(name, load, features=own or features or "deam260",
+                                                targets=targets)
+        parts = parts_for(task, feats, tgts)
         overrides: dict[str, Any] = {"seed": seed}
         if max_epochs is not None:
-            from .models.registry import get_model
-
             paper_epochs = get_model(name, preset).train_defaults().get("max_epochs", max_epochs)
             overrides["max_epochs"] = min(int(paper_epochs), max_epochs)
         started = time.perf_counter()
-        result = train_model(name, preset, parts["train"], parts["validation"], config_overrides=overrides,
+        result = train_model(name, preset, parts["train"], parts.get("validation", []), config_overrides=overrides,
                              progress=progress)
         seconds = time.perf_counter() - started
-        metrics = evaluate(result.model, parts["test"], result.normalizer)
-        row = ComparisonRow(name, preset, result.model.n_parameters(), seconds, result.history.epochs_run, metrics)
+        metrics = score_model(result.model, parts["test"], result.normalizer)
+        row = ComparisonRow(name, preset, result.model.n_parameters(), seconds, result.history.epochs_run, metrics,
+                            feats, task, _flops_of_30s(result.model, task, parts["train"][0].n_features))
+        rows.append(row)
+        trained[(name, preset)] = (result.model, result.normalizer, parts)
+        if on_model is not None:
+            on_model(row)
+    for group in fusions:
+        missing = [f"{n}:{p}" for n, p in group if (n, p) not in trained]
+        if missing:
+            raise MemoError(f"late fusion of {', '.join(missing)}: add them to the line-up first")
+        members = [trained[key] for key in group]
+        test = members[0][2]["test"]
+        scores = late_fusion_scores([(m, n) for m, n, _ in members], test)
+        thresholds = np.mean([m.thresholds.float().cpu().numpy() for m, _, _ in members], axis=0)
+        metrics = tag_metrics(np.stack([ex.targets for ex in test]), scores, thresholds)
+        member_rows = [r for r in rows if (r.model, r.preset) in set(group)]
+        row = ComparisonRow("late fusion", " + ".join(f"{n}:{p}" for n, p in group),
+                            sum(r.n_parameters for r in member_rows), sum(r.train_seconds for r in member_rows), 0,
+                            metrics, member_rows[0].features, "tagging",
+                            None if any(r.flops is None for r in member_rows) else sum(r.flops for r in member_rows))
         rows.append(row)
         if on_model is not None:
             on_model(row)
+    sizes = {f"{task} {feats}": {part: len(exs) for part, exs in parts.items()}
+             for (task, feats, _), parts in cache.items()}
+    first = next(iter(cache.values())) if cache else {}
     info = {
         "dataset": dataset,
         "root": str(load.root) if load.root else "(default corpus)",
-        "features": features,
+        "features": features or "deam260",
         "targets": list(targets),
-        "n_songs": {part: len(exs) for part, exs in parts.items()},
+        "n_songs": {part: len(exs) for part, exs in first.items()},
+        "n_songs_by_input": sizes,
         "max_epochs": max_epochs,
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
     }
     return rows, info
 
 
-def format_markdown(rows: Sequence[ComparisonRow], info: dict[str, Any]) -> str:
-    """The comparison as a markdown table, one row per model, the MLR baseline marked."""
+def _cell(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.3f}"
+
+
+def format_markdown(rows: Sequence[ComparisonRow], info: dict[str, Any], *,
+                    columns: Sequence[str] = METRIC_COLUMNS) -> str:
+    """The comparison as markdown: one table of per-frame models (the MLR baseline marked), one of taggers.
+
+    Args:
+        rows, info: what :func:`compare_models` returned.
+        columns: the per-target metric suffixes of the per-frame table
+            (e.g. ``("CCC-per-song", "r-per-song", "RMSE-per-song")`` for Zhang et al.'s).
+    """
     targets = info["targets"]
-    head = ["model", "preset", "params", "train (s)", "epochs"]
-    head += [f"{t[0].upper()} {m}" for t in targets for m in METRIC_COLUMNS]
+    n = info["n_songs"]
     lines = [
-        f"Held-out test songs of `{info['dataset']}` ({info['n_songs'].get('test', 0)} test, "
-        f"{info['n_songs'].get('train', 0)} train, {info['n_songs'].get('validation', 0)} validation), "
-        f"features `{info['features']}`, {info['machine']}"
+        f"Held-out test songs of `{info['dataset']}` ({n.get('test', 0)} test, {n.get('train', 0)} train, "
+        f"{n.get('validation', 0)} validation), {info['machine']}"
         + (f", epochs capped at {info['max_epochs']}" if info.get("max_epochs") is not None else "")
-        + ". RMSE and R2 pooled over annotated frames, CCC averaged per song.",
+        + ". GFLOPs: one 30 s input (60 steps; a tagger's 1400 mel frames), torch's counter.",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
     ]
-    for row in rows:
-        cells = [f"`{row.model}`" + (" (baseline)" if row.model == "mlr" else ""), row.preset,
-                 f"{row.n_parameters:,}", f"{row.train_seconds:.1f}", str(row.epochs)]
-        for t in targets:
-            for m in METRIC_COLUMNS:
-                value = row.metrics.get(f"{t}/{m}")
-                cells.append("-" if value is None or value != value else f"{value:.3f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    regression = [r for r in rows if r.task != "tagging"]
+    tagging = [r for r in rows if r.task == "tagging"]
+    common = ["model", "preset", "features", "params", "GFLOPs", "train (s)", "epochs"]
+
+    def lead(row: ComparisonRow) -> list[str]:
+        return [f"`{row.model}`" + (" (baseline)" if row.model == "mlr" else ""), row.preset, f"`{row.features}`",
+                f"{row.n_parameters:,}", "-" if row.flops is None else f"{row.flops / 1e9:.3f}",
+                f"{row.train_seconds:.1f}", str(row.epochs)]
+
+    if regression:
+        pooled = [c for c in columns if not c.endswith("-per-song")]
+        lines.append("Per-frame models: " + ", ".join(columns)
+                     + (f" ({', '.join(pooled)} pooled over annotated frames, the rest averaged per song)."
+                        if pooled else " (averaged per song)."))
+        lines.append("")
+        head = common + [f"{t[0].upper()} {m}" for t in targets for m in columns]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for row in regression:
+            cells = lead(row) + [_cell(row.metrics.get(f"{t}/{m}")) for t in targets for m in columns]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    if tagging:
+        lines.append("Taggers: macro averages over the tags with positive and negative test songs "
+                     "(`n tags`); F1 at the thresholds chosen on validation songs.")
+        lines.append("")
+        head = common + list(TAG_COLUMNS) + ["n tags"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for row in tagging:
+            cells = lead(row) + [_cell(row.metrics.get(m)) for m in TAG_COLUMNS]
+            cells.append(str(int(row.metrics.get("n_tags_scored", 0))))
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

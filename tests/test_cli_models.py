@@ -44,7 +44,7 @@ def test_models_lists_models_with_parameter_counts(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     line = next(l for l in out.splitlines() if l.startswith("mlr"))
-    assert line.split()[-1] == "522"  # 260 x 2 weights + 2 biases
+    assert line.split()[2] == "522"  # 260 x 2 weights + 2 biases
 
 
 def test_train_writes_a_checkpoint_with_split_and_metrics(trained):
