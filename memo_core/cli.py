@@ -200,7 +200,7 @@ def _epoch_printer(quiet: bool):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .evaluate import format_metrics, paper_metrics
+    from .evaluate import format_metrics, model_protocol, paper_metrics
     from .train import train_from_dataset
 
     result, metrics = train_from_dataset(
@@ -215,7 +215,7 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"final {selected} {h.final_val_loss:.4f}")
     if metrics:
         print("held-out test metrics (* = reported by the papers):")
-        protocol = "tagging" if tagging else "holdout"
+        protocol = model_protocol(result.model)
         print(format_metrics(metrics, highlight=[k.split('/', 1)[-1] for k in paper_metrics(metrics, protocol)]))
     else:
         print(f"{result.metrics_note or 'no held-out metrics'}: the checkpoint carries none")
@@ -238,12 +238,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     elif args.checkpoint:
         report = evaluate_checkpoint(args.checkpoint[0], dataset=args.dataset, root=args.root, split=args.split,
                                      smooth=args.smooth, progress=not args.quiet)
-        tagging = report.get("task") == "tagging"
+        who = {"tagging": "Rajamani et al. (macro over the tags with positive and negative songs)",
+               "per-song": "Zhang et al.", "holdout": "Ma et al. and Li et al."}
         print(f"{report['dataset']}: {report['n_songs']} songs of the {args.split!r} split"
-              f"{' (smoothed)' if args.smooth else ''}; * = reported by "
-              + ("Rajamani et al. (macro over the tags with positive and negative songs)" if tagging
-                 else "Ma et al. and Li et al."))
-        print(format_metrics(report["metrics"], highlight=PAPER_METRICS["tagging" if tagging else "holdout"]))
+              f"{' (smoothed)' if args.smooth else ''}; * = reported by {who.get(report['protocol'], 'the papers')}")
+        print(format_metrics(report["metrics"], highlight=PAPER_METRICS[report["protocol"]]))
         result = report
     else:
         from .data import load_dataset
@@ -284,6 +283,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from .explain import explain_song, fuse_tag_explanations, write_explanations_npz, write_predictions_csv
 
     ckpt = load_checkpoint(args.checkpoint)
+    if args.hop is not None:
+        set_hop = getattr(ckpt.model, "set_hop_seconds", None)
+        if set_hop is None:
+            raise MemoError(f"--hop sets the sliding-window hop of models that have one (damff); "
+                            f"{ckpt.info['model_name']} has none")
+        set_hop(args.hop)
     fuse = [load_checkpoint(p) for p in args.fuse or ()]
     tagging = getattr(ckpt.model, "task", "regression") == "tagging"
     if fuse and not (tagging and all(getattr(c.model, "task", "") == "tagging" for c in fuse)):
@@ -487,6 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smooth", action="store_true", help="smooth predictions with the 25-frame triangle filter")
     p.add_argument("--fuse", action="append", metavar="CHECKPOINT",
                    help="another tagger checkpoint to late-fuse with --checkpoint (repeatable): NAME.fused.csv")
+    p.add_argument("--hop", type=float, metavar="SECONDS",
+                   help="sliding-window hop for whole songs (damff; default: the checkpoint's, 0.5 s)")
 
     p = add("compare", cmd_compare, "train every model on one split and write the comparison table (markdown)")
     p.add_argument("--dataset", default="synth", help="dataset loader name (default synth)")

@@ -8,6 +8,8 @@ figures; :data:`PAPER_METRICS` names them per protocol:
 * ``holdout`` (Ma et al. 2017, Li et al. 2016): RMSE on a test split;
 * ``kfold`` (Chaki et al. 2020): R^2, Kendall's tau per song and MAE, over
   10 folds by song (:func:`cross_validate`);
+* ``per-song`` (Zhang et al. 2023): CCC, PCC and RMSE computed per song and
+  averaged over songs;
 * ``tagging`` (MTG-Jamendo, Rajamani et al. 2020): ROC-AUC and PR-AUC
   averaged over tags (:func:`evaluate_tags`), plus F1, precision and recall
   at the decision thresholds the model chose on validation data.
@@ -39,6 +41,7 @@ __all__ = [
     "evaluate_checkpoint",
     "evaluate_late_fusion",
     "paper_metrics",
+    "model_protocol",
     "format_metrics",
 ]
 
@@ -47,7 +50,16 @@ PAPER_METRICS = {
     "holdout": ("RMSE",),
     "kfold": ("R2", "tau-per-song", "MAE"),
     "tagging": ("ROC-AUC-macro", "PR-AUC-macro"),
+    "per-song": ("CCC-per-song", "r-per-song", "RMSE-per-song"),  # Zhang et al. 2023 (DAMFF)
 }
+
+
+def model_protocol(model: torch.nn.Module) -> str:
+    """Which :data:`PAPER_METRICS` a model's paper reports: its class's ``metrics_protocol``, else by task."""
+    own = getattr(model, "metrics_protocol", None)
+    if own:
+        return own
+    return "tagging" if getattr(model, "task", "regression") == "tagging" else "holdout"
 
 
 def predict_examples(
@@ -359,9 +371,9 @@ def evaluate_checkpoint(
     examples = build_task_examples(task, songs, features=spec["name"], feature_params=spec.get("params") or {},
                                    targets=ckpt.targets, progress=progress)
     metrics = score_model(ckpt.model, examples, ckpt.normalizer, smooth=smooth)
-    protocol = "tagging" if task == "tagging" else "holdout"
+    protocol = model_protocol(ckpt.model)
     return {"metrics": metrics, "paper": paper_metrics(metrics, protocol), "n_songs": len(examples),
-            "dataset": name, "songs": [ex.song_id for ex in examples], "task": task}
+            "dataset": name, "songs": [ex.song_id for ex in examples], "task": task, "protocol": protocol}
 
 
 def evaluate_late_fusion(

@@ -42,7 +42,9 @@ def test_damff_trains_evaluates_and_predicts_a_real_mp3(damff_checkpoint, shared
     assert ckpt.info["train_info"]["features"] == "logmel128_steps"
     assert main(["evaluate", "--checkpoint", str(damff_checkpoint), "-q"]) == 0
     out = capsys.readouterr().out
-    assert "CCC-per-song" in out and "r-per-song" in out
+    assert "reported by Zhang et al." in out  # Sec. 4.2's metrics, per song, are the starred ones
+    for metric in ("CCC-per-song*", "r-per-song*", "RMSE-per-song*"):
+        assert any(line.startswith(metric) for line in out.splitlines()), metric
 
     clip = shared_data / "emomusic" / "clips_45seconds" / "2.mp3"
     assert main(["predict", "--checkpoint", str(damff_checkpoint), str(clip), "--out", str(tmp_path), "-q"]) == 0
@@ -58,6 +60,17 @@ def test_damff_trains_evaluates_and_predicts_a_real_mp3(damff_checkpoint, shared
     for name in ("spatial_attention", "channel_attention", "fusion_gate"):
         values = maps[name]["values"]
         assert values.min() >= 0 and values.max() <= 1 and np.isfinite(values).all(), name
+
+    # another test-time hop (Figure 3): same steps, other windows, so other values after the first window
+    assert main(["predict", "--checkpoint", str(damff_checkpoint), str(clip), "--out", str(tmp_path / "hop"),
+                 "--hop", "2.5", "-q"]) == 0
+    other = pd.read_csv(tmp_path / "hop" / "2.csv")
+    assert len(other) == 91
+    np.testing.assert_allclose(other.iloc[:60, 1:], curves.iloc[:60, 1:], atol=1e-5)  # the first window is shared
+    assert not np.allclose(other.iloc[60:, 1:], curves.iloc[60:, 1:], atol=1e-5)
+    assert main(["predict", "--checkpoint", str(damff_checkpoint), str(clip), "--out", str(tmp_path / "bad"),
+                 "--hop", "0.3"]) == 2
+    assert "multiple of 0.5" in capsys.readouterr().err
 
 
 def test_damff_ablation_checkpoint_lacks_its_map(tiny_corpus, tmp_path):

@@ -390,6 +390,21 @@ class DAMFF(SequenceModel):
 
     #: The feature set it is trained on when none is named: one 50 x 128 log-mel block per 500 ms step.
     default_features = "logmel128_steps"
+    #: The paper's metrics: CCC, PCC and RMSE per song, averaged over songs (Sec. 4.2).
+    metrics_protocol = "per-song"
+
+    def set_hop_seconds(self, hop_seconds: float) -> None:
+        """Change the test-time hop t of the sliding windows (no weight depends on it; Figure 3 varies it).
+
+        Raises:
+            MemoError: not a positive multiple of 0.5 s, or longer than the window.
+        """
+        hop_steps = _steps(hop_seconds, "hop_seconds")
+        if hop_steps > self.window_steps:
+            raise MemoError(f"DAMFF hop_seconds ({hop_seconds}) must not exceed window_seconds "
+                            f"({self.config.window_seconds})")
+        self.hop_steps = hop_steps
+        self.config = replace(self.config, hop_seconds=float(hop_seconds))
 
     def __init__(self, config: DAMFFConfig):
         super().__init__(config)
@@ -412,9 +427,7 @@ class DAMFF(SequenceModel):
         if c.reduction < 1:
             raise MemoError(f"DAMFF reduction must be >= 1, got {c.reduction}")
         self.window_steps = _steps(c.window_seconds, "window_seconds")
-        self.hop_steps = _steps(c.hop_seconds, "hop_seconds")
-        if self.hop_steps > self.window_steps:
-            raise MemoError(f"DAMFF hop_seconds ({c.hop_seconds}) must not exceed window_seconds ({c.window_seconds})")
+        self.set_hop_seconds(c.hop_seconds)
 
         layers, in_channels = [], 1
         height, width = c.n_mels, c.frames_per_step
