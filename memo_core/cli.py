@@ -276,25 +276,53 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resolve_checkpoint(spec: str):
+    """A checkpoint file, or a key of the default manifest (checked against its SHA-256)."""
+    from .checkpoints import load_checkpoint
+    from .defaults import default_checkpoints_dir, load_default_checkpoints
+
+    if Path(spec).expanduser().exists() or spec.endswith(".pt") or "/" in spec:
+        return load_checkpoint(spec)
+    loaded, problems = load_default_checkpoints(keys=[spec])
+    if spec in loaded:
+        return loaded[spec]
+    raise MemoError(f"{spec} is neither a checkpoint file nor a usable default checkpoint in "
+                    f"{default_checkpoints_dir()} ({problems.get(spec) or problems.get('manifest')})")
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
+    if args.checkpoint is not None:
+        return _predict_with(_resolve_checkpoint(args.checkpoint), args, Path(args.out))
+    from .defaults import load_default_checkpoints
+
+    if args.fuse or args.hop is not None:
+        raise MemoError("--fuse and --hop need one --checkpoint")
+    loaded, problems = load_default_checkpoints()
+    for key, reason in problems.items():
+        print(f"skipped default checkpoint {key}: {reason}", file=sys.stderr)
+    if not loaded:
+        raise MemoError("no usable default checkpoint: give --checkpoint PATH, or run "
+                        "`python -m memo_core train-defaults`")
+    codes = [_predict_with(ckpt, args, Path(args.out) / key) for key, ckpt in loaded.items()]
+    return max(codes)
+
+
+def _predict_with(ckpt, args: argparse.Namespace, out: Path) -> int:
     from tqdm import tqdm
 
-    from .checkpoints import load_checkpoint
     from .explain import explain_song, fuse_tag_explanations, write_explanations_npz, write_predictions_csv
 
-    ckpt = load_checkpoint(args.checkpoint)
     if args.hop is not None:
         set_hop = getattr(ckpt.model, "set_hop_seconds", None)
         if set_hop is None:
             raise MemoError(f"--hop sets the sliding-window hop of models that have one (damff); "
                             f"{ckpt.info['model_name']} has none")
         set_hop(args.hop)
-    fuse = [load_checkpoint(p) for p in args.fuse or ()]
+    fuse = [_resolve_checkpoint(p) for p in args.fuse or ()]
     tagging = getattr(ckpt.model, "task", "regression") == "tagging"
     if fuse and not (tagging and all(getattr(c.model, "task", "") == "tagging" for c in fuse)):
         raise MemoError("--fuse averages tag scores: give tagger checkpoints (vggish) to both --checkpoint and --fuse")
     inputs = _audio_inputs(args.audio)
-    out = Path(args.out)
     failed: list[tuple[Path, str]] = []
     for path, stem in tqdm(inputs, desc=f"predict {ckpt.info['model_name']}", unit="file", disable=args.quiet):
         try:
@@ -313,10 +341,48 @@ def cmd_predict(args: argparse.Namespace) -> int:
             top = (fused or song).tag_scores().head(5)
             tqdm.write(f"{path.name}: " + ", ".join(f"{tag} {score:.2f}" for tag, score in top.items()))
     what = ("tag scores CSV" + (" + fused CSV" if fuse else "") if tagging else "per-frame CSV")
-    print(f"{len(inputs) - len(failed)} of {len(inputs)} files -> {out} ({what} + explanations .npz)")
+    print(f"{ckpt.info['model_name']}: {len(inputs) - len(failed)} of {len(inputs)} files -> {out} "
+          f"({what} + explanations .npz)")
     for path, reason in failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     return 1 if failed and len(failed) == len(inputs) else 0
+
+
+def cmd_train_defaults(args: argparse.Namespace) -> int:
+    from .defaults import default_checkpoints_dir, train_default_set
+
+    out = Path(args.out) if args.out else default_checkpoints_dir()
+
+    def done(entry: dict) -> None:
+        shown = {k: v for k, v in entry["metrics"].items()
+                 if k.endswith(("/RMSE", "/CCC-per-song")) or k in ("ROC-AUC-macro", "PR-AUC-macro")}
+        print(f"{entry['key']}: {entry['model']}:{entry['preset']} on {entry['features']}, "
+              f"{entry['epochs']} epochs in {entry['train_seconds']:.0f} s, {entry['size_bytes'] / 1e6:.2f} MB; "
+              + ", ".join(f"{k} {v:.3f}" for k, v in shown.items()), flush=True)
+
+    only = [k.strip() for k in args.only.split(",")] if args.only else None
+    manifest = train_default_set(out, corpus=args.corpus, only=only, max_epochs=args.max_epochs, seed=args.seed,
+                                 progress=not args.quiet, on_done=done)
+    total = sum(e["size_bytes"] for e in manifest["checkpoints"])
+    print(f"{len(manifest['checkpoints'])} checkpoints, {total / 1e6:.1f} MB, manifest written to {out}")
+    return 0
+
+
+def cmd_checkpoints(args: argparse.Namespace) -> int:
+    from .defaults import check_entry, default_checkpoints_dir, read_manifest
+
+    folder = Path(args.dir) if args.dir else default_checkpoints_dir()
+    manifest = read_manifest(folder)
+    print(f"{folder}: trained on {manifest['trained_on'].get('dataset')} "
+          f"({json.dumps(manifest['trained_on'].get('corpus', {}))})")
+    bad = 0
+    for entry in manifest["checkpoints"]:
+        problem = check_entry(folder, entry)
+        bad += problem is not None
+        status = "ok" if problem is None else f"SKIPPED: {problem}"
+        print(f"{entry['key']:<20}{entry['model'] + ':' + entry['preset']:<24}{entry['features']:<18}"
+              f"{entry['n_parameters']:>10,}  {status}")
+    return 1 if bad else 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -486,7 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the report as JSON here")
 
     p = add("predict", cmd_predict, "per-frame valence/arousal and explanation maps for audio files")
-    p.add_argument("--checkpoint", required=True, help="a checkpoint written by `train`")
+    p.add_argument("--checkpoint", help="a checkpoint written by `train`, or a key of checkpoints/manifest.json "
+                                        "(default: every shipped default checkpoint, each into OUT/KEY/)")
     p.add_argument("audio", metavar="SONG_OR_DIR", help="an audio file or a folder (searched recursively)")
     p.add_argument("--out", required=True, help="output folder: NAME.csv and NAME.explanations.npz per file")
     p.add_argument("--smooth", action="store_true", help="smooth predictions with the 25-frame triangle filter")
@@ -510,6 +577,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split-seed", type=int, default=0, help="seed of the song-wise split")
     p.add_argument("--seed", type=int, default=0, help="training seed")
     p.add_argument("--out", help="write the markdown table here")
+
+    p = add("train-defaults", cmd_train_defaults,
+            "train the shipped default checkpoints on the synthetic corpus and write their manifest")
+    p.add_argument("--out", help="checkpoints folder (default: the repository's checkpoints/, or $MEMO_CHECKPOINTS_DIR)")
+    p.add_argument("--corpus", help="synthetic corpus folder (default: the default corpus, rendered if missing)")
+    p.add_argument("--only", help="comma-separated keys to retrain (the manifest keeps the others)")
+    p.add_argument("--max-epochs", type=int, help="cap every model's epochs (quick runs)")
+    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+
+    p = add("checkpoints", cmd_checkpoints, "list the default checkpoints of the manifest and check their SHA-256")
+    p.add_argument("--dir", help="checkpoints folder (default: the repository's checkpoints/)")
 
     p = add("models", cmd_models, "list the models and their presets with parameter counts")
     p.add_argument("--n-features", type=int, default=260, help="input features assumed for the counts (default 260)")

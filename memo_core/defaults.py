@@ -1,0 +1,348 @@
+"""The shipped default checkpoints: which models, how they are trained, and their manifest.
+
+``python -m memo_core train-defaults`` trains :data:`DEFAULT_SET` on the
+synthetic corpus (rendered first if needed) and writes, into ``checkpoints/``,
+one checkpoint per entry and ``manifest.json``::
+
+    {"format": "memo-manifest", "version": 1, "created": ISO time,
+     "trained_on": {"dataset": "synth", "corpus": corpus.json's parameters, ...},
+     "checkpoints": [{"key", "file", "model", "preset", "family", "paper", "task",
+                      "features", "targets", "purpose", "training_data", "split_sizes",
+                      "metrics", "n_parameters", "size_bytes", "sha256",
+                      "train_seconds", "epochs"}, ...]}
+
+:func:`load_default_checkpoints` is how the dashboard and ``predict`` find
+them: it reads the manifest, checks each file's SHA-256, and loads what is
+intact; a missing, tampered or unloadable checkpoint is reported with the
+reason and skipped, and the others still load. Every file is written
+atomically, so an interrupted run leaves the previous set usable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .errors import CheckpointError, MemoError
+
+__all__ = [
+    "DefaultSpec",
+    "DEFAULT_SET",
+    "FEATURE_SUBSETS",
+    "MANIFEST_NAME",
+    "default_checkpoints_dir",
+    "train_default_set",
+    "read_manifest",
+    "check_entry",
+    "load_default_checkpoints",
+    "sha256_of",
+]
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = "memo-manifest"
+MANIFEST_VERSION = 1
+CHECKPOINTS_ENV = "MEMO_CHECKPOINTS_DIR"
+
+#: The feature sets of the feature-subset comparison (Chaki et al. 2020, Table 3-4 style), one small AT each.
+FEATURE_SUBSETS = ("chroma", "cqt", "chroma_cqt", "spectral", "deam260", "compare6373")
+
+
+@dataclass(frozen=True)
+class DefaultSpec:
+    """One shipped checkpoint.
+
+    Attributes:
+        key: its name in the manifest and the file name (``KEY.pt``).
+        model, preset: the registered model and preset.
+        features: its feature set (``None``: the model's own).
+        family: the paper family, for grouping in the app.
+        paper: the paper it reproduces.
+        purpose: what the dashboard shows it for.
+        max_epochs: cap on the paper's epoch count, to fit the one-hour budget on 2 cores.
+    """
+
+    key: str
+    model: str
+    preset: str
+    features: str | None
+    family: str
+    paper: str
+    purpose: str
+    max_epochs: int | None = None
+
+
+_SEQ = "deam260"  # the MediaEval 2015 / DEAM baseline features Ma et al. and Li et al. use
+
+DEFAULT_SET: tuple[DefaultSpec, ...] = (
+    DefaultSpec("mca", "mca", "tiny", _SEQ, "MCA", "Ma et al. 2017",
+                "MCA over A-LSTMs at 5, 10, 20 frames: scale weights and window attention", 30),
+    DefaultSpec("mca_uniform", "mca", "uniform_tiny", _SEQ, "MCA", "Ma et al. 2017",
+                "uniform MCA, to compare with the learned scale weights", 30),
+    DefaultSpec("dblstm_elm", "dblstm_elm", "tiny", _SEQ, "DBLSTM-ELM", "Li et al. 2016",
+                "DBLSTMs at 10/20/30/60 frames fused by an ELM; per-scale outputs", 20),
+    DefaultSpec("at", "at", "tiny", _SEQ, "AT/BAT", "Chaki et al. 2020", "attention maps over all frames", 60),
+    DefaultSpec("bat", "bat", "tiny", _SEQ, "AT/BAT", "Chaki et al. 2020", "causal (backward) attention maps", 60),
+    DefaultSpec("chaki_lstm", "chaki_lstm", "tiny", _SEQ, "AT/BAT", "Chaki et al. 2020", "LSTM baseline", 60),
+    DefaultSpec("transformer", "transformer", "tiny", _SEQ, "AT/BAT", "Chaki et al. 2020",
+                "Transformer baseline: maps per layer and head", 60),
+    DefaultSpec("damff", "damff", "tiny", None, "DAMFF", "Zhang et al. 2023",
+                "spatial and channel attention and the fusion gate on the log-mel", 15),
+    DefaultSpec("vggish", "vggish", "tiny", None, "VGG-ish", "Rajamani et al. 2020 (MTG-Jamendo baseline)",
+                "mood/theme tags", 20),
+    DefaultSpec("vggish_sa3", "vggish", "tiny_sa3", None, "VGG-ish", "Rajamani et al. 2020",
+                "mood/theme tags with self-attention maps (layer 3)", 20),
+    DefaultSpec("vggish_arelu", "vggish", "tiny_arelu", None, "VGG-ish", "Rajamani et al. 2020",
+                "mood/theme tags, AReLU; late fusion with the others", 20),
+    *(DefaultSpec(f"at_{name}", "at", "tiny", name, "Feature subsets", "Chaki et al. 2020",
+                  f"AT on `{name}` for the feature-subset comparison", 60)
+      for name in FEATURE_SUBSETS if name != _SEQ),
+)
+
+
+def default_checkpoints_dir() -> Path:
+    """``$MEMO_CHECKPOINTS_DIR``, else the repository's ``checkpoints/``."""
+    env = os.environ.get(CHECKPOINTS_ENV)
+    return Path(env).expanduser() if env else Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        Path(tmp).write_text(json.dumps(data, indent=2, default=float) + "\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _specs(only: Sequence[str] | None) -> list[DefaultSpec]:
+    if not only:
+        return list(DEFAULT_SET)
+    known = {s.key: s for s in DEFAULT_SET}
+    unknown = [k for k in only if k not in known]
+    if unknown:
+        raise MemoError(f"no default checkpoint named {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[k] for k in only]
+
+
+def train_default_set(
+    out_dir: str | Path | None = None,
+    *,
+    corpus: str | Path | None = None,
+    only: Sequence[str] | None = None,
+    max_epochs: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    on_done: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train the default checkpoints on the synthetic corpus and write them with their manifest.
+
+    Args:
+        out_dir: where (default :func:`default_checkpoints_dir`).
+        corpus: a synthetic corpus folder (default: the default corpus, rendered if missing).
+        only: keys of :data:`DEFAULT_SET` to (re)train; the manifest keeps the other entries.
+        max_epochs: a cap below each entry's own (for quick runs and tests).
+        seed: training seed.
+        progress: progress bars.
+        on_done: called with each finished manifest entry.
+
+    Returns:
+        The manifest written.
+
+    Raises:
+        MemoError: an unknown key, or a corpus that cannot be read.
+    """
+    from .checkpoints import save_checkpoint
+    from .data import load_dataset, synth
+    from .data.synth_loader import read_corpus_info
+    from .evaluate import score_model
+    from .features import get_extractor
+    from .train import build_task_examples, dataset_split, model_data_defaults, train_model
+
+    out = Path(out_dir).expanduser() if out_dir is not None else default_checkpoints_dir()
+    specs = _specs(only)
+    root = Path(corpus) if corpus is not None else synth.ensure_corpus(progress=progress)
+    info = read_corpus_info(root)
+    corpus_info = {k: info.get(k) for k in ("name", "version", "seed", "n_songs", "duration_s", "sample_rate")}
+    load = load_dataset("synth", root, require_audio=True)
+    split = dataset_split(load, seed=0)
+    by_id = load.by_id()
+    cache: dict[tuple, dict[str, list]] = {}
+    previous = {}
+    if (out / MANIFEST_NAME).is_file():
+        try:
+            previous = {e["key"]: e for e in read_manifest(out)["checkpoints"]}
+        except MemoError:
+            previous = {}
+    entries = dict(previous)
+    for spec in specs:
+        task, feats, tgts = model_data_defaults(spec.model, load, features=spec.features)
+        key = (task, feats, tgts)
+        if key not in cache:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cache[key] = {part: build_task_examples(task, [by_id[i] for i in ids if i in by_id], features=feats,
+                                                        targets=tgts, progress=progress)
+                              for part, ids in split.items() if ids}
+        parts = cache[key]
+        epochs = spec.max_epochs if max_epochs is None else min(max_epochs, spec.max_epochs or max_epochs)
+        overrides = {"seed": seed} | ({"max_epochs": epochs} if epochs is not None else {})
+        started = time.perf_counter()
+        result = train_model(spec.model, spec.preset, parts["train"], parts.get("validation", []),
+                             config_overrides=overrides, progress=progress)
+        seconds = time.perf_counter() - started
+        try:
+            metrics = score_model(result.model, parts["test"], result.normalizer) if parts.get("test") else {}
+        except MemoError as exc:
+            metrics, result.metrics_note = {}, str(exc)
+        train_info = {
+            "dataset": "synth",
+            "root": None,  # the default corpus: rebuilt by `synth` with the parameters below
+            "corpus": corpus_info,
+            "features": feats,
+            "split_seed": 0,
+            "split": {part: [ex.song_id for ex in exs] for part, exs in parts.items()},
+            "n_songs": {part: len(exs) for part, exs in parts.items()},
+            "train_config": dataclasses.asdict(result.config),
+            "targets": list(result.targets),
+            "metrics_note": result.metrics_note,
+        }
+        path = out / f"{spec.key}.pt"
+        save_checkpoint(path, result.model, feature_spec=get_extractor(feats).spec(), normalizer=result.normalizer,
+                        targets=result.targets, train_info=train_info, metrics=metrics, history=result.history)
+        entry = {
+            "key": spec.key, "file": path.name, "model": spec.model, "preset": spec.preset, "family": spec.family,
+            "paper": spec.paper, "task": task, "features": feats, "targets": list(result.targets),
+            "purpose": spec.purpose,
+            "training_data": (f"MEMO synthetic corpus (seed {corpus_info.get('seed', '?')}, "
+                              f"{corpus_info.get('n_songs', len(load.songs))} songs of "
+                              f"{corpus_info.get('duration_s', '?')} s): {len(parts['train'])} training, "
+                              f"{len(parts.get('validation', []))} validation songs; metrics on "
+                              f"{len(parts.get('test', []))} held-out test songs"),
+            "split_sizes": {part: len(exs) for part, exs in parts.items()},
+            "metrics": metrics,
+            "n_parameters": result.model.n_parameters(),
+            "size_bytes": path.stat().st_size,
+            "sha256": sha256_of(path),
+            "train_seconds": round(seconds, 1),
+            "epochs": result.history.epochs_run,
+        }
+        entries[spec.key] = entry
+        order = [s.key for s in DEFAULT_SET if s.key in entries] + [k for k in entries if k not in
+                                                                     {s.key for s in DEFAULT_SET}]
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "version": MANIFEST_VERSION,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "trained_on": {"dataset": "synth", "corpus": corpus_info,
+                           "machine": f"{platform.machine()}, {os.cpu_count()} cores"},
+            "checkpoints": [entries[k] for k in order],
+        }
+        _write_json(out / MANIFEST_NAME, manifest)  # after every model: an interrupted run keeps what it made
+        if on_done is not None:
+            on_done(entry)
+    return read_manifest(out)
+
+
+def read_manifest(folder: str | Path | None = None) -> dict[str, Any]:
+    """The manifest of a checkpoints folder.
+
+    Raises:
+        CheckpointError: no manifest, or one that is not valid JSON of the expected format.
+    """
+    folder = Path(folder).expanduser() if folder is not None else default_checkpoints_dir()
+    path = folder / MANIFEST_NAME
+    if not path.is_file():
+        raise CheckpointError(f"no {MANIFEST_NAME} in {folder}: train the defaults with "
+                              "`python -m memo_core train-defaults`")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path} is not readable JSON ({exc}); restore it with git or run "
+                              "`python -m memo_core train-defaults`") from None
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(
+            data.get("checkpoints"), list):
+        raise CheckpointError(f"{path} is not a MEMO checkpoint manifest")
+    if int(data.get("version", 0)) > MANIFEST_VERSION:
+        raise CheckpointError(f"{path} has manifest version {data.get('version')}; upgrade memo_core")
+    return data
+
+
+def check_entry(folder: str | Path, entry: dict[str, Any]) -> str | None:
+    """Why a manifest entry's file cannot be trusted (missing, size or SHA-256 mismatch), or ``None``."""
+    name = str(entry.get("file", ""))
+    if not name or Path(name).name != name:
+        return f"manifest entry {entry.get('key')!r} names no plain file ({name!r})"
+    path = Path(folder) / name
+    if not path.is_file():
+        return f"{name} is missing"
+    if entry.get("size_bytes") is not None and path.stat().st_size != int(entry["size_bytes"]):
+        return f"{name} has {path.stat().st_size} bytes, the manifest says {entry['size_bytes']}: changed or truncated"
+    if sha256_of(path) != entry.get("sha256"):
+        return f"{name} does not match its SHA-256 in the manifest: changed or damaged"
+    return None
+
+
+def load_default_checkpoints(folder: str | Path | None = None, *, keys: Sequence[str] | None = None,
+                             ) -> tuple[dict[str, Any], dict[str, str]]:
+    """Load the intact default checkpoints; report the others.
+
+    Args:
+        folder: the checkpoints folder (default :func:`default_checkpoints_dir`).
+        keys: only these manifest keys (default: all).
+
+    Returns:
+        ``(loaded, problems)``: ``{key: LoadedCheckpoint}`` (with the manifest
+        entry under ``info["manifest"]``) in manifest order, and ``{key: reason}``
+        for every entry skipped (a missing manifest gives ``{"manifest": reason}``).
+    """
+    from .checkpoints import load_checkpoint
+
+    folder = Path(folder).expanduser() if folder is not None else default_checkpoints_dir()
+    try:
+        manifest = read_manifest(folder)
+    except CheckpointError as exc:
+        return {}, {"manifest": str(exc)}
+    loaded, problems = {}, {}
+    wanted = set(keys) if keys else None
+    for entry in manifest["checkpoints"]:
+        key = str(entry.get("key"))
+        if wanted is not None and key not in wanted:
+            continue
+        problem = check_entry(folder, entry)
+        if problem is None:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # library-version notes; the manifest says what it was made with
+                    ckpt = load_checkpoint(folder / entry["file"])
+            except MemoError as exc:
+                problem = str(exc)
+            else:
+                ckpt.info["manifest"] = entry
+                loaded[key] = ckpt
+        if problem is not None:
+            problems[key] = problem
+    for key in sorted((wanted or set()) - set(loaded) - set(problems)):
+        problems[key] = f"no checkpoint {key!r} in the manifest"
+    return loaded, problems
