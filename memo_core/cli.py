@@ -207,6 +207,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.model, args.preset, dataset=args.dataset, root=_training_root(args), features=args.features,
         targets=_targets(args.target), config_overrides=_train_overrides(args), split_seed=args.split_seed,
         out=args.out, smooth=args.smooth, on_epoch=_epoch_printer(args.quiet), progress=not args.quiet,
+        load_options=_options(args.option),
     )
     h = result.history
     tagging = getattr(result.model, "task", "regression") == "tagging"
@@ -536,6 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="model name (see `models`)")
     add_training_options(p)
     p.add_argument("--split-seed", type=int, default=0, help="seed of the split where the dataset has no official one")
+    p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                   help="a loader option, repeatable (mtg_jamendo: mel_dir=PATH, audio_dir=PATH, split_index=1)")
     p.add_argument("--out", required=True, help="checkpoint file to write (.pt)")
 
     p = add("evaluate", cmd_evaluate,

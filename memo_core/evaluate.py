@@ -433,7 +433,9 @@ def _checkpoint_songs(ckpt, path, *, dataset, root, split) -> tuple[str, Any, li
         raise MemoError(f"{path} records no training dataset; give --dataset and --root")
     same = name == info.get("dataset") and root is None
     folder = root if root is not None else (info.get("root") if name == info.get("dataset") else None)
-    load = load_dataset(name, folder, require_audio=True)
+    options = dict(info.get("load_options") or {}) if name == info.get("dataset") else {}
+    options = {k: int(v) if str(v).lstrip("-").isdigit() else v for k, v in options.items()}
+    load = load_dataset(name, folder, require_audio=True, **options)
     recorded = (info.get("split") or {}).get(split) if same else None
     if recorded is not None:
         ids = set(recorded)

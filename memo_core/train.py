@@ -554,6 +554,16 @@ def dataset_split(load, *, seed: int = 0, val: float = 0.15, test: float = 0.15)
     return {"train": train, "validation": validation, "test": test_ids}
 
 
+def _load_with_options(dataset: str, root, options: dict[str, Any] | None):
+    """``load_dataset(..., require_audio=True, **options)``, with an unknown option as a clear error."""
+    from .data import load_dataset
+
+    try:
+        return load_dataset(dataset, root, require_audio=True, **(options or {}))
+    except TypeError as exc:  # an option the loader does not take
+        raise MemoError(f"{dataset}: {exc}. See the loader's docstring for its options.") from None
+
+
 def build_task_examples(
     task: str,
     songs,
@@ -620,8 +630,13 @@ def train_from_dataset(
     smooth: bool = False,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     progress: bool = True,
+    load_options: dict[str, Any] | None = None,
 ) -> tuple[TrainResult, dict[str, float]]:
     """Load a dataset, split it, train, evaluate on the held-out test songs, save a checkpoint.
+
+    ``load_options`` go to the dataset's loader (MTG-Jamendo: ``mel_dir``,
+    ``audio_dir``, ``split_index``) and are recorded in the checkpoint, so
+    ``evaluate`` reads the dataset the same way.
 
     Returns:
         ``(result, test_metrics)``; ``test_metrics`` is empty when the split has
@@ -632,7 +647,7 @@ def train_from_dataset(
     from .evaluate import score_model
     from .features import get_extractor
 
-    load = load_dataset(dataset, root, require_audio=True)
+    load = _load_with_options(dataset, root, load_options)
     task, features, targets = model_data_defaults(model_name, load, features=features, targets=targets)
     split = dataset_split(load, seed=split_seed)
     by_id = load.by_id()
@@ -666,6 +681,7 @@ def train_from_dataset(
             "smooth_in_metrics": smooth,
             "targets": list(result.targets),
             "metrics_note": metrics_note,
+            "load_options": {k: str(v) for k, v in (load_options or {}).items()},
         }
         save_checkpoint(out, result.model, feature_spec=get_extractor(features).spec(), normalizer=result.normalizer,
                         targets=result.targets, train_info=train_info, metrics=metrics, history=result.history)

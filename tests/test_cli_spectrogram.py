@@ -158,3 +158,33 @@ def test_models_lists_the_spectrogram_presets(capsys):
         assert preset in out
     line = next(l for l in out.splitlines() if l.split()[:2] == ["vggish", "paper"])
     assert "448,122" in line and "56 tags" in line
+
+
+def test_tagger_trains_on_mtg_jamendo_mel_files(shared_data, tmp_path, capsys):
+    """The official layout and splits with mel .npy files (MTG-Jamendo ships them (96, n_frames)), the 56 tags."""
+    root = shared_data / "mtg_jamendo"
+    mel_dir = tmp_path / "melspecs"
+    rng = np.random.default_rng(0)
+    for part, count in (("train", 16), ("validation", 8), ("test", 24)):
+        rows = (root / "data" / "splits" / "split-0" / f"autotagging_moodtheme-{part}.tsv").read_text().splitlines()
+        for line in rows[1 : count + 1]:
+            path = (mel_dir / line.split("\t")[3]).with_suffix(".npy")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, rng.standard_normal((96, 1500)).astype(np.float32))
+    ckpt_path = tmp_path / "jamendo.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["train", "--model", "vggish", "--dataset", "mtg_jamendo", "--root", str(root),
+                     "--option", f"mel_dir={mel_dir}", "--epochs", "1", "--out", str(ckpt_path), "-q"]) == 0
+    ckpt = load_checkpoint(ckpt_path)
+    assert len(ckpt.targets) == 56 and ckpt.targets[0] == "action"
+    assert ckpt.info["train_info"]["n_songs"] == {"train": 16, "validation": 8, "test": 24}
+    assert ckpt.info["train_info"]["load_options"] == {"mel_dir": str(mel_dir)}
+    capsys.readouterr()
+    # evaluate reads the dataset with the same loader options, from the checkpoint's record
+    assert main(["evaluate", "--checkpoint", str(ckpt_path), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "24 songs of the 'test' split" in out and "ROC-AUC-macro*" in out
+    assert main(["train", "--model", "vggish", "--dataset", "mtg_jamendo", "--root", str(root),
+                 "--option", "colour=blue", "--epochs", "1", "--out", str(tmp_path / "x.pt"), "-q"]) == 2
+    assert "colour" in capsys.readouterr().err
