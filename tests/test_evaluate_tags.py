@@ -53,3 +53,31 @@ def test_tag_reports_print_and_filter():
     text = format_metrics(report, highlight=("ROC-AUC-macro",))
     assert text.splitlines()[1].startswith("ROC-AUC-macro*")
     assert set(paper_metrics(report, "tagging")) == {"ROC-AUC-macro", "PR-AUC-macro"}
+
+
+def test_late_fusion_is_the_mean_of_the_members_scores():
+    import torch
+
+    from memo_core.data.sequences import Normalizer
+    from memo_core.data.tags import TagExample
+    from memo_core.evaluate import late_fusion_scores, predict_tag_scores
+    from memo_core.models.registry import get_model
+
+    rng = np.random.default_rng(0)
+    examples = [TagExample(str(i), rng.standard_normal((1400, 96)).astype(np.float32),
+                           (rng.random(4) < 0.5).astype(np.float32), ("a", "b", "c", "d"), 256 / 12000)
+                for i in range(3)]
+    norm = Normalizer.fit(examples)
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        members.append((get_model("vggish", "tiny", n_targets=4).eval(), norm))
+    fused = late_fusion_scores(members, examples)
+    alone = [predict_tag_scores(m, examples, n) for m, n in members]
+    assert not np.allclose(alone[0], alone[1])
+    np.testing.assert_allclose(fused, (alone[0] + alone[1]) / 2, rtol=1e-6)
+    with pytest.raises(MemoError, match="at least two"):
+        late_fusion_scores(members[:1], examples)
+    torch.manual_seed(2)
+    with pytest.raises(MemoError, match="one tag list"):
+        late_fusion_scores([members[0], (get_model("vggish", "tiny", n_targets=5).eval(), norm)], examples)
