@@ -589,6 +589,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-epochs", type=int, help="cap every model's epochs (quick runs)")
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
 
+    from .reproduce import configure_parser as reproduce_options, run_cli as run_reproduce
+
+    p = add("reproduce", run_reproduce,
+            "run a paper's experimental protocol and write its tables, our figures beside the paper's")
+    reproduce_options(p)
+
     p = add("checkpoints", cmd_checkpoints, "list the default checkpoints of the manifest and check their SHA-256")
     p.add_argument("--dir", help="checkpoints folder (default: the repository's checkpoints/)")
 
