@@ -1,0 +1,47 @@
+"""The checkpoints that ship in checkpoints/: intact, loadable, small, and honest about their training data."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from memo_core.defaults import DEFAULT_SET, check_entry, load_default_checkpoints, read_manifest
+from memo_core.explain import explain_song
+
+REPO_CHECKPOINTS = __import__("pathlib").Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return read_manifest(REPO_CHECKPOINTS)
+
+
+def test_every_default_ships_intact_and_the_folder_stays_small(manifest):
+    keys = [e["key"] for e in manifest["checkpoints"]]
+    assert keys == [s.key for s in DEFAULT_SET]
+    for entry in manifest["checkpoints"]:
+        assert check_entry(REPO_CHECKPOINTS, entry) is None, entry["key"]
+    total = sum(p.stat().st_size for p in REPO_CHECKPOINTS.iterdir() if p.is_file())
+    assert total < 50e6
+
+
+def test_manifest_says_what_they_were_trained_on(manifest):
+    assert manifest["trained_on"]["dataset"] == "synth"
+    for entry in manifest["checkpoints"]:
+        assert entry["training_data"].startswith("MEMO synthetic corpus"), entry["key"]
+        assert entry["metrics"], f"{entry['key']} has no held-out metrics"
+        assert entry["split_sizes"]["test"] > 0
+
+
+def test_they_load_and_explain_a_real_clip(shared_data):
+    loaded, problems = load_default_checkpoints(REPO_CHECKPOINTS)
+    assert not problems and len(loaded) == len(DEFAULT_SET)
+    clip = shared_data / "emomusic" / "clips_45seconds" / "4.mp3"
+    for key in ("bat", "damff", "vggish_sa3"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            song = explain_song(loaded[key], clip)
+        values = song.predictions.select_dtypes("number").to_numpy()
+        assert np.isfinite(values).all() and song.explanations, key
