@@ -163,16 +163,9 @@ def cmd_transfer(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .features.bench import format_bench_table, run_feature_bench
+    from .bench import run_cli
 
-    names = args.features.split(",") if args.features else None
-    durations = args.durations
-    rows = run_feature_bench(durations=durations, names=names, progress=not args.quiet)
-    print(format_bench_table(rows))
-    if args.json:
-        _atomic_write(Path(args.json), lambda p: p.write_text(json.dumps(rows, indent=2)))
-        print(f"written {args.json}")
-    return 0
+    return run_cli(args)
 
 
 def _train_overrides(args: argparse.Namespace) -> dict:
@@ -506,11 +499,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--features", default="deam260", help="500 ms feature set the ridge models see (default deam260)")
     p.add_argument("--json", help="also write the report as JSON here")
 
-    p = add("bench", cmd_bench, "time each feature extractor cold and from cache")
-    p.add_argument("--durations", type=_positive_seconds, default=(30.0, 240.0),
-                   help="audio lengths in seconds, comma-separated (default 30,240)")
-    p.add_argument("--features", help="comma-separated extractor names (default: all)")
-    p.add_argument("--json", help="also write the rows as JSON here")
+    from .bench import configure_parser as bench_options
+
+    p = add("bench", cmd_bench, "time feature extraction, inference, whole-song analysis and training steps; "
+                                "print the targets met or missed")
+    bench_options(p)
 
     def add_training_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--preset", help="model preset (default: the model's default, see `models`)")
