@@ -441,16 +441,6 @@ def _options(pairs: Sequence[str] | None) -> dict[str, object]:
     return out
 
 
-def _positive_seconds(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds separated by commas, got {text!r}") from None
-    if not values or any(not (v >= 1.0) for v in values):
-        raise argparse.ArgumentTypeError(f"every duration must be at least 1 s, got {text!r}")
-    return values
-
-
 # --------------------------------------------------------------------------- parser
 
 
