@@ -72,8 +72,7 @@ import torch
 from .audio import Audio, load_audio
 from .checkpoints import LoadedCheckpoint, check_feature_spec
 from .errors import AudioError, MemoError
-from .explain import SongExplanation, _maps
-from .postprocess import triangle_smooth
+from .explain import SongExplanation, explain_features
 
 __all__ = [
     "RESULT_FORMAT_VERSION",
@@ -81,7 +80,6 @@ __all__ = [
     "analyse_song",
     "analysis_cache_dir",
     "checkpoint_fingerprint",
-    "explain_features",
 ]
 
 #: Bump when the stored layout or what a stored result means changes: it is part of every key.
@@ -154,18 +152,6 @@ def checkpoint_fingerprint(checkpoint: LoadedCheckpoint) -> str:
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
     return f"state:{digest.hexdigest()}"
-
-
-_SPECS: dict[str, dict[str, Any]] = {}
-
-
-def _extractor_spec(fid: str, extractor) -> dict[str, Any]:
-    """``extractor.spec()``, computed once a process: it reads five packages' metadata (about 10 ms each),
-    which would otherwise dominate a cached analysis; library versions cannot change in a running process."""
-    spec = _SPECS.get(fid)
-    if spec is None:
-        spec = _SPECS[fid] = extractor.spec()
-    return spec
 
 
 def _result_key(audio: Audio, checkpoint: LoadedCheckpoint, spec: dict[str, Any], smooth: bool) -> str:
@@ -255,52 +241,6 @@ def _load_result(key: str, source: str) -> SongExplanation | None:
 
 
 # --------------------------------------------------------------------------- one checkpoint
-
-
-def explain_features(checkpoint: LoadedCheckpoint, features: np.ndarray, *, source: str, frame_seconds: float,
-                     smooth: bool = False) -> SongExplanation:
-    """Predict one song from its raw (unnormalised) features and collect the explanation maps.
-
-    What :func:`~memo_core.explain.explain_song` does after extraction, for
-    features extracted once and shared by several checkpoints.
-
-    Args:
-        checkpoint: a loaded checkpoint whose feature spec matches the features.
-        features: the song's features. [shape=(n_frames, n_features)]
-        source: the audio's name.
-        frame_seconds: seconds per feature frame.
-        smooth: apply the 25-frame triangle filter to per-frame predictions.
-
-    Raises:
-        MemoError: features of the wrong width, or a model that does not predict per frame.
-    """
-    x = checkpoint.normalizer.apply(features)
-    model = checkpoint.model.eval()
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    with torch.inference_mode():
-        out = model(torch.from_numpy(x)[None].to(device), torch.tensor([len(x)], device=device))
-    n = len(x)
-    maps = _maps(model, out, n_frames=n, targets=checkpoint.targets, frame_seconds=frame_seconds)
-    name = str(checkpoint.info.get("model_name", ""))
-    if getattr(model, "task", "regression") == "tagging":
-        logits = out.prediction[0].float().cpu().numpy().astype(np.float64)
-        thresholds = getattr(model, "thresholds", None)
-        thresholds = (thresholds.float().cpu().numpy().astype(np.float64) if thresholds is not None
-                      else np.full(len(logits), 0.5))
-        frame = pd.DataFrame({"tag": list(checkpoint.targets), "score": 1.0 / (1.0 + np.exp(-logits)),
-                              "threshold": thresholds})
-        frame["predicted"] = frame["score"] >= frame["threshold"]
-        return SongExplanation(source, frame, maps, tuple(checkpoint.targets), False, name, "tagging")
-    pred = out.prediction[0].float().cpu().numpy()
-    if pred.ndim != 2 or pred.shape[0] != n:
-        raise MemoError(f"{name} returned predictions of shape {tuple(pred.shape)}, expected ({n}, n_targets): "
-                        "not a per-frame model")
-    if smooth:
-        pred = triangle_smooth(pred)
-    frame = pd.DataFrame({"time_s": np.arange(n, dtype=np.float64) * frame_seconds})
-    for j, target in enumerate(checkpoint.targets):
-        frame[target] = pred[:, j].astype(np.float64)
-    return SongExplanation(source, frame, maps, tuple(checkpoint.targets), bool(smooth), name)
 
 
 def _reason(exc: BaseException) -> str:
@@ -413,7 +353,7 @@ def analyse_song(
                 raise MemoError(f"not a loaded checkpoint ({type(ckpt).__name__}); load it with load_checkpoint")
             extractor = get_extractor(ckpt.feature_spec["name"], **(ckpt.feature_spec.get("params") or {}))
             fid = json.dumps({"name": extractor.name, "params": extractor.params}, sort_keys=True, default=str)
-            spec = _extractor_spec(fid, extractor)
+            spec = extractor.spec()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # library version notes are for load time, not per song
                 check_feature_spec(ckpt, spec)

@@ -166,7 +166,8 @@ def bench_inference(folder: str | Path, *, song_durations: Sequence[float] = (45
         and ``forward_<D>s_default_threads_s`` with torch's thread count; or
         ``problem`` for a checkpoint that did not load or run.
     """
-    from .analysis import _one_torch_thread, explain_features
+    from .analysis import _one_torch_thread
+    from .explain import explain_features
     from .checkpoints import load_checkpoint
     from .defaults import load_default_checkpoints, read_manifest
     from .features import extract

@@ -56,6 +56,7 @@ from .postprocess import triangle_smooth
 __all__ = [
     "SongExplanation",
     "explain_song",
+    "explain_features",
     "explanation_axes",
     "fuse_tag_explanations",
     "write_predictions_csv",
@@ -148,35 +149,54 @@ def explain_song(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # library version notes are for load time, not per song
         check_feature_spec(ckpt, extractor)
-    x = ckpt.normalizer.apply(extract(audio, extractor.name, cache=cache, **extractor.params))
-    model = ckpt.model.eval()
+    features = extract(audio, extractor.name, cache=cache, **extractor.params)
+    return explain_features(ckpt, features, source=audio.source, frame_seconds=extractor.frame_seconds, smooth=smooth)
+
+
+def explain_features(checkpoint: LoadedCheckpoint, features: np.ndarray, *, source: str, frame_seconds: float,
+                     smooth: bool = False) -> SongExplanation:
+    """Predict one song from its raw (unnormalised) features and collect the explanation maps.
+
+    What :func:`~memo_core.explain.explain_song` does after extraction, for
+    features extracted once and shared by several checkpoints.
+
+    Args:
+        checkpoint: a loaded checkpoint whose feature spec matches the features.
+        features: the song's features. [shape=(n_frames, n_features)]
+        source: the audio's name.
+        frame_seconds: seconds per feature frame.
+        smooth: apply the 25-frame triangle filter to per-frame predictions.
+
+    Raises:
+        MemoError: features of the wrong width, or a model that does not predict per frame.
+    """
+    x = checkpoint.normalizer.apply(features)
+    model = checkpoint.model.eval()
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     with torch.inference_mode():
-        xt = torch.from_numpy(x)[None].to(device)
-        out = model(xt, torch.tensor([len(x)], device=device))
+        out = model(torch.from_numpy(x)[None].to(device), torch.tensor([len(x)], device=device))
     n = len(x)
-    maps = _maps(model, out, n_frames=n, targets=ckpt.targets, frame_seconds=extractor.frame_seconds)
-    name = str(ckpt.info.get("model_name", ""))
+    maps = _maps(model, out, n_frames=n, targets=checkpoint.targets, frame_seconds=frame_seconds)
+    name = str(checkpoint.info.get("model_name", ""))
     if getattr(model, "task", "regression") == "tagging":
-        logits = out.prediction[0].float().cpu().numpy()
+        logits = out.prediction[0].float().cpu().numpy().astype(np.float64)
         thresholds = getattr(model, "thresholds", None)
-        thresholds = (thresholds.float().cpu().numpy() if thresholds is not None
-                      else np.full(len(logits), 0.5, dtype=np.float32))
-        scores = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-        frame = pd.DataFrame({"tag": list(ckpt.targets), "score": scores, "threshold": thresholds.astype(np.float64)})
+        thresholds = (thresholds.float().cpu().numpy().astype(np.float64) if thresholds is not None
+                      else np.full(len(logits), 0.5))
+        frame = pd.DataFrame({"tag": list(checkpoint.targets), "score": 1.0 / (1.0 + np.exp(-logits)),
+                              "threshold": thresholds})
         frame["predicted"] = frame["score"] >= frame["threshold"]
-        return SongExplanation(audio.source, frame, maps, tuple(ckpt.targets), False, name, "tagging")
+        return SongExplanation(source, frame, maps, tuple(checkpoint.targets), False, name, "tagging")
     pred = out.prediction[0].float().cpu().numpy()
-    if pred.ndim != 2 or pred.shape[0] != len(x):
-        raise MemoError(f"{ckpt.info.get('model_name')} returned predictions of shape {tuple(pred.shape)}, "
-                        f"expected ({len(x)}, n_targets): not a per-frame model")
+    if pred.ndim != 2 or pred.shape[0] != n:
+        raise MemoError(f"{name} returned predictions of shape {tuple(pred.shape)}, expected ({n}, n_targets): "
+                        "not a per-frame model")
     if smooth:
         pred = triangle_smooth(pred)
-    times = np.arange(n, dtype=np.float64) * extractor.frame_seconds
-    frame = pd.DataFrame({"time_s": times})
-    for j, target in enumerate(ckpt.targets):
+    frame = pd.DataFrame({"time_s": np.arange(n, dtype=np.float64) * frame_seconds})
+    for j, target in enumerate(checkpoint.targets):
         frame[target] = pred[:, j].astype(np.float64)
-    return SongExplanation(audio.source, frame, maps, tuple(ckpt.targets), smooth, name)
+    return SongExplanation(source, frame, maps, tuple(checkpoint.targets), bool(smooth), name)
 
 
 def _maps(model, out, *, n_frames: int, targets: tuple[str, ...], frame_seconds: float) -> dict[str, dict[str, Any]]:

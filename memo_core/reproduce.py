@@ -296,7 +296,7 @@ _LI_PROTOCOL_GAP = ("no autoencoder pre-training of the first two layers; one pa
 
 
 def _li_tables() -> tuple[PaperTable, ...]:
-    val, test = "validation", "test"
+    val = "validation"
     t1 = _tbl("li2016", 1, "RMSE of DBLSTM models with different sequence length", [
         Metric("valence/RMSE", "V-RMSE, validation", val), Metric("arousal/RMSE", "A-RMSE, validation", val),
         Metric("valence/RMSE", "V-RMSE, test"), Metric("arousal/RMSE", "A-RMSE, test")], [

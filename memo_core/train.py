@@ -643,7 +643,6 @@ def train_from_dataset(
         no test songs with audio.
     """
     from .checkpoints import save_checkpoint
-    from .data import load_dataset
     from .evaluate import score_model
     from .features import get_extractor
 

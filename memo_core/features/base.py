@@ -14,6 +14,7 @@ frames goes through that one function.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import inspect
 from typing import Any, Callable, TypeVar
@@ -43,7 +44,13 @@ _T = TypeVar("_T", bound=type)
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries whose numerics the features depend on."""
+    """Versions of the libraries whose numerics the features depend on (a fresh copy each call)."""
+    return dict(_library_versions())
+
+
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> dict[str, str]:
+    # Read once a process: every cache key needs them, and package metadata costs ~10 ms a package.
     versions = {}
     for package in ("opensmile", "librosa", "numpy", "scipy", "soxr"):
         try:
