@@ -20,7 +20,6 @@ atomically, so an interrupted run leaves the previous set usable.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -173,12 +172,9 @@ def train_default_set(
     Raises:
         MemoError: an unknown key, or a corpus that cannot be read.
     """
-    from .checkpoints import save_checkpoint
     from .data import load_dataset, synth
     from .data.synth_loader import read_corpus_info
-    from .evaluate import score_model
-    from .features import get_extractor
-    from .train import build_task_examples, dataset_split, model_data_defaults, train_model
+    from .train import dataset_split, model_data_defaults, save_trained, score_held_out, split_examples, train_model
 
     out = Path(out_dir).expanduser() if out_dir is not None else default_checkpoints_dir()
     specs = _specs(only)
@@ -187,7 +183,6 @@ def train_default_set(
     corpus_info = {k: info.get(k) for k in ("name", "version", "seed", "n_songs", "duration_s", "sample_rate")}
     load = load_dataset("synth", root, require_audio=True)
     split = dataset_split(load, seed=0)
-    by_id = load.by_id()
     cache: dict[tuple, dict[str, list]] = {}
     previous = {}
     if (out / MANIFEST_NAME).is_file():
@@ -202,9 +197,7 @@ def train_default_set(
         if key not in cache:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                cache[key] = {part: build_task_examples(task, [by_id[i] for i in ids if i in by_id], features=feats,
-                                                        targets=tgts, progress=progress)
-                              for part, ids in split.items() if ids}
+                cache[key] = split_examples(task, load, split, features=feats, targets=tgts, progress=progress)
         parts = cache[key]
         epochs = spec.max_epochs if max_epochs is None else min(max_epochs, spec.max_epochs or max_epochs)
         overrides = {"seed": seed} | ({"max_epochs": epochs} if epochs is not None else {})
@@ -212,25 +205,9 @@ def train_default_set(
         result = train_model(spec.model, spec.preset, parts["train"], parts.get("validation", []),
                              config_overrides=overrides, progress=progress)
         seconds = time.perf_counter() - started
-        try:
-            metrics = score_model(result.model, parts["test"], result.normalizer) if parts.get("test") else {}
-        except MemoError as exc:
-            metrics, result.metrics_note = {}, str(exc)
-        train_info = {
-            "dataset": "synth",
-            "root": None,  # the default corpus: rebuilt by `synth` with the parameters below
-            "corpus": corpus_info,
-            "features": feats,
-            "split_seed": 0,
-            "split": {part: [ex.song_id for ex in exs] for part, exs in parts.items()},
-            "n_songs": {part: len(exs) for part, exs in parts.items()},
-            "train_config": dataclasses.asdict(result.config),
-            "targets": list(result.targets),
-            "metrics_note": result.metrics_note,
-        }
-        path = out / f"{spec.key}.pt"
-        save_checkpoint(path, result.model, feature_spec=get_extractor(feats).spec(), normalizer=result.normalizer,
-                        targets=result.targets, train_info=train_info, metrics=metrics, history=result.history)
+        metrics = score_held_out(result, parts.get("test", []))
+        path = save_trained(out / f"{spec.key}.pt", result, parts, dataset="synth", features=feats, split_seed=0,
+                            metrics=metrics, info={"corpus": corpus_info})  # root None: the default corpus
         entry = {
             "key": spec.key, "file": path.name, "model": spec.model, "preset": spec.preset, "family": spec.family,
             "paper": spec.paper, "task": task, "features": feats, "targets": list(result.targets),

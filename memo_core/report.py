@@ -181,21 +181,16 @@ def compare_models(
     from .data import load_dataset
     from .evaluate import late_fusion_scores, score_model, tag_metrics
     from .models.registry import get_model, model_class
-    from .train import build_task_examples, dataset_split, model_data_defaults, train_model
+    from .train import dataset_split, model_data_defaults, split_examples, train_model
 
     load = load_dataset(dataset, root, require_audio=True)
     split = dataset_split(load, seed=split_seed)
-    by_id = load.by_id()
     cache: dict[tuple, dict[str, list]] = {}
 
     def parts_for(task: str, feats: str, tgts: tuple[str, ...]) -> dict[str, list]:
         key = (task, feats, tgts)
         if key not in cache:
-            cache[key] = {
-                part: build_task_examples(task, [by_id[i] for i in ids if i in by_id], features=feats, targets=tgts,
-                                          progress=progress) if ids else []
-                for part, ids in split.items()
-            }
+            cache[key] = split_examples(task, load, split, features=feats, targets=tgts, progress=progress)
             if not cache[key].get("train") or not cache[key].get("test"):
                 raise MemoError(f"{dataset}: the split needs training and test songs with audio to compare models")
         return cache[key]

@@ -587,7 +587,7 @@ class _Runner:
     # -- data ------------------------------------------------------------------------------------------
 
     def _parts(self, run: RunSpec) -> tuple[str, str, tuple[str, ...], dict[str, list]]:
-        from .train import build_task_examples, dataset_split, model_data_defaults
+        from .train import dataset_split, model_data_defaults, split_examples
 
         task, features, targets = model_data_defaults(run.model, self.load, features=run.features,
                                                       targets=run.targets or ("valence", "arousal"))
@@ -598,14 +598,12 @@ class _Runner:
         split_key = "all" if run.protocol == "kfold" else round(run.val_fraction, 6)
         key = (task, features, split_key)
         if key not in self.examples:
-            by_id = self.load.by_id()
             if run.protocol == "kfold":
                 split = {"all": [s.song_id for s in self.load.songs]}
             else:
                 split = dataset_split(self.load, seed=self.seed, val=run.val_fraction)
-            parts = {part: build_task_examples(task, [by_id[i] for i in ids if i in by_id], features=features,
-                                               targets=targets, progress=self.progress) if ids else []
-                     for part, ids in split.items()}
+            parts = split_examples(task, self.load, split, features=features, targets=targets,
+                                   progress=self.progress)
             if run.protocol != "kfold" and (not parts.get("train") or not parts.get("test")):
                 raise MemoError(f"{self.load.dataset}: the split needs training and test songs with audio")
             self.examples[key] = parts

@@ -51,6 +51,9 @@ __all__ = [
     "train_from_dataset",
     "build_task_examples",
     "model_data_defaults",
+    "split_examples",
+    "score_held_out",
+    "save_trained",
 ]
 
 log = logging.getLogger(__name__)
@@ -592,6 +595,26 @@ def build_task_examples(
     return build_examples(songs, features=features, feature_params=feature_params, targets=targets, progress=progress)
 
 
+def split_examples(
+    task: str,
+    load,
+    split: dict[str, Sequence[str]],
+    *,
+    features: str,
+    targets: Sequence[str],
+    progress: bool = True,
+) -> dict[str, list]:
+    """:func:`build_task_examples` for each part of a split (``{"train": ids, ...}``); a part
+    without songs with audio is an empty list."""
+    by_id = load.by_id()
+    parts = {}
+    for part, ids in split.items():
+        songs = [by_id[i] for i in ids if i in by_id]
+        parts[part] = build_task_examples(task, songs, features=features, targets=targets,
+                                          progress=progress) if songs else []
+    return parts
+
+
 def model_data_defaults(model_name: str, load=None, *, features: str | None = None,
                         targets: Sequence[str] = ("valence", "arousal")) -> tuple[str, str, tuple[str, ...]]:
     """``(task, features, targets)`` for training ``model_name``: the model's own feature set when none
@@ -613,6 +636,57 @@ def model_data_defaults(model_name: str, load=None, *, features: str | None = No
 
         targets = tuple(tag_vocabulary(load)) if load is not None else tuple(targets)
     return task, features, tuple(targets)
+
+
+def score_held_out(result: TrainResult, test: Sequence[Any], *, smooth: bool = False) -> dict[str, float]:
+    """The task's held-out metrics of a trained model, or ``{}`` with ``result.metrics_note`` saying why.
+
+    A test set too small to score (no tag with both classes among its songs)
+    leaves the trained model usable rather than failing the run.
+    """
+    from .evaluate import score_model
+
+    if not test:
+        result.metrics_note = "the split has no test songs with audio"
+        return {}
+    try:
+        return score_model(result.model, test, result.normalizer, smooth=smooth)
+    except MemoError as exc:
+        result.metrics_note = f"no held-out metrics: {exc}"
+        return {}
+
+
+def save_trained(path: str | Path, result: TrainResult, parts: dict[str, Sequence[Any]], *, dataset: str,
+                 features: str, split_seed: int, metrics: dict[str, float],
+                 info: dict[str, Any] | None = None) -> Path:
+    """Save a trained model with the record of its data: split song ids and counts, config, targets, metrics.
+
+    Args:
+        path: the checkpoint file.
+        result: what :func:`train_model` returned.
+        parts: the examples per split part (``train``, ``validation``, ``test``).
+        dataset, features, split_seed: what it was trained on.
+        metrics: its held-out metrics.
+        info: more ``train_info`` fields (the dataset folder, loader options, ...).
+    """
+    from .checkpoints import save_checkpoint
+    from .features import get_extractor
+
+    train_info = {
+        "dataset": dataset,
+        "root": None,
+        "features": features,
+        "split_seed": split_seed,
+        "split": {part: [ex.song_id for ex in exs] for part, exs in parts.items()},
+        "n_songs": {part: len(exs) for part, exs in parts.items()},
+        "train_config": dataclasses.asdict(result.config),
+        "targets": list(result.targets),
+        "metrics_note": result.metrics_note,
+        **(info or {}),
+    }
+    return save_checkpoint(path, result.model, feature_spec=get_extractor(features).spec(),
+                           normalizer=result.normalizer, targets=result.targets, train_info=train_info,
+                           metrics=metrics, history=result.history)
 
 
 def train_from_dataset(
@@ -642,46 +716,19 @@ def train_from_dataset(
         ``(result, test_metrics)``; ``test_metrics`` is empty when the split has
         no test songs with audio.
     """
-    from .checkpoints import save_checkpoint
-    from .evaluate import score_model
-    from .features import get_extractor
-
     load = _load_with_options(dataset, root, load_options)
     task, features, targets = model_data_defaults(model_name, load, features=features, targets=targets)
-    split = dataset_split(load, seed=split_seed)
-    by_id = load.by_id()
-    parts = {}
-    for part, ids in split.items():
-        songs = [by_id[i] for i in ids if i in by_id]
-        parts[part] = build_task_examples(task, songs, features=features, targets=targets,
-                                          progress=progress) if songs else []
+    parts = split_examples(task, load, dataset_split(load, seed=split_seed), features=features, targets=targets,
+                           progress=progress)
     if not parts.get("train"):
         raise MemoError(f"{dataset}: the split has no training songs with audio")
     result = train_model(model_name, preset, parts["train"], parts.get("validation", []),
                          config_overrides=config_overrides, model_overrides=model_overrides, on_epoch=on_epoch,
                          progress=progress)
-    metrics: dict[str, float] = {}
-    metrics_note = "" if parts.get("test") else "the split has no test songs with audio"
-    if parts.get("test"):
-        try:
-            metrics = score_model(result.model, parts["test"], result.normalizer, smooth=smooth)
-        except MemoError as exc:  # e.g. too few test songs for a tag to have both classes: keep the trained model
-            metrics_note = f"no held-out metrics: {exc}"
-    result.metrics_note = metrics_note
+    metrics = score_held_out(result, parts.get("test", []), smooth=smooth)
     if out is not None:
-        train_info = {
-            "dataset": dataset,
-            "root": None if root is None else str(Path(root).expanduser().resolve()),
-            "features": features,
-            "split_seed": split_seed,
-            "split": {part: [ex.song_id for ex in exs] for part, exs in parts.items()},
-            "n_songs": {part: len(exs) for part, exs in parts.items()},
-            "train_config": dataclasses.asdict(result.config),
-            "smooth_in_metrics": smooth,
-            "targets": list(result.targets),
-            "metrics_note": metrics_note,
-            "load_options": {k: str(v) for k, v in (load_options or {}).items()},
-        }
-        save_checkpoint(out, result.model, feature_spec=get_extractor(features).spec(), normalizer=result.normalizer,
-                        targets=result.targets, train_info=train_info, metrics=metrics, history=result.history)
+        save_trained(out, result, parts, dataset=dataset, features=features, split_seed=split_seed, metrics=metrics,
+                     info={"root": None if root is None else str(Path(root).expanduser().resolve()),
+                           "smooth_in_metrics": smooth,
+                           "load_options": {k: str(v) for k, v in (load_options or {}).items()}})
     return result, metrics
