@@ -36,6 +36,7 @@ __all__ = [
     "tag_metrics",
     "evaluate_tags",
     "late_fusion_scores",
+    "late_fusion_metrics",
     "score_model",
     "cross_validate",
     "evaluate_checkpoint",
@@ -218,6 +219,15 @@ def late_fusion_scores(members: Sequence[tuple[torch.nn.Module, Normalizer]], ex
     if len(sizes) != 1:
         raise MemoError(f"late fusion needs taggers of one tag list; they predict {sorted(sizes)} tags")
     return np.mean([predict_tag_scores(m, examples, n) for m, n in members], axis=0)
+
+
+def late_fusion_metrics(members: Sequence[tuple[torch.nn.Module, Normalizer]], examples: Sequence[Any]
+                        ) -> dict[str, float]:
+    """:func:`tag_metrics` of the late fusion: mean scores, judged at the mean of the members'
+    validation thresholds."""
+    scores = late_fusion_scores(members, examples)
+    thresholds = np.mean([m.thresholds.float().cpu().numpy() for m, _ in members], axis=0)
+    return tag_metrics(np.stack([ex.targets for ex in examples]), scores, thresholds)
 
 
 def score_model(model: torch.nn.Module, examples: Sequence[Any], normalizer: Normalizer, *,
@@ -408,16 +418,14 @@ def evaluate_late_fusion(
         if member.targets != members[0].targets:
             raise MemoError(f"{path} was trained on other tags than {paths[0]}: late fusion needs one tag list")
     name, _, songs = _checkpoint_songs(members[0], paths[0], dataset=dataset, root=root, split=split)
-    scores, thresholds, truth, ids = [], [], None, None
-    for member in members:
-        spec = member.feature_spec
-        examples = build_task_examples("tagging", songs, features=spec["name"], targets=member.targets,
-                                       progress=progress)
-        if ids is None:
-            ids, truth = [ex.song_id for ex in examples], np.stack([ex.targets for ex in examples])
-        scores.append(predict_tag_scores(member.model, examples, member.normalizer))
-        thresholds.append(member.model.thresholds.float().cpu().numpy())
-    metrics = tag_metrics(truth, np.mean(scores, axis=0), np.mean(thresholds, axis=0))
+    specs = {(m.feature_spec["name"], repr(sorted((m.feature_spec.get("params") or {}).items()))) for m in members}
+    if len(specs) != 1:
+        raise MemoError("late fusion needs taggers trained on one feature set; these used "
+                        + ", ".join(sorted(name for name, _ in specs)))
+    examples = build_task_examples("tagging", songs, features=members[0].feature_spec["name"],
+                                   targets=members[0].targets, progress=progress)
+    ids = [ex.song_id for ex in examples]
+    metrics = late_fusion_metrics([(m.model, m.normalizer) for m in members], examples)
     return {"metrics": metrics, "paper": paper_metrics(metrics, "tagging"), "n_songs": len(ids), "dataset": name,
             "members": [str(p) for p in paths], "songs": ids, "task": "tagging"}
 

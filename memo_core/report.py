@@ -176,10 +176,8 @@ def compare_models(
         ``(rows, info)``: one row per model and fusion, and what the tables were
         made from (dataset, split sizes, features, epochs cap, machine).
     """
-    import numpy as np
-
     from .data import load_dataset
-    from .evaluate import late_fusion_scores, score_model, tag_metrics
+    from .evaluate import late_fusion_metrics, score_model
     from .models.registry import get_model, model_class
     from .train import dataset_split, model_data_defaults, split_examples, train_model
 
@@ -223,9 +221,7 @@ def compare_models(
             raise MemoError(f"late fusion of {', '.join(missing)}: add them to the line-up first")
         members = [trained[key] for key in group]
         test = members[0][2]["test"]
-        scores = late_fusion_scores([(m, n) for m, n, _ in members], test)
-        thresholds = np.mean([m.thresholds.float().cpu().numpy() for m, _, _ in members], axis=0)
-        metrics = tag_metrics(np.stack([ex.targets for ex in test]), scores, thresholds)
+        metrics = late_fusion_metrics([(m, n) for m, n, _ in members], test)
         member_rows = [r for r in rows if (r.model, r.preset) in set(group)]
         row = ComparisonRow("late fusion", " + ".join(f"{n}:{p}" for n, p in group),
                             sum(r.n_parameters for r in member_rows), sum(r.train_seconds for r in member_rows), 0,

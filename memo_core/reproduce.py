@@ -745,9 +745,8 @@ class _Runner:
         return {m.label: mean[m.key] for m in metrics if m.key in mean}, seconds, []
 
     def score_fusion(self, fusion: FusionSpec, metrics: Sequence[Metric]) -> tuple[dict[str, float], float, list[str]]:
-        import numpy as np
 
-        from .evaluate import late_fusion_scores, tag_metrics
+        from .evaluate import late_fusion_metrics
 
         members = [self.train(m) for m in fusion.members]
         seconds = sum(s for _, s in members)
@@ -756,9 +755,7 @@ class _Runner:
         out: dict[str, float] = {}
         notes: list[str] = []
         try:
-            scores = late_fusion_scores([(r.model, r.normalizer) for r, _, _ in trained], test)
-            thresholds = np.mean([r.model.thresholds.float().cpu().numpy() for r, _, _ in trained], axis=0)
-            report = tag_metrics(np.stack([ex.targets for ex in test]), scores, thresholds)
+            report = late_fusion_metrics([(r.model, r.normalizer) for r, _, _ in trained], test)
             out.update({m.label: report[m.key] for m in metrics if m.key in report})
             notes += self._tag_note(report)
         except MemoError as exc:
