@@ -1,31 +1,133 @@
-"""The only place in the dashboard with ``st.cache_*``: every call into memo_core goes through here."""
+"""The only place in the dashboard with ``st.cache_*``: every call into memo_core goes through here.
+
+What is cached where:
+
+- ``st.cache_resource``: the loaded default checkpoints (shared by every
+  session, eval mode), and the in-process store of song analyses;
+- ``st.cache_data``: dataset tables, songs' audio bytes, display views
+  (waveform, log-mel, chromagram), rendered Emotion-lab songs;
+- on disk (memo_core): features and analyses, so a song analysed once is
+  quick again after a restart.
+
+Serving to a class: :func:`settings` reads ``.streamlit/memo.toml`` and the
+``MEMO_DATASET_ROOTS`` environment variable; when roots are configured, a
+dataset folder must lie inside one of them (after resolving links), and the
+sidebar offers the roots instead of a free path field. Uploads stay in memory.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tomllib
 import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from memo_core.data import DatasetLoad, load_dataset
+from memo_core.analysis import SongAnalysis, analyse_song
+from memo_core.audio import Audio, SilenceWarning, load_audio
+from memo_core.data import DatasetLoad, list_datasets, load_dataset
 from memo_core.data import synth
+from memo_core.defaults import default_checkpoints_dir, load_default_checkpoints, read_manifest
+from memo_core.errors import AudioError, DatasetError, MemoError
+from memo_core.views import SongView, song_view
 
 __all__ = [
-    "default_corpus_dir",
-    "corpus_is_ready",
-    "corpus_is_damaged",
-    "render_default_corpus",
-    "corpus_table",
-    "song_curves",
-    "song_audio",
+    "Settings", "settings", "check_dataset_root", "default_corpus_dir", "corpus_is_ready", "corpus_is_damaged",
+    "render_default_corpus", "dataset", "corpus_table", "song_curves", "song_audio", "SongSource",
+    "load_song_audio", "checkpoints", "manifest_entries", "view", "cached_analysis", "analyse",
+    "UPLOAD_TYPES", "MAX_UPLOAD_SECONDS",
 ]
 
 #: The embedded demo corpus the dashboard renders on first use.
 DEMO_N_SONGS = 150
 DEMO_SEED = 0
+#: File types the uploader takes, and the longest song analysed (30 min files are refused with a message).
+UPLOAD_TYPES = ("wav", "mp3", "flac", "ogg")
+MAX_UPLOAD_SECONDS = 12 * 60.0
+ROOTS_ENV = "MEMO_DATASET_ROOTS"
+_SETTINGS_FILE = Path(__file__).resolve().parents[1] / ".streamlit" / "memo.toml"
+
+
+# --------------------------------------------------------------------------- serving settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the app is served: ``dataset_roots`` empty means any folder may be opened (a personal machine)."""
+
+    dataset_roots: tuple[Path, ...] = ()
+    source: str = "default"
+    problems: tuple[str, ...] = ()
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.dataset_roots) or self.source != "default"
+
+
+def settings() -> Settings:
+    """``MEMO_DATASET_ROOTS`` (folders joined with ``os.pathsep``) or ``dataset_roots`` in ``.streamlit/memo.toml``.
+
+    Set either (even to an empty list in the file, with ``restrict = true``) to serve the app to
+    others: the free folder field is hidden and only folders inside the roots open.
+    """
+    problems: list[str] = []
+    env = os.environ.get(ROOTS_ENV)
+    if env is not None:
+        raw, source = [p for p in env.split(os.pathsep) if p.strip()], ROOTS_ENV
+        restrict = True
+    else:
+        raw, source, restrict = [], "default", False
+        if _SETTINGS_FILE.is_file():
+            try:
+                data = tomllib.loads(_SETTINGS_FILE.read_text(encoding="utf-8"))
+                raw = [str(p) for p in data.get("dataset_roots", [])]
+                restrict = bool(data.get("restrict", bool(raw)))
+                source = str(_SETTINGS_FILE) if restrict else "default"
+            except (OSError, tomllib.TOMLDecodeError, TypeError) as exc:
+                # an unreadable settings file must not open every folder to a class: restrict to nothing
+                problems.append(f"{_SETTINGS_FILE} could not be read ({exc}); dataset folders are disabled.")
+                source = str(_SETTINGS_FILE)
+    roots = []
+    for entry in raw:
+        path = Path(entry).expanduser().resolve()
+        if path.is_dir():
+            roots.append(path)
+        else:
+            problems.append(f"configured dataset root {entry} is not a folder; it is ignored.")
+    return Settings(tuple(roots), source if (roots or restrict) else "default", tuple(problems))
+
+
+def check_dataset_root(text: str, current: Settings | None = None) -> Path:
+    """A user-given dataset folder, resolved and checked: it exists, is a folder, and lies within the roots.
+
+    Raises:
+        DatasetError: with what is wrong and what to do.
+    """
+    current = current or settings()
+    text = str(text or "").strip()
+    if not text:
+        raise DatasetError("Type the path of a dataset folder.")
+    if "\x00" in text:
+        raise DatasetError("That path has a NUL character in it; type a plain folder path.")
+    path = Path(text).expanduser().resolve()
+    if current.restricted and not any(path == root or path.is_relative_to(root) for root in current.dataset_roots):
+        raise DatasetError("This app is served with dataset folders restricted to configured roots; "
+                           "choose one of them.")
+    if not path.exists():
+        raise DatasetError(f"{path} does not exist. Check the path (it is on the machine running the app).")
+    if not path.is_dir():
+        raise DatasetError(f"{path} is a file, not a folder. Give the dataset's top folder.")
+    return path
+
+
+# --------------------------------------------------------------------------- the synthetic corpus
 
 
 def default_corpus_dir() -> Path:
@@ -49,32 +151,39 @@ def render_default_corpus(progress: Callable[[int, int], None]) -> Path:
         MemoError: the folder holds something else, or rendering failed.
     """
     path = synth.ensure_corpus(n_songs=DEMO_N_SONGS, seed=DEMO_SEED, progress=False, progress_callback=progress)
-    for cached in (_load, corpus_table, song_curves, song_audio):
+    for cached in (dataset, corpus_table, song_curves, song_audio):
         cached.clear()
     return path
 
 
-@st.cache_data(show_spinner="Reading the corpus…")
-def _load(root: str) -> DatasetLoad:
-    """The corpus, read once and shared by the table, the curves and the audio."""
-    return load_dataset("synth", Path(root))
+# --------------------------------------------------------------------------- datasets
 
 
-@st.cache_data(show_spinner="Reading the corpus…")
-def corpus_table(root: str) -> tuple[pd.DataFrame, str]:
-    """One row per song (id, split, tags, song-level valence and arousal) and the loader's report.
+@st.cache_data(show_spinner="Reading the dataset…", max_entries=8)
+def dataset(name: str, root: str) -> DatasetLoad:
+    """A dataset read once per (loader, folder) and shared by tables, curves and audio.
 
     Raises:
-        DatasetError: the corpus cannot be read.
+        DatasetError: the folder does not have the loader's layout (the message says what is missing).
     """
-    load = _load(root)
+    if name not in list_datasets():
+        raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(list_datasets())}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_dataset(name, Path(root))
+
+
+@st.cache_data(show_spinner="Reading the corpus…")
+def corpus_table(root: str, name: str = "synth") -> tuple[pd.DataFrame, str]:
+    """One row per song (id, split, tags, song-level valence and arousal) and the loader's report."""
+    load = dataset(name, root)
     rows = [
         {
             "song": s.song_id,
             "split": s.split,
             "tags": ", ".join(s.tags),
-            "valence": float(np.mean(s.valence)) if s.valence is not None else np.nan,
-            "arousal": float(np.mean(s.arousal)) if s.arousal is not None else np.nan,
+            "valence": float(np.mean(s.valence)) if s.valence is not None and len(s.valence) else np.nan,
+            "arousal": float(np.mean(s.arousal)) if s.arousal is not None and len(s.arousal) else np.nan,
             "tempo_bpm": s.meta.get("tempo_bpm"),
             "mode": s.meta.get("mode"),
         }
@@ -84,10 +193,10 @@ def corpus_table(root: str) -> tuple[pd.DataFrame, str]:
 
 
 @st.cache_data
-def song_curves(root: str, song_id: str) -> dict[str, np.ndarray]:
-    """Annotated (mean and rater spread) and designed valence/arousal curves of one song."""
-    song = _load(root).by_id()[song_id]
-    out = {
+def song_curves(root: str, song_id: str, name: str = "synth") -> dict[str, np.ndarray]:
+    """Annotated (mean and rater spread) and, for the synthetic corpus, designed valence/arousal curves."""
+    song = dataset(name, root).by_id()[song_id]
+    out: dict[str, Any] = {
         "time_s": song.frame_times,
         "valence": song.valence,
         "arousal": song.arousal,
@@ -100,12 +209,110 @@ def song_curves(root: str, song_id: str) -> dict[str, np.ndarray]:
     return out
 
 
-@st.cache_data
-def song_audio(root: str, song_id: str) -> bytes | None:
-    """The song's FLAC file, or None when it has no audio."""
-    song = _load(root).by_id()[song_id]
+@st.cache_data(max_entries=16)
+def song_audio(root: str, song_id: str, name: str = "synth") -> bytes | None:
+    """The song's audio file's bytes, or None when the dataset copy has no audio."""
+    song = dataset(name, root).by_id()[song_id]
     if not song.has_audio:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return Path(song.audio_path).read_bytes()
+    return Path(song.audio_path).read_bytes()
+
+
+# --------------------------------------------------------------------------- one song's audio
+
+
+@dataclass(frozen=True)
+class SongSource:
+    """Where the current song comes from: a dataset song, an upload or an Emotion-lab rendering.
+
+    ``key`` identifies the content (SHA-256 of the file's bytes), so the same song
+    from two places is analysed once.
+    """
+
+    kind: str  # "dataset", "upload" or "lab"
+    name: str  # what the user sees
+    key: str
+    dataset: str | None = None
+    root: str | None = None
+    song_id: str | None = None
+    data: bytes = field(default=b"", repr=False, compare=False)
+
+
+@st.cache_resource(max_entries=3, show_spinner="Decoding the audio…")
+def _audio(key: str, name: str, _data: bytes) -> tuple[Audio | None, str | None, str | None]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            audio = load_audio(_data, name=name, max_duration_s=MAX_UPLOAD_SECONDS)
+        except AudioError as exc:
+            return None, str(exc), None
+    notes = [str(w.message) for w in caught if issubclass(w.category, SilenceWarning)]
+    return audio, None, (notes[0] if notes else None)
+
+
+def load_song_audio(source: SongSource) -> tuple[Audio | None, str | None, str | None]:
+    """``(audio, error, note)``: the decoded song, or why it cannot be used; ``note`` flags silence."""
+    return _audio(source.key, source.name, source.data)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@st.cache_data(max_entries=8, show_spinner="Drawing the waveform, log-mel and chromagram…")
+def view(key: str, _audio: Audio) -> SongView:
+    """The song's display views (keyed by its content)."""
+    return song_view(_audio)
+
+
+# --------------------------------------------------------------------------- checkpoints and analyses
+
+
+@st.cache_resource(show_spinner="Loading the checkpoints…")
+def checkpoints(folder: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The intact default checkpoints (``{key: LoadedCheckpoint}``) and ``{key: reason}`` for the others."""
+    return load_default_checkpoints(folder)
+
+
+@st.cache_data(show_spinner=False)
+def manifest_entries(folder: str | None = None) -> list[dict[str, Any]]:
+    """The manifest's entries (empty when there is no readable manifest)."""
+    try:
+        return list(read_manifest(folder)["checkpoints"])
+    except MemoError:
+        return []
+
+
+def checkpoints_folder() -> str:
+    return str(default_checkpoints_dir())
+
+
+@st.cache_resource
+def _analyses() -> "OrderedDict[tuple[str, tuple[str, ...]], SongAnalysis]":
+    """Analyses of this server process, newest last (a few songs; the rest stay on disk)."""
+    return OrderedDict()
+
+
+def cached_analysis(key: str, checkpoint_keys: tuple[str, ...]) -> SongAnalysis | None:
+    """The analysis of song ``key`` by these checkpoints when this process already made it."""
+    store = _analyses()
+    found = store.get((key, checkpoint_keys))
+    if found is not None:
+        store.move_to_end((key, checkpoint_keys))
+    return found
+
+
+def analyse(key: str, audio: Audio, checkpoint_keys: tuple[str, ...],
+            progress: Callable[[str, int, int], None] | None = None) -> SongAnalysis:
+    """Analyse the song with these checkpoints (from the store, else memo_core's disk cache, else computed)."""
+    found = cached_analysis(key, checkpoint_keys)
+    if found is not None:
+        return found
+    loaded, _ = checkpoints()
+    chosen = {k: loaded[k] for k in checkpoint_keys if k in loaded}
+    result = analyse_song(audio, chosen, progress=progress)
+    store = _analyses()
+    store[(key, checkpoint_keys)] = result
+    while len(store) > 6:
+        store.popitem(last=False)
+    return result

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard import plots, resources
+from dashboard import resources
+from dashboard.plots import corpus as plots
 from memo_core.errors import MemoError
 
 st.title("Synthetic emotion corpus")
@@ -45,7 +46,7 @@ except MemoError as error:
 st.text(summary)
 left, right = st.columns([1, 1])
 with left:
-    st.plotly_chart(plots.va_plane(table), use_container_width=True)
+    st.plotly_chart(plots.va_plane(table), width="stretch")
 with right:
     st.dataframe(table, hide_index=True, height=420)
 
@@ -54,4 +55,4 @@ audio = resources.song_audio(str(root), song_id)
 if audio is not None:
     st.audio(audio, format="audio/flac")
 st.plotly_chart(plots.va_curves(resources.song_curves(str(root), song_id), title=f"Song {song_id}"),
-                use_container_width=True)
+                width="stretch")

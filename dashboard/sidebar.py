@@ -1,0 +1,238 @@
+"""The sidebar every page shares: which song, which checkpoints, which targets and scale.
+
+:func:`render` draws it (``app.py`` calls it before routing) and stores a
+:class:`Selection` in the session; pages read it with :func:`selection` and get
+the song's audio, views, annotation and analysis from :func:`song_context`,
+which shows progress on a first analysis and a clear message (then stops the
+page) when something cannot be used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from dashboard import resources
+from memo_core.analysis import SongAnalysis
+from memo_core.audio import Audio
+from memo_core.errors import MemoError
+from memo_core.views import NATIVE_SCALES, SongView, scale_of, search_songs, song_label
+
+__all__ = ["Selection", "SongContext", "render", "selection", "song_context", "DATASET_LABELS"]
+
+DATASET_LABELS = {
+    "synth": "MEMO synthetic corpus (built in)",
+    "deam": "DEAM (your copy)",
+    "emomusic": "emoMusic / 1000 Songs (your copy)",
+    "pmemo": "PMEmo (your copy)",
+    "mtg_jamendo": "MTG-Jamendo mood/theme (your copy)",
+    "generic": "Generic layout (your folder)",
+}
+_SOURCES = ("A dataset song", "Upload a file", "Emotion lab song")
+_STATE = "memo_selection"
+
+
+@dataclass
+class Selection:
+    """What the user chose in the sidebar."""
+
+    source: resources.SongSource | None
+    checkpoint_keys: tuple[str, ...]
+    targets: tuple[str, ...]
+    scale: str  # "-1-1" or the dataset's own scale name
+    message: str | None = None  # why there is no song (shown by song_context)
+    checkpoint_problems: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SongContext:
+    """The current song, ready to draw."""
+
+    source: resources.SongSource
+    audio: Audio
+    view: SongView
+    truth: dict[str, Any] | None  # annotation curves (time_s, valence, arousal, *_std) or None
+    analysis: SongAnalysis
+    selection: Selection
+
+    def results(self, *, task: str | None = None) -> dict[str, Any]:
+        """The chosen checkpoints' results (optionally only one task), in sidebar order."""
+        out = {}
+        for key in self.selection.checkpoint_keys:
+            result = self.analysis.results.get(key)
+            if result is not None and (task is None or result.task == task):
+                out[key] = result
+        return out
+
+
+def selection() -> Selection:
+    """The current sidebar choice (drawn by :func:`render` on every run)."""
+    found = st.session_state.get(_STATE)
+    return found if found is not None else Selection(None, (), ("valence", "arousal"), "-1-1", "No song chosen yet.")
+
+
+def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | None, str | None, str]:
+    names = list(DATASET_LABELS)
+    name = st.selectbox("Dataset", names, format_func=DATASET_LABELS.get, key="memo_dataset")
+    if name == "synth":
+        root = resources.default_corpus_dir()
+        if not resources.corpus_is_ready(root):
+            return None, ("The built-in corpus is not rendered yet: open the **Corpus** page to render it "
+                          "(a few minutes, once), or upload a file."), name
+        root_text = str(root)
+    elif current.restricted:
+        if not current.dataset_roots:
+            return None, "Dataset folders are disabled on this server; upload a file instead.", name
+        root_text = st.selectbox("Dataset folder", [str(r) for r in current.dataset_roots], key=f"memo_root_{name}")
+    else:
+        root_text = st.text_input("Dataset folder", key=f"memo_root_{name}",
+                                  placeholder="/path/to/your/copy", help="The dataset's top folder, in its "
+                                  "official layout (see the README). It is remembered for this session.")
+        if not root_text.strip():
+            return None, f"Type the folder of your {DATASET_LABELS[name].split(' (')[0]} copy in the sidebar.", name
+    try:
+        root = resources.check_dataset_root(root_text, current)
+        load = resources.dataset(name, str(root))
+    except MemoError as exc:
+        return None, f"That folder cannot be opened as {name}: {exc}", name
+    songs = [s for s in load.songs if s.has_audio]
+    if not songs:
+        return None, (f"{root} has {len(load.songs)} annotated songs but none with audio; MEMO analyses audio. "
+                      "Add the audio files in the dataset's layout."), name
+    query = st.text_input("Search songs", key=f"memo_search_{name}", placeholder="id, title, artist or tag")
+    found = search_songs(songs, query, limit=2000)
+    if not found:
+        return None, f"No song matches {query!r}; clear the search.", name
+    labels = {s.song_id: song_label(s) for s in found}
+    song_id = st.selectbox(f"Song ({len(found)} of {len(songs)})", list(labels), format_func=labels.get,
+                           key=f"memo_song_{name}")
+    data = resources.song_audio(str(root), song_id, name)
+    if data is None:
+        return None, f"Song {song_id} has no audio file.", name
+    return resources.SongSource("dataset", labels[song_id], resources.digest(data), name, str(root), song_id,
+                                data), None, name
+
+
+def _upload_song() -> tuple[resources.SongSource | None, str | None]:
+    upload = st.file_uploader("Audio file", type=list(resources.UPLOAD_TYPES), key="memo_upload",
+                              help="WAV, MP3, FLAC or OGG, up to 12 minutes. It stays in memory and is not saved.")
+    if upload is None:
+        return None, "Upload a WAV, MP3, FLAC or OGG file in the sidebar."
+    data = upload.getvalue()
+    # the file name is only shown, never used as a path
+    name = "".join(ch for ch in str(upload.name)[-80:] if ch.isprintable()) or "upload"
+    return resources.SongSource("upload", name, resources.digest(data), data=data), None
+
+
+def _checkpoint_choice() -> tuple[tuple[str, ...], dict[str, str]]:
+    loaded, problems = resources.checkpoints()
+    entries = {str(e.get("key")): e for e in resources.manifest_entries()}
+    if not loaded:
+        return (), problems
+    families: dict[str, list[str]] = {}
+    for key in loaded:
+        families.setdefault(str(entries.get(key, {}).get("family", "other")), []).append(key)
+    trained = {str(e.get("training_data", "")).split(":")[0].split(" (")[0] for e in entries.values()}
+    st.caption("Trained on: " + "; ".join(sorted(t for t in trained if t)) if trained else "")
+    chosen: list[str] = []
+    for family, keys in families.items():
+        def label(key: str, _e=entries) -> str:
+            entry = _e.get(key, {})
+            return f"{key} · {entry.get('features', '?')} · {str(entry.get('training_data', '?')).split(' (')[0]}"
+        chosen += st.multiselect(family, keys, default=keys, format_func=label, key=f"memo_ckpt_{family}")
+    return tuple(chosen), problems
+
+
+def render() -> Selection:
+    """Draw the sidebar and store the choice for the pages."""
+    current = resources.settings()
+    with st.sidebar:
+        st.header("Song")
+        for problem in current.problems:
+            st.warning(problem)
+        options = [s for s in _SOURCES if s != "Emotion lab song" or "memo_lab_song" in st.session_state]
+        kind = st.radio("Song source", options, key="memo_source", horizontal=False)
+        dataset_name = None
+        if kind == "A dataset song":
+            source, message, dataset_name = _dataset_song(current)
+        elif kind == "Upload a file":
+            source, message = _upload_song()
+        else:
+            source, message = st.session_state.get("memo_lab_song"), None
+        if message:
+            st.info(message)
+        st.header("Show")
+        shown = st.radio("Targets", ["both", "valence", "arousal"], horizontal=True, key="memo_targets")
+        targets = ("valence", "arousal") if shown == "both" else (shown,)
+        scale = "-1-1"
+        if dataset_name in NATIVE_SCALES:
+            own, (lo, hi) = scale_of(dataset_name)
+            pick = st.radio("Scale", ["[-1, 1]", f"{dataset_name}'s own ({lo:g} to {hi:g})"], horizontal=True,
+                            key="memo_scale")
+            scale = own if pick != "[-1, 1]" else "-1-1"
+        st.header("Checkpoints")
+        keys, problems = _checkpoint_choice()
+        if problems:
+            with st.expander(f"⚠️ {len(problems)} checkpoint(s) could not be loaded"):
+                for key, reason in problems.items():
+                    st.write(f"**{key}**: {reason}")
+    chosen = Selection(source, keys, targets, scale, message, problems)
+    st.session_state[_STATE] = chosen
+    return chosen
+
+
+def _truth(source: resources.SongSource) -> dict[str, Any] | None:
+    if source.kind == "dataset" and source.dataset and source.root and source.song_id:
+        curves = resources.song_curves(source.root, source.song_id, source.dataset)
+        if curves.get("valence") is None and curves.get("arousal") is None:
+            return None
+        return curves
+    if source.kind == "lab":
+        lab = st.session_state.get("memo_lab_truth")
+        return lab if isinstance(lab, dict) else None
+    return None
+
+
+def song_context() -> SongContext:
+    """The current song with its analysis; shows progress the first time, or a message and stops the page."""
+    chosen = selection()
+    if chosen.source is None:
+        st.info(chosen.message or "Choose a song in the sidebar.")
+        st.stop()
+    audio, error, note = resources.load_song_audio(chosen.source)
+    if audio is None:
+        st.error(f"**{chosen.source.name}** cannot be analysed: {error}")
+        st.stop()
+    if note:
+        st.warning(note)
+    loaded, _ = resources.checkpoints()
+    if not loaded:
+        st.error("No checkpoint could be loaded (see the sidebar). Restore `checkpoints/` with git, or train the "
+                 "defaults with `python -m memo_core train-defaults`.")
+        st.stop()
+    keys = tuple(loaded)  # every model once per song: changing the selection then recomputes nothing
+    analysis = resources.cached_analysis(chosen.source.key, keys)
+    if analysis is None:
+        bar = st.progress(0.0, text=f"Analysing {chosen.source.name}…")
+
+        def progress(step: str, done: int, total: int) -> None:
+            text = {"start": "Starting…"}.get(step, step.replace("features ", "Extracted features: ")
+                                                          .replace("model ", "Ran model: "))
+            bar.progress(min(1.0, done / max(total, 1)), text=f"{text} ({done}/{total})")
+
+        try:
+            analysis = resources.analyse(chosen.source.key, audio, keys, progress)
+        except MemoError as exc:
+            bar.empty()
+            st.error(f"**{chosen.source.name}** could not be analysed: {exc}")
+            st.stop()
+        bar.empty()
+    view = resources.view(chosen.source.key, audio)
+    failed = {k: v for k, v in analysis.problems.items() if k in chosen.checkpoint_keys}
+    if failed:
+        with st.expander(f"⚠️ {len(failed)} model(s) failed on this song"):
+            for key, reason in failed.items():
+                st.write(f"**{key}**: {reason}")
+    return SongContext(chosen.source, audio, view, _truth(chosen.source), analysis, chosen)

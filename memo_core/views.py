@@ -1,0 +1,203 @@
+"""What a display of one song needs beyond the models: its waveform, log-mel and chromagram on one time
+axis, per-song metrics against the annotation, the rating scales and Russell's quadrants, song search.
+
+The dashboard draws these; it computes none of them itself (STYLE.md section 7).
+
+>>> from memo_core.audio import load_audio
+>>> view = song_view(load_audio("song.wav"))            # doctest: +SKIP
+>>> view.logmel_db.shape                                # (n_mels, n_columns)     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import Audio
+from .data.records import SongRecord
+from .errors import MemoError
+from .metrics import ccc, kendall_tau, mae, pearson_r, r2, rmse
+
+__all__ = [
+    "SongView",
+    "song_view",
+    "SONG_METRICS",
+    "song_metrics",
+    "NATIVE_SCALES",
+    "scale_of",
+    "to_scale",
+    "QUADRANTS",
+    "quadrant",
+    "song_label",
+    "search_songs",
+]
+
+#: Sample rate, FFT size and hop of the display spectrograms (46 ms frames every 23 ms).
+VIEW_SAMPLE_RATE = 22_050
+VIEW_N_FFT = 2048
+VIEW_HOP = 512
+
+
+@dataclass
+class SongView:
+    """A song's waveform, log-mel and chromagram, downsampled for display on one time axis.
+
+    Attributes:
+        duration_s: the audio's length.
+        wave_time_s: bin centres of the waveform envelope. [shape=(n_bins,)]
+        wave_low: lowest sample in each bin. [shape=(n_bins,)]
+        wave_high: highest sample in each bin. [shape=(n_bins,)]
+        time_s: centres of the spectrogram columns. [shape=(n_columns,)]
+        mel_hz: centre frequencies of the mel bands. [shape=(n_mels,)]
+        logmel_db: log-mel power in dB re the song's maximum. [shape=(n_mels, n_columns)]
+        chroma: chroma energy normalised to 1 per column (C, C#, ..., B). [shape=(12, n_columns)]
+    """
+
+    duration_s: float
+    wave_time_s: np.ndarray
+    wave_low: np.ndarray
+    wave_high: np.ndarray
+    time_s: np.ndarray
+    mel_hz: np.ndarray
+    logmel_db: np.ndarray
+    chroma: np.ndarray
+
+    PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+def _pool_columns(x: np.ndarray, n_out: int) -> np.ndarray:
+    """Mean of consecutive column groups so that at most ``n_out`` columns remain."""
+    n = x.shape[-1]
+    if n <= n_out:
+        return x
+    edges = np.linspace(0, n, n_out + 1).astype(int)
+    return np.add.reduceat(x, edges[:-1], axis=-1) / np.diff(edges)
+
+
+def song_view(audio: Audio, *, max_columns: int = 1200, n_mels: int = 96) -> SongView:
+    """The display views of ``audio``: cost grows linearly with its length (about 0.1 s a minute).
+
+    Args:
+        audio: the song.
+        max_columns: the most spectrogram columns and waveform bins kept (long
+            songs are averaged down; a chart cannot show more than its pixels).
+        n_mels: mel bands of the log-mel.
+    """
+    import librosa
+
+    y = np.asarray(audio.resampled(VIEW_SAMPLE_RATE).samples, dtype=np.float32)
+    if len(y) < VIEW_N_FFT:
+        y = np.pad(y, (0, VIEW_N_FFT - len(y)))
+    power = np.abs(librosa.stft(y, n_fft=VIEW_N_FFT, hop_length=VIEW_HOP)) ** 2
+    mel = librosa.feature.melspectrogram(S=power, sr=VIEW_SAMPLE_RATE, n_mels=n_mels)
+    chroma = librosa.feature.chroma_stft(S=power, sr=VIEW_SAMPLE_RATE, norm=None)
+    n_cols = power.shape[1]
+    groups = min(n_cols, max_columns)
+    mel = _pool_columns(mel, groups)
+    chroma = _pool_columns(chroma, groups)
+    chroma = chroma / np.maximum(chroma.max(axis=0, keepdims=True), 1e-10)
+    logmel = librosa.power_to_db(mel, ref=np.max(mel) if np.max(mel) > 0 else 1.0, top_db=80.0)
+    duration = audio.duration
+    col_edges = np.linspace(0.0, duration, mel.shape[1] + 1)
+    # waveform envelope: min and max per bin, so peaks stay visible however long the song
+    samples = np.asarray(audio.samples, dtype=np.float32)
+    n_bins = int(min(len(samples), max_columns * 2))
+    edges = np.linspace(0, len(samples), n_bins + 1).astype(int)
+    low = np.minimum.reduceat(samples, edges[:-1])
+    high = np.maximum.reduceat(samples, edges[:-1])
+    wave_t = (edges[:-1] + edges[1:]) / 2.0 / audio.sample_rate
+    mel_hz = librosa.mel_frequencies(n_mels=n_mels + 2, fmax=VIEW_SAMPLE_RATE / 2)[1:-1]
+    return SongView(duration, wave_t, low, high, (col_edges[:-1] + col_edges[1:]) / 2.0, mel_hz,
+                    logmel.astype(np.float32), chroma.astype(np.float32))
+
+
+# --------------------------------------------------------------------------- metrics of one song
+
+#: The per-song metrics, in display order.
+SONG_METRICS = {"RMSE": rmse, "MAE": mae, "PCC": pearson_r, "CCC": ccc, "R2": r2, "Kendall tau": kendall_tau}
+
+
+def song_metrics(times_true: Sequence[float], y_true: Sequence[float], times_pred: Sequence[float],
+                 y_pred: Sequence[float]) -> dict[str, float]:
+    """RMSE, MAE, PCC, CCC, R^2 and Kendall's tau of one song's prediction against its annotation.
+
+    The prediction is interpolated at the annotation's instants within the span
+    both cover (annotations often start 15 s in, predictions at 0 s).
+
+    Returns:
+        ``{metric: value}``; ``nan`` where a metric is undefined (a constant
+        series) or fewer than two instants overlap.
+    """
+    tt, yt = np.asarray(times_true, float), np.asarray(y_true, float)
+    tp, yp = np.asarray(times_pred, float), np.asarray(y_pred, float)
+    if tt.shape != yt.shape or tp.shape != yp.shape:
+        raise MemoError("song_metrics: times and values must have the same length")
+    keep = np.isfinite(yt) & (tt >= (tp.min() if len(tp) else np.inf)) & (tt <= (tp.max() if len(tp) else -np.inf))
+    if keep.sum() < 2:
+        return {name: float("nan") for name in SONG_METRICS}
+    truth, pred = yt[keep], np.interp(tt[keep], tp, yp)
+    out = {}
+    for name, metric in SONG_METRICS.items():
+        try:
+            out[name] = float(metric(truth, pred))
+        except (MemoError, ValueError):
+            out[name] = float("nan")
+    return out
+
+
+# --------------------------------------------------------------------------- scales and quadrants
+
+#: Each dataset's own rating scale (a ``memo_core.data`` scale name); the rest are on [-1, 1].
+NATIVE_SCALES = {"deam": "1-9", "emomusic": "1-9", "pmemo": "0-1"}
+_SCALE_RANGES = {"-1-1": (-1.0, 1.0), "0-1": (0.0, 1.0), "1-9": (1.0, 9.0)}
+
+
+def scale_of(dataset: str | None) -> tuple[str, tuple[float, float]]:
+    """The dataset's own scale name and range (``("-1-1", (-1, 1))`` when it has none of its own)."""
+    name = NATIVE_SCALES.get(str(dataset), "-1-1")
+    return name, _SCALE_RANGES[name]
+
+
+def to_scale(values, scale: str, *, spread: bool = False):
+    """Values in [-1, 1] mapped onto ``scale`` (the inverse of the loaders' mapping); ``spread`` maps a width."""
+    if scale not in _SCALE_RANGES:
+        raise MemoError(f"unknown scale {scale!r}; use one of {', '.join(_SCALE_RANGES)}")
+    lo, hi = _SCALE_RANGES[scale]
+    half = (hi - lo) / 2.0
+    values = np.asarray(values, dtype=float)
+    return values * half if spread else lo + (values + 1.0) * half
+
+
+#: Russell's circumplex quadrants: (valence sign, arousal sign) -> words a class knows.
+QUADRANTS = {(1, 1): "happy / excited", (-1, 1): "tense / angry", (-1, -1): "sad / depressed",
+             (1, -1): "calm / relaxed"}
+
+
+def quadrant(valence: float, arousal: float) -> str:
+    """The circumplex quadrant of a point in [-1, 1]^2 (zero counts as positive)."""
+    return QUADRANTS[(1 if valence >= 0 else -1, 1 if arousal >= 0 else -1)]
+
+
+# --------------------------------------------------------------------------- finding songs
+
+
+def song_label(song: SongRecord) -> str:
+    """``id``, then title and artist where the metadata has them."""
+    title, artist = song.meta.get("title"), song.meta.get("artist")
+    words = " - ".join(str(x).strip() for x in (artist, title) if x is not None and str(x).strip())
+    return f"{song.song_id}: {words}" if words else str(song.song_id)
+
+
+def search_songs(songs: Iterable[SongRecord], query: str, *, limit: int | None = None) -> list[SongRecord]:
+    """Songs whose id, title, artist or tags contain every word of ``query`` (case-insensitive)."""
+    words = str(query or "").casefold().split()
+    found = []
+    for song in songs:
+        text = " ".join([song_label(song), " ".join(song.tags), str(song.meta.get("genre", ""))]).casefold()
+        if all(w in text for w in words):
+            found.append(song)
+            if limit is not None and len(found) >= limit:
+                break
+    return found
