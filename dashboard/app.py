@@ -30,7 +30,7 @@ navigation = st.navigation(
         "Compare and learn": [
             st.Page(_PAGES / "compare.py", title="Compare", icon="📊"),
             st.Page(_PAGES / "lab.py", title="Emotion lab", icon="🧪"),
-            st.Page(_PAGES / "corpus.py", title="Corpus", icon="🎼"),
+            st.Page(_PAGES / "corpus.py", title="Synthetic corpus", icon="🎼"),
             st.Page(_PAGES / "about.py", title="About", icon="📖"),
         ],
     }

@@ -149,8 +149,9 @@ def song_metrics(times_true: Sequence[float], y_true: Sequence[float], times_pre
 
 # --------------------------------------------------------------------------- scales and quadrants
 
-#: Each dataset's own rating scale (a ``memo_core.data`` scale name); the rest are on [-1, 1].
-NATIVE_SCALES = {"deam": "1-9", "emomusic": "1-9", "pmemo": "0-1"}
+#: The scale of each dataset's own DYNAMIC ratings where it is not [-1, 1] (a ``memo_core.data`` scale name).
+#: DEAM's and emoMusic's dynamic ratings are already on [-1, 1] (only their static ratings use 1-9).
+NATIVE_SCALES = {"pmemo": "0-1"}
 _SCALE_RANGES = {"-1-1": (-1.0, 1.0), "0-1": (0.0, 1.0), "1-9": (1.0, 9.0)}
 
 

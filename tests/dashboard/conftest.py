@@ -1,0 +1,61 @@
+"""Shared helpers for the dashboard's AppTests: open a page on the tiny corpus, upload generated audio."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+from streamlit.testing.v1 import AppTest
+
+from ..conftest import REPO
+
+APP = str(REPO / "dashboard" / "app.py")
+#: The first run imports librosa, torch and plotly and may analyse a song with every checkpoint (3 s is far too short).
+TIMEOUT = 240
+
+
+@pytest.fixture
+def corpus_env(tiny_corpus, monkeypatch):
+    """The app pointed at the 4-song tiny corpus, with the free dataset path field allowed."""
+    monkeypatch.setenv("MEMO_DATA_DIR", str(tiny_corpus))
+    monkeypatch.delenv("MEMO_DATASET_ROOTS", raising=False)
+    return tiny_corpus
+
+
+def open_page(page: str | None = None) -> AppTest:
+    """Run the app (default page: Song, on the corpus's first song), then switch to ``app_pages/<page>.py``."""
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page is not None and page != "song":
+        app.switch_page(f"app_pages/{page}.py").run()
+    return app
+
+
+def song_wav(seconds: float = 12.0, sample_rate: int = 22_050, *, silent: bool = False) -> bytes:
+    """A short generated song as WAV bytes: a rising chord with a beat (or silence)."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    if silent:
+        y = np.zeros_like(t)
+    else:
+        freq = 220.0 * (1 + t / seconds)
+        y = 0.2 * (np.sin(2 * np.pi * freq * t) + 0.5 * np.sin(2 * np.pi * 1.5 * freq * t))
+        y *= 0.6 + 0.4 * (np.sin(2 * np.pi * 2.0 * t) > 0)
+    buf = io.BytesIO()
+    sf.write(buf, y.astype(np.float32), sample_rate, format="WAV")
+    return buf.getvalue()
+
+
+def upload(app: AppTest, name: str, data: bytes, mime: str = "audio/wav") -> AppTest:
+    """Switch the sidebar to "Upload a file" and upload ``data`` as ``name``."""
+    app.sidebar.radio(key="memo_source").set_value("Upload a file").run()
+    app.get("file_uploader")[0].set_value((name, data, mime)).run()
+    return app
+
+
+def texts(app: AppTest) -> str:
+    """Every message, markdown, caption and title on the page, as one string to search."""
+    parts = []
+    for kind in ("error", "warning", "info", "success", "markdown", "caption", "title", "subheader", "header"):
+        parts += [str(e.value) for e in app.get(kind)]
+    return "\n".join(parts)

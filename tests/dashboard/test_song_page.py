@@ -1,0 +1,156 @@
+"""The Song page and the shared sidebar, with AppTest on the tiny corpus and on uploads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import open_page, song_wav, texts, upload
+
+
+def _chart_specs(app):
+    return [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+
+
+def _trace_names(spec):
+    return {d.get("name") for d in spec["data"]}
+
+
+def test_song_page_shows_signal_curves_metrics_and_path(corpus_env):
+    app = open_page()
+    assert not app.exception
+    specs = _chart_specs(app)
+    assert len(specs) >= 3
+    signal, va, path = specs[0], specs[1], specs[2]
+    assert {"waveform", "log-mel", "chroma"} <= _trace_names(signal)
+    assert {"annotation (ground truth)", "mca", "at", "bat"} <= _trace_names(va)
+    assert "rater spread (±1 sd)" in _trace_names(va)
+    assert "time (s)" in json.dumps(va["layout"])
+    assert any("happy / excited" in a["text"] for a in path["layout"]["annotations"])
+    metrics = app.dataframe[0].value
+    assert {"checkpoint", "target", "RMSE", "MAE", "PCC", "CCC", "R2", "Kendall tau"} <= set(metrics.columns)
+    assert set(metrics["target"]) == {"valence", "arousal"}
+    assert len(app.get("audio")) == 1
+    labels = [b.label for b in app.get("download_button")]
+    assert "Curves (CSV)" in labels
+
+
+def test_switching_song_target_and_checkpoints(corpus_env):
+    app = open_page()
+    song = app.sidebar.selectbox(key="memo_song_synth")
+    assert song.options == ["1", "2", "3", "4"]
+    song.select("3").run()
+    assert not app.exception
+    assert app.get("subheader")[0].value == "3"
+    app.sidebar.radio(key="memo_targets").set_value("arousal").run()
+    va = _chart_specs(app)[1]
+    assert [a["text"] for a in va["layout"]["annotations"] if a["text"] in ("Valence", "Arousal")] == ["Arousal"]
+    app.sidebar.multiselect(key="memo_ckpt_AT/BAT").set_value(["bat"]).run()
+    assert not app.exception
+    names = _trace_names(_chart_specs(app)[1])
+    assert "bat" in names and "at" not in names
+    assert set(app.dataframe[0].value["target"]) == {"arousal"}
+
+
+def test_search_filters_songs(corpus_env):
+    app = open_page()
+    app.sidebar.text_input(key="memo_search_synth").input("no-such-song").run()
+    assert not app.exception
+    assert "No song matches" in texts(app)
+
+
+def test_upload_of_a_generated_wav_is_analysed(corpus_env):
+    app = upload(open_page(), "my song.wav", song_wav(12.0))
+    assert not app.exception
+    assert app.get("subheader")[0].value == "my song.wav"
+    names = _trace_names(_chart_specs(app)[1])
+    assert {"mca", "damff"} <= names and "annotation (ground truth)" not in names
+    assert "no annotation" in texts(app)
+
+
+@pytest.mark.parametrize("name, data, expected", [
+    ("notes.wav", b"this is not audio at all" * 50, "cannot be analysed"),
+    ("short.wav", song_wav(0.2), "cannot be analysed"),
+    ("broken.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x10" + bytes(range(256)) * 20, "cannot be analysed"),
+])
+def test_bad_uploads_show_a_message_and_the_app_keeps_working(corpus_env, name, data, expected):
+    app = upload(open_page(), name, data)
+    assert not app.exception
+    assert expected in texts(app)
+    # the app still works: back to a dataset song
+    app.sidebar.radio(key="memo_source").set_value("A dataset song").run()
+    assert not app.exception and len(app.get("plotly_chart")) >= 3
+
+
+def test_silent_upload_warns(corpus_env):
+    app = upload(open_page(), "silence.wav", song_wav(5.0, silent=True))
+    assert not app.exception
+    assert "silent" in texts(app).lower()
+
+
+def test_too_long_upload_is_refused(corpus_env):
+    app = upload(open_page(), "long.wav", song_wav(13 * 60.0, sample_rate=2_000))
+    assert not app.exception
+    assert "cannot be analysed" in texts(app) and "long" in texts(app).lower()
+
+
+def test_wrong_dataset_folder_layout_shows_a_message(corpus_env, tmp_path):
+    app = open_page()
+    app.sidebar.selectbox(key="memo_dataset").select("deam").run()
+    assert "Type the folder" in texts(app)
+    app.sidebar.text_input(key="memo_root_deam").input(str(tmp_path)).run()
+    assert not app.exception
+    assert "cannot be opened as deam" in texts(app)
+    app.sidebar.text_input(key="memo_root_deam").input(str(tmp_path / "missing")).run()
+    assert "does not exist" in texts(app)
+
+
+def test_served_mode_hides_the_path_field_and_refuses_other_folders(corpus_env, tmp_path, monkeypatch):
+    allowed = tmp_path / "datasets"
+    allowed.mkdir()
+    monkeypatch.setenv("MEMO_DATASET_ROOTS", str(allowed))
+    app = open_page()
+    app.sidebar.selectbox(key="memo_dataset").select("deam").run()
+    assert not app.exception
+    assert not [t for t in app.sidebar.text_input if t.key == "memo_root_deam"]
+    assert app.sidebar.selectbox(key="memo_root_deam").options == [str(allowed.resolve())]
+
+
+def test_dataset_root_check_refuses_paths_outside_the_roots(tmp_path):
+    from dashboard.resources import Settings, check_dataset_root
+    from memo_core.errors import DatasetError
+
+    root = tmp_path / "root"
+    (root / "deam").mkdir(parents=True)
+    served = Settings((root.resolve(),), "MEMO_DATASET_ROOTS")
+    assert check_dataset_root(str(root / "deam"), served) == (root / "deam").resolve()
+    for bad in (str(tmp_path), str(root / ".." / ".."), "/etc", ""):
+        with pytest.raises(DatasetError):
+            check_dataset_root(bad, served)
+    link = root / "escape"
+    link.symlink_to(tmp_path)
+    with pytest.raises(DatasetError, match="restricted"):
+        check_dataset_root(str(link), served)
+
+
+def test_tampered_checkpoint_is_reported_and_the_rest_load(corpus_env, tmp_path, monkeypatch):
+    import shutil
+
+    from tests.conftest import REPO
+
+    folder = tmp_path / "ckpts"
+    shutil.copytree(REPO / "checkpoints", folder)
+    (folder / "bat.pt").write_bytes(b"tampered")
+    monkeypatch.setenv("MEMO_CHECKPOINTS_DIR", str(folder))
+    from dashboard import resources
+
+    resources.checkpoints.clear()
+    try:
+        app = open_page()
+        assert not app.exception
+        assert any("could not be loaded" in e.label for e in app.sidebar.expander)
+        assert "bat" not in app.sidebar.multiselect(key="memo_ckpt_AT/BAT").options
+        assert len(app.get("plotly_chart")) >= 3
+    finally:
+        resources.checkpoints.clear()
