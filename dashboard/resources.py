@@ -316,3 +316,45 @@ def analyse(key: str, audio: Audio, checkpoint_keys: tuple[str, ...],
     while len(store) > 6:
         store.popitem(last=False)
     return result
+
+
+# --------------------------------------------------------------------------- the Emotion lab
+
+
+def lab_presets() -> list[str]:
+    """The named teaching trajectories."""
+    return list(synth.TRAJECTORY_PRESETS)
+
+
+def lab_frames(preset: str | None, points: pd.DataFrame | None, duration_s: float,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(frame_times, valence, arousal)`` of a preset, or of drawn points (columns time_s, valence, arousal).
+
+    Raises:
+        MemoError: points the renderer cannot use (the message says which and what to do).
+    """
+    if preset is not None:
+        return synth.preset_trajectory(preset, duration_s=duration_s)
+    table = points.dropna(how="all") if points is not None else pd.DataFrame()
+    if table.empty:
+        raise DatasetError("Add at least one point (time, valence, arousal) to the table.")
+    table = table.sort_values("time_s")
+    return synth.trajectory_from_points(table["time_s"].to_numpy(float), table["valence"].to_numpy(float),
+                                        table["arousal"].to_numpy(float), duration_s=duration_s)
+
+
+@st.cache_data(max_entries=8, show_spinner="Composing and rendering the music…")
+def render_lab(valence: tuple[float, ...], arousal: tuple[float, ...], duration_s: float, seed: int,
+               ) -> dict[str, Any]:
+    """A trajectory rendered with the corpus's cues: FLAC bytes, the designed frames and the musical choices.
+
+    Raises:
+        MemoError: a trajectory or duration the renderer refuses (the message says which and why).
+    """
+    from memo_core.audio import encode_audio
+
+    rendered = synth.render_trajectory(np.asarray(valence), np.asarray(arousal), duration_s=duration_s, seed=seed)
+    return {"flac": encode_audio(rendered.samples, rendered.sample_rate), "time_s": rendered.frame_times,
+            "valence": rendered.valence, "arousal": rendered.arousal, "tempo_bpm": rendered.tempo_bpm,
+            "modes": list(rendered.modes), "frame_modes": rendered.frame_modes, "key": rendered.key,
+            "n_notes": rendered.n_notes}

@@ -20,7 +20,7 @@ from memo_core.audio import Audio
 from memo_core.errors import MemoError
 from memo_core.views import NATIVE_SCALES, SongView, scale_of, search_songs, song_label
 
-__all__ = ["Selection", "SongContext", "render", "selection", "song_context", "DATASET_LABELS"]
+__all__ = ["Selection", "SongContext", "render", "selection", "song_context", "context_for", "DATASET_LABELS"]
 
 DATASET_LABELS = {
     "synth": "MEMO synthetic corpus (built in)",
@@ -196,14 +196,22 @@ def _truth(source: resources.SongSource) -> dict[str, Any] | None:
 
 
 def song_context() -> SongContext:
-    """The current song with its analysis; shows progress the first time, or a message and stops the page."""
+    """The sidebar's song with its analysis; shows progress the first time, or a message and stops the page."""
     chosen = selection()
     if chosen.source is None:
         st.info(chosen.message or "Choose a song in the sidebar.")
         st.stop()
-    audio, error, note = resources.load_song_audio(chosen.source)
+    return context_for(chosen.source, chosen, _truth(chosen.source))
+
+
+def context_for(source: resources.SongSource, chosen: Selection, truth: dict[str, Any] | None) -> SongContext:
+    """``source`` decoded and analysed by every loaded checkpoint (progress shown on a first analysis).
+
+    Shows a clear message and stops the page when the audio cannot be used or no checkpoint loads.
+    """
+    audio, error, note = resources.load_song_audio(source)
     if audio is None:
-        st.error(f"**{chosen.source.name}** cannot be analysed: {error}")
+        st.error(f"**{source.name}** cannot be analysed: {error}")
         st.stop()
     if note:
         st.warning(note)
@@ -213,9 +221,9 @@ def song_context() -> SongContext:
                  "defaults with `python -m memo_core train-defaults`.")
         st.stop()
     keys = tuple(loaded)  # every model once per song: changing the selection then recomputes nothing
-    analysis = resources.cached_analysis(chosen.source.key, keys)
+    analysis = resources.cached_analysis(source.key, keys)
     if analysis is None:
-        bar = st.progress(0.0, text=f"Analysing {chosen.source.name}…")
+        bar = st.progress(0.0, text=f"Analysing {source.name}…")
 
         def progress(step: str, done: int, total: int) -> None:
             text = {"start": "Starting…"}.get(step, step.replace("features ", "Extracted features: ")
@@ -223,16 +231,16 @@ def song_context() -> SongContext:
             bar.progress(min(1.0, done / max(total, 1)), text=f"{text} ({done}/{total})")
 
         try:
-            analysis = resources.analyse(chosen.source.key, audio, keys, progress)
+            analysis = resources.analyse(source.key, audio, keys, progress)
         except MemoError as exc:
             bar.empty()
-            st.error(f"**{chosen.source.name}** could not be analysed: {exc}")
+            st.error(f"**{source.name}** could not be analysed: {exc}")
             st.stop()
         bar.empty()
-    view = resources.view(chosen.source.key, audio)
+    view = resources.view(source.key, audio)
     failed = {k: v for k, v in analysis.problems.items() if k in chosen.checkpoint_keys}
     if failed:
         with st.expander(f"⚠️ {len(failed)} model(s) failed on this song"):
             for key, reason in failed.items():
                 st.write(f"**{key}**: {reason}")
-    return SongContext(chosen.source, audio, view, _truth(chosen.source), analysis, chosen)
+    return SongContext(source, audio, view, truth, analysis, chosen)

@@ -28,6 +28,7 @@ import soundfile as sf
 from .errors import AudioError
 
 __all__ = [
+    "encode_audio",
     "Audio",
     "AudioSource",
     "SilenceWarning",
@@ -262,3 +263,19 @@ def _reason(exc: Exception) -> str:
     text = re.sub(r"^Error opening .*?: ", "", text)
     text = re.sub(r"<[^<>]* at 0x[0-9a-fA-F]+>", "the data", text)
     return text[:160]
+
+
+def encode_audio(samples: np.ndarray, sample_rate: int, *, format: str = "FLAC") -> bytes:
+    """Mono samples in [-1, 1] as the bytes of a 16-bit FLAC (or WAV) file, e.g. for a player or a download.
+
+    Raises:
+        AudioError: an unknown format, or samples that are empty or not finite.
+    """
+    if format.upper() not in ("FLAC", "WAV"):
+        raise AudioError(f"encode_audio writes FLAC or WAV, not {format!r}.")
+    x = np.asarray(samples, dtype=np.float32).reshape(-1)
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise AudioError("encode_audio needs a non-empty array of finite samples.")
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(x, -1.0, 1.0), int(sample_rate), format=format.upper(), subtype="PCM_16")
+    return buf.getvalue()

@@ -1,5 +1,101 @@
-"""Placeholder: being written."""
+"""Emotion lab: choose or draw a valence/arousal trajectory, hear it rendered, and watch the models follow it."""
+
+import pandas as pd
 import streamlit as st
 
-st.title("lab")
-st.info("This page is being written.")
+from dashboard import resources, sidebar
+from dashboard.plots import song as plots
+from memo_core.errors import MemoError
+from memo_core.views import song_metrics
+
+st.title("Emotion lab")
+st.caption(
+    "Design how a piece should feel over time, let MEMO compose and render it with the synthetic corpus's musical "
+    "cues (arousal: tempo, note density, loudness, brightness, percussion; valence: major or minor mode, "
+    "consonance, register), then see whether each model hears what you designed. A good way to show a class what "
+    "the models pick up on, and where they fail."
+)
+
+left, right = st.columns([1, 1])
+with left:
+    mode = st.radio("Trajectory", ["A preset", "Draw your own"], horizontal=True, key="lab_mode")
+    duration = float(st.slider("Length (s)", 10, 60, 30, step=5, key="lab_duration"))
+    seed = int(st.number_input("Instruments, key and melody (seed)", 0, 9999, 0, key="lab_seed",
+                               help="The same trajectory with another seed: other instruments, key, room and melody."))
+    preset, points = None, None
+    if mode == "A preset":
+        preset = st.selectbox("Preset", resources.lab_presets(), key="lab_preset")
+        label = preset
+    else:
+        st.markdown("Points of your trajectory (time in seconds; valence and arousal from -1 to 1). "
+                    "Between points the curve is a straight line.")
+        start = pd.DataFrame({"time_s": [0.0, duration / 2, duration], "valence": [-0.5, 0.6, 0.2],
+                              "arousal": [-0.6, 0.7, -0.3]})
+        points = st.data_editor(start, num_rows="dynamic", key="lab_points", hide_index=True, column_config={
+            "time_s": st.column_config.NumberColumn("time (s)", min_value=0.0, max_value=duration, step=0.5),
+            "valence": st.column_config.NumberColumn("valence", min_value=-1.0, max_value=1.0, step=0.05),
+            "arousal": st.column_config.NumberColumn("arousal", min_value=-1.0, max_value=1.0, step=0.05)})
+        label = "your trajectory"
+try:
+    frame_times, valence, arousal = resources.lab_frames(preset, points, duration)
+except MemoError as exc:
+    st.error(f"This trajectory cannot be rendered: {exc}")
+    st.stop()
+design = {"time_s": frame_times, "valence": valence, "arousal": arousal}
+with right:
+    st.plotly_chart(plots.va_path(design, {}, height=380, truth_label="designed trajectory"), width="stretch",
+                    key="lab_design_path")
+
+if st.button("Render and analyse", type="primary", key="lab_render"):
+    try:
+        rendered = resources.render_lab(tuple(map(float, valence)), tuple(map(float, arousal)), duration, seed)
+    except MemoError as exc:
+        st.error(f"The music could not be rendered: {exc}")
+        st.stop()
+    data = rendered["flac"]
+    st.session_state["memo_lab_song"] = resources.SongSource("lab", f"Emotion lab: {label} (seed {seed})",
+                                                             resources.digest(data), data=data)
+    st.session_state["memo_lab_truth"] = {"time_s": rendered["time_s"], "valence": rendered["valence"],
+                                          "arousal": rendered["arousal"]}
+    st.session_state["memo_lab_info"] = {k: rendered[k] for k in ("tempo_bpm", "modes", "key", "n_notes")}
+    st.rerun()  # so the sidebar offers the new song as a source at once
+
+source = st.session_state.get("memo_lab_song")
+if source is None:
+    st.info("Press **Render and analyse** to hear the trajectory and see the models' predictions.")
+    st.stop()
+
+truth = st.session_state.get("memo_lab_truth")
+info = st.session_state.get("memo_lab_info", {})
+st.subheader(source.name)
+st.caption(f"{info.get('tempo_bpm', 0):.0f} bpm in {info.get('key', '?')}; sections: "
+           f"{', '.join(info.get('modes', []))}; {info.get('n_notes', 0)} notes. "
+           "Choose **Emotion lab song** as the song source in the sidebar to see its attention maps on the other "
+           "pages.")
+st.audio(source.data, format="audio/flac")
+ctx = sidebar.context_for(source, sidebar.selection(), truth)
+predictions = {k: r.predictions for k, r in ctx.results(task="regression").items()}
+if not predictions:
+    st.info("Choose at least one valence/arousal checkpoint in the sidebar to see the models follow the design.")
+else:
+    st.plotly_chart(plots.va_over_time(truth, predictions, ctx.selection.targets, duration_s=ctx.audio.duration,
+                                       truth_label="designed trajectory"), width="stretch", key="lab_va")
+    rows = []
+    for key, frame in predictions.items():
+        for target in ctx.selection.targets:
+            scores = song_metrics(truth["time_s"], truth[target], frame["time_s"], frame[target])
+            rows.append({"checkpoint": key, "target": target, "PCC": scores["PCC"], "CCC": scores["CCC"],
+                         "RMSE": scores["RMSE"]})
+    st.markdown("**How closely each model follows the design** (PCC: does it rise and fall with it; CCC: and at "
+                "the right level; RMSE: distance on the [-1, 1] scale)")
+    st.dataframe(pd.DataFrame(rows).style.format({"PCC": "{:.2f}", "CCC": "{:.2f}", "RMSE": "{:.2f}"},
+                                                 na_rep="n/a"), hide_index=True, width="stretch")
+    st.plotly_chart(plots.va_path(truth, predictions, truth_label="designed trajectory"), width="stretch",
+                    key="lab_path")
+taggers = ctx.results(task="tagging")
+if taggers:
+    st.markdown("**What the mood/theme taggers hear**")
+    top = {key: ", ".join(r.predictions.sort_values("score", ascending=False)["tag"].head(5)) for key, r in
+           taggers.items()}
+    st.dataframe(pd.DataFrame({"tagger": list(top), "top 5 tags": list(top.values())}), hide_index=True,
+                 width="stretch")

@@ -63,7 +63,7 @@ def _band(fig, t, mean, std, colour, name, row, legendgroup):
 
 def va_over_time(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame], targets: Sequence[str], *,
                  scale: str = "-1-1", duration_s: float | None = None, height: int | None = None,
-                 marker_s: float | None = None) -> go.Figure:
+                 marker_s: float | None = None, truth_label: str = "annotation (ground truth)") -> go.Figure:
     """Predicted against annotated valence/arousal, one row per target on one time axis.
 
     Args:
@@ -72,6 +72,7 @@ def va_over_time(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame],
         targets: the rows to draw.
         scale: the value scale shown (``"-1-1"``, ``"0-1"`` or ``"1-9"``); data are in [-1, 1].
         marker_s: a time to mark with a vertical line (the player's position).
+        truth_label: the legend name of ``truth`` (the Emotion lab's is the designed trajectory).
     """
     fig = make_subplots(rows=len(targets), cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=[t.capitalize() for t in targets])
@@ -84,7 +85,7 @@ def va_over_time(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame],
             if std is not None:
                 _band(fig, t, mean, to_scale(np.asarray(std, float), scale, spread=True), TRUTH_COLOUR,
                       "rater spread (±1 sd)", row, "truth")
-            fig.add_trace(go.Scatter(x=t, y=mean, name="annotation (ground truth)", legendgroup="truth",
+            fig.add_trace(go.Scatter(x=t, y=mean, name=truth_label, legendgroup="truth",
                                      showlegend=row == 1, line=dict(color=TRUTH_COLOUR, width=3)), row=row, col=1)
         for key, frame in predictions.items():
             if target not in frame:
@@ -104,7 +105,8 @@ def va_over_time(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame],
     return finish(fig, height=height or 250 + 170 * len(targets))
 
 
-def va_path(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame], *, height: int = 520) -> go.Figure:
+def va_path(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame], *, height: int = 520,
+            truth_label: str = "annotation (ground truth)") -> go.Figure:
     """The song's path through the valence-arousal plane (Russell's circumplex), quadrants labelled.
 
     Each path starts at a circle and ends at a triangle; hovering shows the time.
@@ -114,7 +116,7 @@ def va_path(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame], *, h
         fig.add_annotation(x=0.62 * v, y=0.93 * a, text=words, showarrow=False, font=dict(size=13, color="#888"))
     paths = []
     if truth is not None and truth.get("valence") is not None and truth.get("arousal") is not None:
-        paths.append(("annotation (ground truth)", np.asarray(truth["time_s"]), np.asarray(truth["valence"]),
+        paths.append((truth_label, np.asarray(truth["time_s"]), np.asarray(truth["valence"]),
                       np.asarray(truth["arousal"]), TRUTH_COLOUR, 3))
     for key, frame in predictions.items():
         if {"valence", "arousal"} <= set(frame.columns):

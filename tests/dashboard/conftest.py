@@ -59,3 +59,16 @@ def texts(app: AppTest) -> str:
     for kind in ("error", "warning", "info", "success", "markdown", "caption", "title", "subheader", "header"):
         parts += [str(e.value) for e in app.get(kind)]
     return "\n".join(parts)
+
+
+def values(array) -> np.ndarray:
+    """A plotly spec's array (a list, or a typed array ``{"dtype", "bdata"}`` as plotly 6+ writes numpy data)."""
+    import base64
+
+    if isinstance(array, dict) and "bdata" in array:
+        out = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+        shape = array.get("shape")
+        if shape:
+            out = out.reshape([int(s) for s in str(shape).split(",")] if isinstance(shape, str) else shape)
+        return out
+    return np.asarray(array)

@@ -1,0 +1,59 @@
+"""The Emotion lab page: a preset rendered, analysed and compared with its design; bad drawn points refused."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from .conftest import open_page, texts, values
+
+
+def test_preset_is_rendered_analysed_and_offered_to_the_other_pages(corpus_env):
+    app = open_page("lab")
+    assert not app.exception
+    assert app.selectbox(key="lab_preset").options[:2] == ["calm to excited", "happy to sad"]
+    assert "Render and analyse" in texts(app)
+    app.slider(key="lab_duration").set_value(10).run()
+    app.button(key="lab_render").click().run()
+    assert not app.exception
+    assert app.get("subheader")[0].value.startswith("Emotion lab: calm to excited")
+    specs = {c.key: json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key}
+    names = {d.get("name") for d in specs["lab_va"]["data"]}
+    assert {"designed trajectory", "mca", "at"} <= names
+    designed = [d for d in specs["lab_va"]["data"] if d.get("name") == "designed trajectory"]
+    assert len(designed) == 2  # valence row, then arousal row
+    y = values(designed[1]["y"])
+    assert len(y) == 20 and y[0] == pytest.approx(-0.7) and y[-1] == pytest.approx(0.8)  # calm to excited: arousal
+    table = app.dataframe[0].value
+    assert {"checkpoint", "target", "PCC", "CCC", "RMSE"} <= set(table.columns) and len(table) >= 2
+    assert len(app.get("audio")) == 1
+    # the rendered song is now a sidebar song source, and the Song page shows it with its design as the truth
+    app.sidebar.radio(key="memo_source").set_value("Emotion lab song").run()
+    app.switch_page("app_pages/song.py").run()
+    assert not app.exception
+    assert app.get("subheader")[0].value.startswith("Emotion lab")
+
+
+def test_drawn_points_are_checked(corpus_env):
+    from dashboard import resources
+    from memo_core.errors import MemoError
+
+    good = pd.DataFrame({"time_s": [0.0, 10.0], "valence": [-0.5, 0.5], "arousal": [0.0, 0.8]})
+    t, v, a = resources.lab_frames(None, good, 10.0)
+    assert len(t) == 20 and v[0] == -0.5 and a[-1] > 0.7
+    with pytest.raises(MemoError, match="at least one point"):
+        resources.lab_frames(None, good.iloc[0:0], 10.0)
+    with pytest.raises(MemoError, match=r"\[-1, 1\]"):
+        resources.lab_frames(None, good.assign(valence=[0.0, 3.0]), 10.0)
+    with pytest.raises(MemoError, match="within the song"):
+        resources.lab_frames(None, good.assign(time_s=[0.0, 50.0]), 10.0)
+
+
+def test_drawn_mode_shows_the_point_table(corpus_env):
+    app = open_page("lab")
+    app.radio(key="lab_mode").set_value("Draw your own").run()
+    assert not app.exception
+    assert "Points of your trajectory" in texts(app)
+    assert any(c.key == "lab_design_path" for c in app.get("plotly_chart"))
