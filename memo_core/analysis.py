@@ -14,10 +14,12 @@ on one song:
 
 Extractions and models share ``workers`` threads (two on two cores).
 openSMILE, librosa and torch spend their time in C and release the GIL, so
-``deam260`` and ``compare6373`` are computed side by side, and models run
-while other sets are still being extracted. Extractions start longest first;
-the librosa sets run one after the other in one job, since they share one STFT
-and one CQT in memory. Each model runs with ONE torch thread: these models
+models run while other sets are still being extracted. Extractions start
+longest first. Sets that share work run one after the other in one job:
+``deam260`` and ``compare6373`` come from one openSMILE pass over the same
+LLDs (:func:`~memo_core.features.opensmile_sets.one_pass`: half the openSMILE
+time, and one pass's memory instead of two side by side), and the librosa sets
+share one STFT and one CQT in memory. Each model runs with ONE torch thread: these models
 are small and see one song, and two intra-op threads cost more in
 synchronisation than they gain (much more on a busy machine).
 
@@ -50,11 +52,13 @@ model name, prediction columns, map names and their axis names),
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import queue
+import sys
 import tempfile
 import time
 import warnings
@@ -90,8 +94,9 @@ Progress = Callable[[str, int, int], None]
 #: Rough extraction cost in ms per second of audio (README's feature benchmark), to start the longest first.
 _COST_HINT_MS = {"compare6373": 40.0, "deam260": 37.0, "spectral": 12.0, "chroma_cqt": 5.0, "chroma": 5.0,
                  "cqt": 4.0, "logmel128": 1.0, "logmel128_steps": 1.0, "mel96": 0.3}
-#: Modules whose extractors share in-memory intermediates of the latest audio: they run in one job.
-_SHARED_INTERMEDIATES = ("memo_core.features.librosa_sets",)
+#: Modules whose extractors share work on the latest audio: their sets run in one job, in
+#: ``module.one_pass`` where the module has one, and ``module.clear_intermediates()`` ends the job.
+_SHARED_INTERMEDIATES = ("memo_core.features.librosa_sets", "memo_core.features.opensmile_sets")
 
 
 @dataclass
@@ -332,7 +337,6 @@ def analyse_song(
         MemoError: no checkpoints were given.
     """
     from .features import extract, get_extractor
-    from .features.librosa_sets import clear_intermediates
 
     started = time.perf_counter()
     audio = _as_audio(audio)
@@ -392,16 +396,20 @@ def analyse_song(
     events: queue.Queue = queue.Queue()
 
     def extract_job(job: list[str]) -> None:
-        for fid in job:
-            extractor, t0 = extractors[fid], time.perf_counter()
-            try:
-                values = extract(audio, extractor.name, cache=cache, **extractor.params)
-            except Exception as exc:  # reported for the checkpoints using it; the other sets still run
-                events.put(("features", fid, None, time.perf_counter() - t0, exc))
-            else:
-                events.put(("features", fid, values, time.perf_counter() - t0, None))
-        if any(type(extractors[f]).__module__ in _SHARED_INTERMEDIATES for f in job):
-            clear_intermediates()  # this audio's STFT and CQT are of no further use: free them
+        module = sys.modules[type(extractors[job[0]]).__module__]
+        shared = module.__name__ in _SHARED_INTERMEDIATES
+        one_pass = getattr(module, "one_pass", None) if shared else None
+        with one_pass([extractors[f] for f in job]) if one_pass else contextlib.nullcontext():
+            for fid in job:
+                extractor, t0 = extractors[fid], time.perf_counter()
+                try:
+                    values = extract(audio, extractor.name, cache=cache, **extractor.params)
+                except Exception as exc:  # reported for the checkpoints using it; the other sets still run
+                    events.put(("features", fid, None, time.perf_counter() - t0, exc))
+                else:
+                    events.put(("features", fid, values, time.perf_counter() - t0, None))
+        if shared:
+            module.clear_intermediates()  # this audio's intermediates are of no further use: free them
 
     def model_job(key: str, values: np.ndarray) -> None:
         fid, result_key = needs[key]

@@ -1,9 +1,9 @@
 """openSMILE feature sets over 500 ms windows: ``deam260`` and ``compare6373``.
 
-Both run ONE openSMILE pass: the ComParE 2016 low-level descriptors (LLDs,
-10 ms hop) feed a ``cFunctionals`` component in ``frameMode = fixed`` with
-0.5 s windows, so openSMILE itself summarises each 500 ms window (about 3x
-faster than extracting LLDs and deltas in two passes and pooling in pandas).
+Both come from the ComParE 2016 low-level descriptors (LLDs, 10 ms hop) fed
+to ``cFunctionals`` components in ``frameMode = fixed`` with 0.5 s windows,
+so openSMILE itself summarises each 500 ms window (about 3x faster than
+extracting LLDs and deltas in two passes and pooling in pandas).
 
 - ``deam260``: the MediaEval 2015 / DEAM baseline set (Aljanaki et al. 2017):
   mean and standard deviation of the 65 ComParE LLDs and of their 65 deltas,
@@ -11,9 +11,18 @@ faster than extracting LLDs and deltas in two passes and pooling in pandas).
 - ``compare6373``: the full ComParE 2016 functionals (6373) per window, as used
   by Chaki et al. 2020.
 
+The LLDs are nine tenths of the cost, and both sets start from the same ones:
+inside :func:`one_pass` (as :func:`~memo_core.analysis.analyse_song` runs
+them), the first of the two extracted from an audio computes both in ONE
+openSMILE pass, with one sink a set, and keeps the other for the next
+extraction of that audio (the values are identical to two separate passes).
+
 Audio is resampled to 44.1 kHz (DEAM's rate) unless ``sample_rate`` is given,
 and zero-padded at the end to ``n_frames * 0.5`` s so the last partial window
-counts: a 30 s clip gives 60 rows.
+counts: a 30 s clip gives 60 rows. openSMILE is driven through its C API
+(``opensmile.core.lib.OpenSMILE``) rather than ``opensmile.Smile``, so the
+signal goes in as 16-bit PCM converted 10 s at a time instead of the three
+whole-signal copies ``Smile`` makes (about 300 MB for a 10 min song).
 """
 
 from __future__ import annotations
@@ -22,6 +31,9 @@ import hashlib
 import os
 import tempfile
 import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,28 +41,34 @@ import numpy as np
 
 from ..audio import FRAME_SECONDS, Audio
 from ..errors import FeatureError
-from .base import FeatureExtractor, fit_rows, pad_samples, register_feature
+from .base import FeatureExtractor, fit_rows, register_feature
 
-__all__ = ["Deam260", "Compare6373"]
+__all__ = ["Deam260", "Compare6373", "clear_intermediates", "one_pass"]
 
 DEFAULT_SAMPLE_RATE = 44_100
+KINDS = ("deam260", "compare6373")
 
-# The openSMILE config of deam260: the stock ComParE 2016 LLD graph, the two
-# concatenations ComParE_2016.conf uses to name its ``lld`` and ``lld_de``
-# levels, and one functionals component over fixed 0.5 s windows in place of
-# ComParE's whole-signal functionals. {root} is the opensmile package's config folder.
-_DEAM_CONFIG = r"""
+# The stock ComParE 2016 LLD graph behind an external 16-bit source, and the two
+# concatenations ComParE_2016.conf uses to name its ``lld`` and ``lld_de`` levels.
+# {root} is the opensmile package's config folder.
+_LLD_CONFIG = r"""
 [componentInstances:cComponentManager]
 instance[dataMemory].type=cDataMemory
+instance[memo_source].type=cExternalAudioSource
 
-\{\cm[source{?}:include external source]}
+[memo_source:cExternalAudioSource]
+writer.dmLevel = wave
+writer.levelconf.growDyn = 1
+writer.levelconf.isRb = 0
+sampleRate = \cm[sampleRate{44100}:sample rate]
+nBits = 16
+channels = 1
 
 \{{root}/compare/ComParE_2016_core.lld.conf.inc}
 
 [componentInstances:cComponentManager]
 instance[is13_lldconcat].type=cVectorConcat
 instance[is13_llddeconcat].type=cVectorConcat
-instance[memo_func].type=cFunctionals
 
 [is13_lldconcat:cVectorConcat]
 reader.dmLevel = is13_lld_nzsmo;is13_lldA_smo;is13_lldB_smo
@@ -61,10 +79,29 @@ includeSingleElementFields = 1
 reader.dmLevel = is13_lld_nzsmo_de;is13_lldA_smo_de;is13_lldB_smo_de
 writer.dmLevel = lld_de
 includeSingleElementFields = 1
+"""
+
+# compare6373: ComParE 2016's own functionals and the concatenation ComParE_2016.conf names ``func``.
+_COMPARE_CONFIG = r"""
+\{{root}/compare/ComParE_2016_core.func.conf.inc}
+
+[componentInstances:cComponentManager]
+instance[is13_funcconcat].type=cVectorConcat
+
+[is13_funcconcat:cVectorConcat]
+reader.dmLevel = is13_functionalsA;is13_functionalsB;is13_functionalsNz;is13_functionalsF0;is13_functionalsLLD;is13_functionalsDelta
+writer.dmLevel = compare6373
+includeSingleElementFields = 1
+"""
+
+# deam260: one functionals component, mean and standard deviation of lld and lld_de.
+_DEAM_CONFIG = r"""
+[componentInstances:cComponentManager]
+instance[memo_func].type=cFunctionals
 
 [memo_func:cFunctionals]
 reader.dmLevel = lld;lld_de
-writer.dmLevel = func
+writer.dmLevel = deam260
 copyInputName = 1
 \{{window}}
 functionalsEnabled = Means ; Moments
@@ -90,8 +127,16 @@ Moments.stddev = 1
 Moments.skewness = 0
 Moments.kurtosis = 0
 Moments.amean = 0
+"""
 
-\{\cm[sink{?}:include external sink]}
+# One external sink a set, reading the level named after it.
+_SINK_CONFIG = r"""
+[componentInstances:cComponentManager]
+instance[memo_sink_{kind}].type=cExternalSink
+
+[memo_sink_{kind}:cExternalSink]
+reader.dmLevel = {kind}
+blocksize = 1
 """
 
 # Replaces shared/FrameModeFunctionals.conf.inc (frameMode = full: one vector a
@@ -104,8 +149,18 @@ frameCenterSpecial = left
 noPostEOIprocessing = 0
 """
 
-_SMILES: dict[str, tuple[Any, list[Path]]] = {}
+_SOURCE = "memo_source"
+_CHUNK_SECONDS = 10.0  # PCM handed to openSMILE this much at a time
+
+_CONFIGS: dict[tuple[str, ...], tuple[Path, dict[str, str], list[Path]]] = {}
+_NAMES: dict[str, list[str]] = {}
 _LOCK = threading.Lock()
+
+# The sets computed alongside the one asked for, for the next extraction of the same audio:
+# {(audio content hash, sample rate): {kind: values}}, the latest audio only.
+_KEPT: "OrderedDict[tuple[str, int], dict[str, np.ndarray]]" = OrderedDict()
+_KEPT_LOCK = threading.Lock()
+_TOGETHER = threading.local()
 
 
 def _config_root() -> Path:
@@ -128,50 +183,152 @@ def _write_config(stem: str, text: str) -> Path:
     return path
 
 
-def _smile(kind: str) -> Any:
-    """One lazily built ``opensmile.Smile`` per configuration, shared by all extractors."""
+def _config(kinds: tuple[str, ...]) -> tuple[Path, dict[str, str]]:
+    """The config file computing ``kinds`` (in :data:`KINDS` order) in one pass, and its options."""
     with _LOCK:
-        if kind in _SMILES:
-            smile, files = _SMILES[kind]
-            # openSMILE re-reads its config on every call: rebuild if a temp cleaner removed it.
+        if kinds in _CONFIGS:
+            path, options, files = _CONFIGS[kinds]
+            # openSMILE re-reads its config on every run: rebuild if a temp cleaner removed it.
             if all(f.exists() for f in files):
-                return smile
-        import opensmile
-
+                return path, options
         root = _config_root()
         window = _write_config("memo-window-500ms", _WINDOW_CONFIG)
+        parts = [_LLD_CONFIG]
+        parts += [_COMPARE_CONFIG] if "compare6373" in kinds else []
+        parts += [_DEAM_CONFIG] if "deam260" in kinds else []
+        parts += [_SINK_CONFIG.replace("{kind}", kind) for kind in kinds]
+        text = "".join(parts).replace("{root}", root.as_posix()).replace("{window}", window.as_posix())
+        path = _write_config("memo-" + "-".join(kinds), text)
         # Absolute include paths: the stock configs name them relative to their own folder.
         options = {
             "bufferModeConf": str(root / "shared" / "BufferMode.conf.inc"),
+            "bufferModeRbConf": str(root / "shared" / "BufferModeRb.conf.inc"),
             "bufferModeRbLagConf": str(root / "shared" / "BufferModeRbLag.conf.inc"),
             "frameModeFunctionalsConf": str(window),
         }
-        files = [window]
-        if kind == "deam260":
-            text = _DEAM_CONFIG.replace("{root}", root.as_posix()).replace("{window}", window.as_posix())
-            files.append(_write_config("memo-deam260", text))
-            smile = opensmile.Smile(feature_set=str(files[-1]), feature_level="func", options=options)
-        elif kind == "compare6373":
-            smile = opensmile.Smile(
-                feature_set=opensmile.FeatureSet.ComParE_2016,
-                feature_level=opensmile.FeatureLevel.Functionals,
-                options=options,
-            )
-        else:  # pragma: no cover - internal
-            raise FeatureError(f"No openSMILE configuration named {kind!r}.")
-        _SMILES[kind] = (smile, files)
-        return smile
+        _CONFIGS[kinds] = (path, options, [window, path])
+        return path, options
+
+
+def _open(kinds: tuple[str, ...], sample_rate: int) -> Any:
+    from opensmile.core.lib import OpenSMILE
+
+    path, options = _config(kinds)
+    smile = OpenSMILE()
+    smile.initialize(config_file=str(path), options={**options, "sampleRate": sample_rate}, loglevel=2)
+    return smile
+
+
+def _pcm_chunks(audio: Audio, n_frames: int, sample_rate: int) -> Iterator[bytes]:
+    """The signal as 16-bit PCM bytes, zero-padded to ``n_frames`` windows, a few seconds at a time.
+
+    Values as ``opensmile.Smile`` makes them (float32 times 32768, cast to
+    int16), after a clip to [-1, 32767/32768]: openSMILE's cast does not clip,
+    so +1.0 would wrap to -32768.
+    """
+    samples = audio.samples
+    total = int(round(n_frames * FRAME_SECONDS * sample_rate))
+    step = int(_CHUNK_SECONDS * sample_rate)
+    for start in range(0, total, step):
+        chunk = np.zeros(min(step, total - start), dtype=np.float32)
+        part = samples[start:start + len(chunk)]
+        chunk[: len(part)] = part
+        np.clip(chunk, -1.0, 32767 / 32768, out=chunk)
+        chunk *= np.float32(32768)
+        yield chunk.astype(np.int16).tobytes()
+
+
+def _functionals(kinds: tuple[str, ...], audio: Audio, sample_rate: int) -> dict[str, np.ndarray]:
+    """Windowed functionals of ``audio`` for each of ``kinds``, from one openSMILE pass.
+
+    Returns:
+        ``{kind: values}``. [shape=(audio.n_frames, n_features)]
+    """
+    n_frames = audio.n_frames   # before resampling: the count rule is on the input's duration
+    audio = audio.resampled(sample_rate)
+    rows: dict[str, list[np.ndarray]] = {kind: [] for kind in kinds}
+    smile = _open(kinds, sample_rate)
+    try:
+        for kind in kinds:
+            smile.external_sink_set_callback_ex(f"memo_sink_{kind}",
+                                                lambda data, meta, out=rows[kind]: out.append(data.copy()))
+        for chunk in _pcm_chunks(audio, n_frames, sample_rate):
+            if not smile.external_audio_source_write_data(_SOURCE, chunk):  # the wave level grows: never full
+                raise FeatureError("openSMILE refused the audio data.")
+        smile.external_audio_source_set_eoi(_SOURCE)
+        smile.run()
+    finally:
+        smile.free()
+    out = {}
+    for kind in kinds:
+        values = np.vstack(rows.pop(kind)) if rows[kind] else np.zeros((0, _N_FEATURES[kind]), np.float32)
+        out[kind] = fit_rows(values.astype(np.float32, copy=False), n_frames)
+    return out
+
+
+def _feature_names_of(kind: str) -> list[str]:
+    with _LOCK:
+        if kind in _NAMES:
+            return list(_NAMES[kind])
+    smile = _open((kind,), DEFAULT_SAMPLE_RATE)
+    try:
+        sink = f"memo_sink_{kind}"
+        names = [smile.external_sink_get_element_name(sink, i) for i in range(smile.external_sink_get_num_elements(sink))]
+    finally:
+        smile.free()
+    with _LOCK:
+        _NAMES[kind] = names
+    return list(names)
+
+
+@contextmanager
+def one_pass(extractors: Iterable[FeatureExtractor]) -> Iterator[None]:
+    """Within this block, this thread's openSMILE extractions share one pass over each audio.
+
+    The first of the given openSMILE extractors to run on an audio computes
+    every given openSMILE set with the same sample rate in one pass, and keeps
+    the others in memory for their own extraction of that audio (the latest
+    audio only; :func:`clear_intermediates` drops them). Extractors of other
+    families are ignored. Use it when the sets will all be extracted, as
+    :func:`~memo_core.analysis.analyse_song` does: a set kept and never asked
+    for is wasted time.
+
+    Args:
+        extractors: the extractors about to run, e.g. ``deam260`` and ``compare6373``.
+    """
+    previous = getattr(_TOGETHER, "kinds", frozenset())
+    _TOGETHER.kinds = frozenset((e.name, e.params.get("sample_rate")) for e in extractors if e.name in KINDS)
+    try:
+        yield
+    finally:
+        _TOGETHER.kinds = previous
+
+
+def clear_intermediates() -> None:
+    """Forget the sets kept for the next extraction of the latest audio (see :func:`one_pass`)."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
 
 
 def _run_smile(kind: str, audio: Audio, sample_rate: int) -> np.ndarray:
     """Windowed functionals of ``audio``. [shape=(audio.n_frames, n_features)]"""
-    n_frames = audio.n_frames   # before resampling: the count rule is on the input's duration
-    audio = audio.resampled(sample_rate)
-    samples = pad_samples(audio.samples, int(round(n_frames * FRAME_SECONDS * sample_rate)))
-    # openSMILE casts to int16 without clipping: +1.0 would wrap to -32768.
-    samples = np.clip(samples, -1.0, 32767 / 32768).astype(np.float32)
-    values = _smile(kind)(samples[None, :], sample_rate)  # (channels, n_features, n_windows)
-    return fit_rows(np.asarray(values[0], dtype=np.float32).T, n_frames)
+    key = (audio.content_hash(), sample_rate)
+    with _KEPT_LOCK:
+        kept = _KEPT.get(key, {})
+        if kind in kept:
+            values = kept.pop(kind)
+            if not kept:
+                del _KEPT[key]
+            return values
+    together = getattr(_TOGETHER, "kinds", frozenset())
+    kinds = tuple(k for k in KINDS if k == kind or (k, sample_rate) in together)
+    values = _functionals(kinds, audio, sample_rate)
+    mine = values.pop(kind)
+    if values:
+        with _KEPT_LOCK:
+            _KEPT.clear()
+            _KEPT[key] = values
+    return mine
 
 
 def _check_rate(name: str, sample_rate: int) -> int:
@@ -202,7 +359,7 @@ class Deam260(FeatureExtractor):
 
     def _feature_names(self) -> list[str]:
         names = []
-        for raw in _smile("deam260").feature_names:
+        for raw in _feature_names_of("deam260"):
             if raw.endswith("_amean"):
                 raw = raw[: -len("_amean")] + "_mean"
             elif raw.endswith("_stddev"):
@@ -229,4 +386,7 @@ class Compare6373(FeatureExtractor):
         return _run_smile("compare6373", audio, self.params["sample_rate"])
 
     def _feature_names(self) -> list[str]:
-        return list(_smile("compare6373").feature_names)
+        return _feature_names_of("compare6373")
+
+
+_N_FEATURES = {"deam260": Deam260.n_features, "compare6373": Compare6373.n_features}

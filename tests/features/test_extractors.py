@@ -219,6 +219,49 @@ def test_opensmile_config_removed_from_temp_is_rebuilt():
 
     audio = _music(1.0)
     first = get_extractor("deam260").compute(audio)
-    for path in opensmile_sets._SMILES["deam260"][1]:
+    for path in opensmile_sets._CONFIGS[("deam260",)][2]:
         path.unlink()  # as a temp cleaner would
     assert np.array_equal(get_extractor("deam260").compute(audio), first)
+
+
+def test_compare6373_matches_opensmile_smile_with_the_same_windows():
+    # The C-API driver feeds 16-bit PCM in chunks; opensmile.Smile (what the checkpoints were
+    # trained on) feeds it whole: the values must be the same bits.
+    import opensmile
+
+    from memo_core.features import opensmile_sets
+
+    audio = _music(3.2, seed=5)
+    window = opensmile_sets._config(("compare6373",))[1]["frameModeFunctionalsConf"]
+    root = opensmile_sets._config_root() / "shared"
+    smile = opensmile.Smile(
+        feature_set=opensmile.FeatureSet.ComParE_2016, feature_level=opensmile.FeatureLevel.Functionals,
+        options={"bufferModeConf": str(root / "BufferMode.conf.inc"),
+                 "bufferModeRbLagConf": str(root / "BufferModeRbLag.conf.inc"), "frameModeFunctionalsConf": window},
+    )
+    samples = np.clip(np.concatenate([audio.samples, np.zeros(int(0.3 * SR), np.float32)]), -1.0, 32767 / 32768)
+    expected = np.asarray(smile(samples[None, :], SR)[0], dtype=np.float32).T
+    assert expected.shape == (7, 6373)
+    assert np.array_equal(get_extractor("compare6373").compute(audio), np.nan_to_num(expected, nan=0.0))
+    assert get_extractor("compare6373").feature_names == list(smile.feature_names)
+
+
+def test_one_pass_gives_both_openSMILE_sets_from_one_run(monkeypatch):
+    from memo_core.features import opensmile_sets
+
+    audio = _music(4.0, seed=6)
+    deam, compare = get_extractor("deam260"), get_extractor("compare6373")
+    alone = deam.compute(audio), compare.compute(audio)
+    runs = []
+    real = opensmile_sets._functionals
+    monkeypatch.setattr(opensmile_sets, "_functionals", lambda kinds, *a: runs.append(kinds) or real(kinds, *a))
+    with opensmile_sets.one_pass([deam, compare, get_extractor("chroma")]):
+        together = deam.compute(audio), compare.compute(audio)
+    assert runs == [("deam260", "compare6373")]
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together))
+    assert not opensmile_sets._KEPT  # handed over, not kept
+    # outside one_pass, and for another rate, each set is its own pass
+    deam.compute(audio)
+    with opensmile_sets.one_pass([deam, get_extractor("compare6373", sample_rate=22_050)]):
+        deam.compute(audio)
+    assert runs[1:] == [("deam260",), ("deam260",)]
