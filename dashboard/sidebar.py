@@ -79,8 +79,19 @@ def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | N
     if name == "synth":
         root = resources.default_corpus_dir()
         if not resources.corpus_is_ready(root):
-            return None, ("The built-in corpus is not rendered yet: open the **Corpus** page to render it "
-                          "(a few minutes, once), or upload a file."), name
+            damaged = resources.corpus_is_damaged(root)
+            if st.button("Render the demo corpus again" if damaged else "Render the demo corpus",
+                         key="memo_render_corpus", type="primary", help=f"150 songs of 45 s into {root}"):
+                bar = st.progress(0.0, text="Rendering songs…")
+                try:
+                    resources.render_default_corpus(
+                        lambda done, total: bar.progress(done / total, text=f"{done}/{total} songs"))
+                except MemoError as exc:
+                    return None, f"The corpus could not be rendered: {exc}", name
+                st.rerun()
+            return None, (("The built-in corpus is incomplete (an interrupted render). " if damaged else
+                           "The built-in corpus is not rendered yet. ") + "Render it with the button above "
+                          "(a few minutes on two cores, once), or upload a file."), name
         root_text = str(root)
     elif current.restricted:
         if not current.dataset_roots:

@@ -154,3 +154,14 @@ def test_tampered_checkpoint_is_reported_and_the_rest_load(corpus_env, tmp_path,
         assert len(app.get("plotly_chart")) >= 3
     finally:
         resources.checkpoints.clear()
+
+
+def test_fresh_machine_offers_to_render_the_corpus_from_the_sidebar(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEMO_DATA_DIR", str(tmp_path / "nothing-yet"))
+    app = open_page()
+    assert not app.exception
+    assert "not rendered yet" in texts(app)
+    assert app.sidebar.button(key="memo_render_corpus").label == "Render the demo corpus"
+    # the Upload path still works without the corpus
+    upload(app, "tone.wav", song_wav(6.0))
+    assert not app.exception and app.get("subheader")[0].value == "tone.wav"
