@@ -1,34 +1,28 @@
-"""The dashboard with Streamlit's AppTest: the empty state on a fresh machine, and a rendered corpus."""
+"""The Synthetic corpus page with Streamlit's AppTest: the empty state on a fresh machine, and a rendered corpus."""
 
 from __future__ import annotations
 
-import pytest
-from streamlit.testing.v1 import AppTest
-
-from ..conftest import REPO
-
-APP = str(REPO / "dashboard" / "app.py")
-TIMEOUT = 60  # the first run imports librosa, pandas and plotly
+from .conftest import open_page
 
 
 def test_fresh_machine_offers_to_render_the_corpus(tmp_path, monkeypatch):
     monkeypatch.setenv("MEMO_DATA_DIR", str(tmp_path / "nothing-yet"))
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    app = open_page("corpus")
     assert not app.exception
-    assert any("not rendered yet" in info.value for info in app.info)
-    assert [b.label for b in app.button] == ["Render the demo corpus"]
+    assert any("not rendered yet" in info.value for info in app.main.info)
+    assert [b.label for b in app.main.button] == ["Render the demo corpus"]
 
 
 def test_lists_the_corpus_and_shows_a_song(tiny_corpus, monkeypatch):
     monkeypatch.setenv("MEMO_DATA_DIR", str(tiny_corpus))
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    app = open_page("corpus")
     assert not app.exception
-    table = app.dataframe[0].value
+    table = app.main.dataframe[0].value
     assert len(table) == 4 and {"song", "split", "valence", "arousal", "tags"} <= set(table.columns)
-    assert app.selectbox[0].options == ["1", "2", "3", "4"]
-    app.selectbox[0].select("3").run()
+    assert app.main.selectbox[0].options == ["1", "2", "3", "4"]
+    app.main.selectbox[0].select("3").run()
     assert not app.exception
-    assert "Song 3" in str(app.get("plotly_chart")[1].proto.spec)
+    assert "Song 3" in str(app.main.get("plotly_chart")[1].proto.spec)
 
 
 def test_broken_corpus_folder_shows_an_error(tiny_corpus, tmp_path, monkeypatch):
@@ -39,10 +33,10 @@ def test_broken_corpus_folder_shows_an_error(tiny_corpus, tmp_path, monkeypatch)
     shutil.copytree(tiny_corpus, broken)
     shutil.rmtree(broken / "annotations")
     monkeypatch.setenv("MEMO_DATA_DIR", str(broken))
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    app = open_page("corpus")
     assert not app.exception
-    assert any("incomplete" in e.value and "Render it again" in e.value for e in app.error)
-    assert [b.label for b in app.button] == ["Render the demo corpus again"]
+    assert any("incomplete" in e.value and "Render it again" in e.value for e in app.main.error)
+    assert [b.label for b in app.main.button] == ["Render the demo corpus again"]
 
 
 def test_unreadable_corpus_shows_an_error(tiny_corpus, tmp_path, monkeypatch):
@@ -52,9 +46,9 @@ def test_unreadable_corpus_shows_an_error(tiny_corpus, tmp_path, monkeypatch):
     shutil.copytree(tiny_corpus, bad)
     (bad / "annotations" / "arousal_cont_average.csv").write_text("id,v1\n1,0.1\n")
     monkeypatch.setenv("MEMO_DATA_DIR", str(bad))
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    app = open_page("corpus")
     assert not app.exception
-    assert any("cannot be read" in e.value for e in app.error)
+    assert any("cannot be read" in e.value for e in app.main.error)
 
 
 def test_render_failure_shows_an_error(tmp_path, monkeypatch):
@@ -63,8 +57,8 @@ def test_render_failure_shows_an_error(tmp_path, monkeypatch):
     mine.mkdir()
     (mine / "notes.txt").write_text("user data")
     monkeypatch.setenv("MEMO_DATA_DIR", str(mine))
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    app.button[0].click().run()
+    app = open_page("corpus")
+    app.main.button[0].click().run()
     assert not app.exception
-    assert any("could not be rendered" in e.value for e in app.error)
+    assert any("could not be rendered" in e.value for e in app.main.error)
     assert (mine / "notes.txt").is_file()
