@@ -165,3 +165,21 @@ def test_fresh_machine_offers_to_render_the_corpus_from_the_sidebar(tmp_path, mo
     # the Upload path still works without the corpus
     upload(app, "tone.wav", song_wav(6.0))
     assert not app.exception and app.get("subheader")[0].value == "tone.wav"
+
+
+def test_settings_file_restricts_roots_and_a_broken_file_disables_folders(tmp_path, monkeypatch):
+    from dashboard import resources
+
+    monkeypatch.delenv("MEMO_DATASET_ROOTS", raising=False)
+    root = tmp_path / "deam"
+    root.mkdir()
+    conf = tmp_path / "memo.toml"
+    monkeypatch.setattr(resources, "_SETTINGS_FILE", conf)
+    assert not resources.settings().restricted  # no file: a personal machine
+    conf.write_text(f'restrict = true\ndataset_roots = ["{root}", "{tmp_path / "missing"}"]\n')
+    served = resources.settings()
+    assert served.restricted and served.dataset_roots == (root.resolve(),)
+    assert any("missing" in p for p in served.problems)
+    conf.write_text("restrict = [oops")
+    broken = resources.settings()
+    assert broken.restricted and broken.dataset_roots == () and "could not be read" in broken.problems[0]
