@@ -93,7 +93,7 @@ def settings() -> Settings:
             except (OSError, tomllib.TOMLDecodeError, TypeError) as exc:
                 # an unreadable settings file must not open every folder to a class: restrict to nothing
                 problems.append(f"{_SETTINGS_FILE} could not be read ({exc}); dataset folders are disabled.")
-                source = str(_SETTINGS_FILE)
+                raw, restrict, source = [], True, str(_SETTINGS_FILE)
     roots = []
     for entry in raw:
         path = Path(entry).expanduser().resolve()
