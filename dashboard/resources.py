@@ -255,6 +255,20 @@ def load_song_audio(source: SongSource) -> tuple[Audio | None, str | None, str |
     return _audio(source.key, source.name, source.data)
 
 
+def audio_mime(data: bytes) -> str:
+    """The MIME type of an audio file's bytes, from its magic number (for the browser's player)."""
+    head = bytes(data[:12])
+    if head.startswith(b"fLaC"):
+        return "audio/flac"
+    if head.startswith(b"OggS"):
+        return "audio/ogg"
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    return "audio/wav"
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import sidebar
+from dashboard import resources, sidebar
 from dashboard.plots import song as plots
 from memo_core.views import SONG_METRICS, quadrant, song_metrics
 
@@ -21,7 +21,7 @@ st.caption(f"{ctx.audio.duration:.1f} s · analysed by {len(ctx.analysis.results
 
 # the player starts where the user last clicked a chart
 start = float(st.session_state.get("memo_play_from", 0.0))
-st.audio(ctx.source.data, start_time=int(start))
+st.audio(ctx.source.data, format=resources.audio_mime(ctx.source.data), start_time=int(start))
 if start:
     st.caption(f"Player set to {start:.1f} s.")
 
