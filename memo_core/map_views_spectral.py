@@ -1,0 +1,418 @@
+"""The spectral models' maps arranged for display: DAMFF (Zhang et al. 2023) and the VGG-ish mood/theme taggers
+(Rajamani et al. 2020).
+
+No drawing and no Streamlit here (the dashboard draws these, STYLE.md section 7); only arrangement:
+
+* DAMFF's per-step maps ``spatial_attention`` and ``fusion_gate``
+  [shape=(n_steps, n_rows, n_cols)] (rows: groups of the model's 128 mel bands,
+  low to high; columns: time within the 500 ms step) unfolded into ONE image
+  [shape=(n_rows, n_steps * n_cols)] on the song's time axis, with each row's
+  frequency in Hz (:func:`unfold_step_map`, :func:`damff_row_hz`,
+  :func:`unfold_damff`), placed on a display log-mel's band axis
+  (:func:`bands_on_view`); one step's map and log-mel block
+  (:func:`damff_step`, :func:`logmel_between`); the share of branch A per
+  step (:func:`gate_share`); DAMFF's ablations and architectures, which
+  checkpoints have them and how to train the others
+  (:func:`damff_variant`, :func:`damff_variant_table`).
+* The taggers' scores side by side with the decision thresholds and the true
+  tags (:func:`tag_score_table`, :func:`tag_order`), their late fusion
+  (:func:`fuse_taggers`, the mean of the models' probabilities, through
+  :func:`memo_core.explain.fuse_tag_explanations`), and the local
+  self-attention of ``vggish_sa3`` (:func:`attention_neighbourhood`,
+  :func:`attention_time_lean`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import MemoError
+from .explain import SongExplanation, fuse_tag_explanations
+
+__all__ = [
+    "UnfoldedMap",
+    "unfold_step_map",
+    "damff_row_hz",
+    "unfold_damff",
+    "bands_on_view",
+    "damff_step",
+    "logmel_between",
+    "gate_share",
+    "DAMFF_VARIANTS",
+    "damff_variant",
+    "damff_variant_table",
+    "tag_score_table",
+    "tag_order",
+    "tag_table_wide",
+    "fuse_taggers",
+    "neighbourhood_offsets",
+    "attention_neighbourhood",
+    "attention_time_lean",
+]
+
+#: DAMFF's spectrogram (``logmel128``): 128 mel bands of a 16 kHz signal (up to 8 kHz).
+DAMFF_N_MELS = 128
+DAMFF_SAMPLE_RATE = 16_000
+
+
+# --------------------------------------------------------------------------- DAMFF: unfolding the step maps
+
+
+@dataclass
+class UnfoldedMap:
+    """A per-step DAMFF map laid out as one time x frequency image of the whole song.
+
+    Attributes:
+        values: the map. [shape=(n_rows, n_steps * n_cols)]
+        time_s: centre time of each column in the song. [shape=(n_steps * n_cols,)]
+        row_hz: centre frequency of each row (Hz), low to high. [shape=(n_rows,)]
+        row_low_hz: lowest frequency of the mel bands behind each row. [shape=(n_rows,)]
+        row_high_hz: highest frequency of the mel bands behind each row. [shape=(n_rows,)]
+    """
+
+    values: np.ndarray
+    time_s: np.ndarray
+    row_hz: np.ndarray
+    row_low_hz: np.ndarray
+    row_high_hz: np.ndarray
+
+
+def unfold_step_map(values: np.ndarray, *, time_s: np.ndarray, step_time_s: np.ndarray,
+                    step_seconds: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Lay steps side by side: ``[n_steps, n_rows, n_cols]`` -> ``[n_rows, n_steps * n_cols]``.
+
+    Column ``j`` of step ``i`` covers ``[time_s[i] + step_time_s[j], ... + width)``,
+    ``width`` the spacing of ``step_time_s`` (``step_seconds`` for one column);
+    its time is the centre of that span.
+
+    Args:
+        values: one map a step. [shape=(n_steps, n_rows, n_cols)]
+        time_s: each step's start in the song. [shape=(n_steps,)]
+        step_time_s: each column's start within its step. [shape=(n_cols,)]
+        step_seconds: the step length, for a map of one column.
+
+    Returns:
+        ``(image, column_time_s)``. [shape=(n_rows, n_steps * n_cols)], [shape=(n_steps * n_cols,)]
+
+    Raises:
+        MemoError: shapes that do not agree.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    time_s = np.asarray(time_s, dtype=np.float64)
+    step_time_s = np.asarray(step_time_s, dtype=np.float64)
+    if values.ndim != 3 or values.shape[0] != len(time_s) or values.shape[2] != len(step_time_s):
+        raise MemoError(f"a step map must be (n_steps={len(time_s)}, n_rows, n_cols={len(step_time_s)}), "
+                        f"got {values.shape}")
+    width = float(np.diff(step_time_s).mean()) if len(step_time_s) > 1 else float(step_seconds)
+    image = values.transpose(1, 0, 2).reshape(values.shape[1], -1)
+    column_time = (time_s[:, None] + step_time_s[None, :] + width / 2.0).reshape(-1)
+    return image, column_time
+
+
+def damff_row_hz(mel_band: np.ndarray, *, n_mels: int = DAMFF_N_MELS,
+                 sample_rate: int = DAMFF_SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frequencies of the rows of a DAMFF map.
+
+    Row ``r`` pools the model's mel bands around the (fractional) band index
+    ``mel_band[r]``; the bands are librosa's Slaney mel filters from 0 Hz to
+    ``sample_rate / 2`` (``logmel128``), band ``k`` centred on the ``k+1``-th
+    of ``n_mels + 2`` mel-spaced points, spanning the ``k``-th to ``k+2``-th.
+
+    Args:
+        mel_band: the map's ``mel_band`` axis (band-index centres). [shape=(n_rows,)]
+
+    Returns:
+        ``(centre_hz, low_hz, high_hz)``, each [shape=(n_rows,)].
+    """
+    import librosa
+
+    bands = np.asarray(mel_band, dtype=np.float64)
+    pool = float(np.diff(bands).mean()) if len(bands) > 1 else 1.0
+    top = float(librosa.hz_to_mel(sample_rate / 2.0))
+
+    def hz(index: np.ndarray) -> np.ndarray:  # position on the n_mels + 2 point grid -> Hz
+        return np.asarray(librosa.mel_to_hz(np.clip(index, 0, n_mels + 1) * top / (n_mels + 1)), dtype=np.float64)
+
+    half = (pool - 1.0) / 2.0
+    return hz(bands + 1.0), hz(bands - half), hz(bands + half + 2.0)
+
+
+def unfold_damff(entry: Mapping, *, n_mels: int = DAMFF_N_MELS, sample_rate: int = DAMFF_SAMPLE_RATE,
+                 step_seconds: float = 0.5) -> UnfoldedMap:
+    """:func:`unfold_step_map` of a ``spatial_attention`` or ``fusion_gate`` entry (``{"values", "axes"}``)."""
+    axes = entry["axes"]
+    image, column_time = unfold_step_map(entry["values"], time_s=axes["time_s"], step_time_s=axes["step_time_s"],
+                                         step_seconds=step_seconds)
+    centre, low, high = damff_row_hz(axes["mel_band"], n_mels=n_mels, sample_rate=sample_rate)
+    return UnfoldedMap(image, column_time, centre, low, high)
+
+
+def bands_on_view(hz: np.ndarray, view_mel_hz: np.ndarray) -> np.ndarray:
+    """Fractional band positions of frequencies ``hz`` on a display log-mel whose bands centre on ``view_mel_hz``.
+
+    Frequencies below the first centre or above the last get ``nan`` (they are
+    not on that chart). [shape=hz.shape]
+    """
+    hz = np.asarray(hz, dtype=np.float64)
+    centres = np.asarray(view_mel_hz, dtype=np.float64)
+    out = np.interp(hz, centres, np.arange(len(centres), dtype=np.float64))
+    out[(hz < centres[0]) | (hz > centres[-1])] = np.nan
+    return out
+
+
+def damff_step(entry: Mapping, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One step's map: ``(values [n_rows, n_cols], mel_band [n_rows], step_time_s [n_cols])``.
+
+    Raises:
+        MemoError: a step outside the song.
+    """
+    values = np.asarray(entry["values"])
+    if not 0 <= int(step) < values.shape[0]:
+        raise MemoError(f"step {step} is outside the song's {values.shape[0]} steps")
+    axes = entry["axes"]
+    return values[int(step)], np.asarray(axes["mel_band"]), np.asarray(axes["step_time_s"])
+
+
+def logmel_between(logmel_db: np.ndarray, time_s: np.ndarray, start_s: float, end_s: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The columns of a display log-mel whose centres lie in ``[start_s, end_s)``.
+
+    Args:
+        logmel_db: [shape=(n_mels, n_columns)]
+        time_s: column centres. [shape=(n_columns,)]
+
+    Returns:
+        ``(block [n_mels, k], column_time_s [k])``; the nearest column when none lies inside.
+    """
+    time_s = np.asarray(time_s, dtype=np.float64)
+    keep = (time_s >= start_s) & (time_s < end_s)
+    if not keep.any() and len(time_s):
+        keep = np.zeros(len(time_s), dtype=bool)
+        keep[int(np.argmin(np.abs(time_s - (start_s + end_s) / 2.0)))] = True
+    return np.asarray(logmel_db)[:, keep], time_s[keep]
+
+
+def gate_share(entry: Mapping) -> tuple[np.ndarray, np.ndarray]:
+    """Share of branch A (the 3x3 convolution) in each step's fused map: the mean of X' over its positions.
+
+    ``(time_s [n_steps], share [n_steps])``; 1 = only A, 0 = only B (the 5x5 branch).
+    """
+    values = np.asarray(entry["values"], dtype=np.float64)
+    return np.asarray(entry["axes"]["time_s"], dtype=np.float64), values.reshape(values.shape[0], -1).mean(axis=1)
+
+
+# --------------------------------------------------------------------------- DAMFF: variants
+
+#: DAMFF's variants (preset suffix after ``tiny``/``paper``): (table of the paper, what changes, maps it returns).
+DAMFF_VARIANTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "daff": ("full model", "DAFF: X' = sigmoid(S + C), Z = X' A + (1 - X') B",
+             ("spatial_attention", "channel_attention", "fusion_gate")),
+    "wo_fusion": ("ablation (Table 3)", "no fusion strategy: Z = X' (A + B)",
+                  ("spatial_attention", "channel_attention")),
+    "wo_channel": ("ablation (Table 3)", "no channel attention: X' = sigmoid(S)", ("spatial_attention", "fusion_gate")),
+    "wo_spatial": ("ablation (Table 3)", "no spatial attention: X' = sigmoid(C)", ("channel_attention", "fusion_gate")),
+    "wo_daff": ("ablation (Table 3)", "no DAFF at all: Z = A + B", ()),
+    "tf": ("architecture (Table 1)", "3x1+1x5 kernels in every layer", ("spatial_attention", "channel_attention",
+                                                                        "fusion_gate")),
+    "square": ("architecture (Table 1)", "3x3+5x5 kernels in every layer",
+               ("spatial_attention", "channel_attention", "fusion_gate")),
+    "ts": ("architecture (Table 1)", "layer 1: 1x5+3x3 (square frequency filter)",
+           ("spatial_attention", "channel_attention", "fusion_gate")),
+    "fs": ("architecture (Table 1)", "layer 1: 3x1+3x3 (square temporal filter)",
+           ("spatial_attention", "channel_attention", "fusion_gate")),
+}
+
+
+def damff_variant(preset: str) -> str:
+    """The variant of a DAMFF preset: ``"tiny"`` -> ``"daff"``, ``"paper_wo_fusion"`` -> ``"wo_fusion"``.
+
+    A preset of another form is returned as it is.
+    """
+    preset = str(preset or "")
+    for size in ("tiny", "paper"):
+        if preset == size:
+            return "daff"
+        if preset.startswith(size + "_") and preset[len(size) + 1:] in DAMFF_VARIANTS:
+            return preset[len(size) + 1:]
+    return preset
+
+
+def damff_variant_table(presets: Mapping[str, str], *, size: str = "tiny", dataset: str = "synth") -> pd.DataFrame:
+    """One row per DAMFF variant: what it changes, the checkpoints that have it, and how to train one.
+
+    Args:
+        presets: ``{checkpoint key: preset}`` of the DAMFF checkpoints available.
+        size: the preset size the training command names (``tiny`` trains on a CPU).
+        dataset: the dataset loader the command names.
+
+    Returns:
+        Columns ``variant, kind, change, maps, checkpoints, train`` (``train`` empty
+        where a checkpoint exists); variants of checkpoints outside
+        :data:`DAMFF_VARIANTS` come last.
+    """
+    have: dict[str, list[str]] = {}
+    for key, preset in presets.items():
+        have.setdefault(damff_variant(preset), []).append(str(key))
+    rows = []
+    for variant, (kind, change, maps) in DAMFF_VARIANTS.items():
+        keys = have.get(variant, [])
+        suffix = "" if variant == "daff" else f"_{variant}"
+        command = "" if keys else (f"python -m memo_core train --model damff --preset {size}{suffix} "
+                                   f"--dataset {dataset} --out damff{suffix}.pt")
+        rows.append({"variant": variant, "kind": kind, "change": change, "maps": ", ".join(maps) or "none",
+                     "checkpoints": ", ".join(keys), "train": command})
+    for variant, keys in have.items():
+        if variant not in DAMFF_VARIANTS:
+            rows.append({"variant": variant, "kind": "other preset", "change": "", "maps": "",
+                         "checkpoints": ", ".join(keys), "train": ""})
+    return pd.DataFrame(rows, columns=["variant", "kind", "change", "maps", "checkpoints", "train"])
+
+
+# --------------------------------------------------------------------------- taggers: scores and late fusion
+
+
+def fuse_taggers(results: Mapping[str, SongExplanation]) -> SongExplanation:
+    """Rajamani et al.'s late fusion of these taggers on one song: the mean of their probabilities.
+
+    :func:`memo_core.explain.fuse_tag_explanations` (thresholds: the mean of the
+    models'), named ``"late fusion (key + key ...)"`` after the checkpoint keys.
+
+    Raises:
+        MemoError: fewer than two taggers, or taggers of different tag lists.
+    """
+    fused = fuse_tag_explanations(list(results.values()))
+    fused.model_name = "late fusion (" + " + ".join(results) + ")"
+    return fused
+
+
+def tag_score_table(results: Mapping[str, SongExplanation], *, true_tags: Iterable[str] = (),
+                    fused: SongExplanation | None = None, fused_name: str = "late fusion") -> pd.DataFrame:
+    """Every tagger's score, threshold and decision per tag, one row per (model, tag).
+
+    Args:
+        results: ``{checkpoint key: tagger SongExplanation}``.
+        true_tags: the song's annotated tags (may be empty).
+        fused: a late fusion (:func:`fuse_taggers`), added as model ``fused_name``.
+
+    Returns:
+        Columns ``model, tag, score, threshold, predicted, true``.
+
+    Raises:
+        MemoError: a result that is not a tagger's.
+    """
+    truth = set(true_tags)
+    frames = []
+    members = dict(results)
+    if fused is not None:
+        members[fused_name] = fused
+    for key, result in members.items():
+        if result.task != "tagging":
+            raise MemoError(f"{key} predicts curves, not tags")
+        frame = result.predictions[["tag", "score", "threshold", "predicted"]].copy()
+        frame.insert(0, "model", key)
+        frame["predicted"] = frame["predicted"].astype(bool)
+        frame["true"] = frame["tag"].isin(truth)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["model", "tag", "score", "threshold", "predicted", "true"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def tag_order(table: pd.DataFrame, *, by: str | None = None) -> list[str]:
+    """Tags by decreasing score: of model ``by`` when it is in the table, else the mean over models."""
+    if table.empty:
+        return []
+    rows = table[table["model"] == by] if by is not None and (table["model"] == by).any() else table
+    return rows.groupby("tag", sort=False)["score"].mean().sort_values(ascending=False, kind="stable").index.tolist()
+
+
+def tag_table_wide(table: pd.DataFrame, order: Iterable[str] | None = None) -> pd.DataFrame:
+    """:func:`tag_score_table` one row per tag: ``tag, annotated``, then per model ``"<model> score"``,
+    ``"<model> threshold"`` and ``"<model> predicted"``; rows in ``order`` (default: :func:`tag_order`)."""
+    order = list(order) if order is not None else tag_order(table)
+    out = pd.DataFrame({"tag": order})
+    truth = set(table.loc[table["true"].astype(bool), "tag"]) if not table.empty else set()
+    out["annotated"] = out["tag"].isin(truth)
+    for model in dict.fromkeys(table["model"]):
+        rows = table[table["model"] == model].set_index("tag").reindex(order)
+        out[f"{model} score"] = rows["score"].to_numpy(dtype=float)
+        out[f"{model} threshold"] = rows["threshold"].to_numpy(dtype=float)
+        out[f"{model} predicted"] = rows["predicted"].fillna(False).astype(bool).to_numpy()
+    return out
+
+
+# --------------------------------------------------------------------------- taggers: local self-attention
+
+
+def neighbourhood_offsets(n_neighbours: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(freq_offset, time_offset)`` of each of the k x k neighbours: neighbour ``n`` is
+    ``(n // k - k // 2, n % k - k // 2)``.
+
+    Raises:
+        MemoError: ``n_neighbours`` not the square of an odd number.
+    """
+    k = int(round(np.sqrt(n_neighbours)))
+    if k * k != int(n_neighbours) or k % 2 == 0:
+        raise MemoError(f"{n_neighbours} neighbours is not an odd k x k neighbourhood")
+    n = np.arange(k * k)
+    return n // k - k // 2, n % k - k // 2
+
+
+def _heads(values: np.ndarray, head: int | None) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 4:
+        raise MemoError(f"self-attention must be (head, freq, time, neighbour), got {values.shape}")
+    if head is None:
+        return values.mean(axis=0)
+    if not 0 <= int(head) < values.shape[0]:
+        raise MemoError(f"head {head} is not one of the {values.shape[0]} heads")
+    return values[int(head)]
+
+
+def attention_neighbourhood(values: np.ndarray, *, position: int, head: int | None = None) -> np.ndarray:
+    """The attention weights at one time column over its k x k neighbourhood, averaged over frequency bins.
+
+    Args:
+        values: a ``self_attention`` map. [shape=(n_heads, n_freq, n_time, k * k)]
+        position: the time column (query position).
+        head: one head, or ``None`` for the mean over heads.
+
+    Returns:
+        [shape=(k, k)]: row ``i`` the frequency offset ``i - k // 2`` (lower to
+        higher bins), column ``j`` the time offset ``j - k // 2`` (earlier to
+        later columns). Each query's weights sum to 1, so the grid sums to 1.
+
+    Raises:
+        MemoError: a bad shape, head or position.
+    """
+    weights = _heads(values, head)
+    if not 0 <= int(position) < weights.shape[1]:
+        raise MemoError(f"position {position} is outside the map's {weights.shape[1]} time columns")
+    neighbourhood = weights[:, int(position), :].mean(axis=0)
+    k = int(round(np.sqrt(neighbourhood.size)))
+    neighbourhood_offsets(neighbourhood.size)  # validates k
+    return neighbourhood.reshape(k, k)
+
+
+def attention_time_lean(values: np.ndarray, *, head: int | None = None) -> np.ndarray:
+    """Where in time each position looks: the attention-weighted mean time offset of its neighbours, in columns.
+
+    Negative: it draws on earlier columns; positive: on later ones; 0: balanced
+    or on its own column. In ``[-(k // 2), k // 2]``.
+
+    Args:
+        values: a ``self_attention`` map. [shape=(n_heads, n_freq, n_time, k * k)]
+        head: one head, or ``None`` for the mean over heads.
+
+    Returns:
+        [shape=(n_freq, n_time)]
+    """
+    weights = _heads(values, head)
+    _, time_offset = neighbourhood_offsets(weights.shape[-1])
+    total = weights.sum(axis=-1)
+    lean = (weights * time_offset).sum(axis=-1)
+    return np.divide(lean, total, out=np.zeros_like(lean), where=total > 0)
