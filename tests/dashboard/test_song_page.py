@@ -183,3 +183,15 @@ def test_settings_file_restricts_roots_and_a_broken_file_disables_folders(tmp_pa
     conf.write_text("restrict = [oops")
     broken = resources.settings()
     assert broken.restricted and broken.dataset_roots == () and "could not be read" in broken.problems[0]
+
+
+def test_a_chosen_time_moves_the_player_and_marks_the_charts(corpus_env):
+    app = open_page()
+    assert app.get("audio")[0].proto.start_time == 0
+    app.session_state["memo_play_from"] = 7.5  # what clicking a point at 7.5 s on a chart stores
+    app.run()
+    assert not app.exception
+    assert app.get("audio")[0].proto.start_time == 7
+    assert "Player set to 7.5 s" in texts(app)
+    shapes = _chart_specs(app)[0]["layout"].get("shapes", [])
+    assert any(s.get("x0") == 7.5 for s in shapes)
