@@ -155,6 +155,7 @@ def compare_models(
     seed: int = 0,
     progress: bool = True,
     on_model: Callable[[ComparisonRow], None] | None = None,
+    progress_callback: Callable[[str, int, int], None] | None = None,
 ) -> tuple[list[ComparisonRow], dict[str, Any]]:
     """Train and score every model of ``lineup`` on one split of one dataset.
 
@@ -171,6 +172,10 @@ def compare_models(
         seed: training seed.
         progress: progress bars.
         on_model: called with each finished row (the CLI prints it).
+        progress_callback: called as ``(step, done, total)`` before each feature
+            extraction (``"features TASK SET"``) and after each trained model or
+            fusion (``"model NAME:PRESET"``, ``"fusion ..."``); ``total`` counts
+            the models and fusions (the dashboard's progress bar).
 
     Returns:
         ``(rows, info)``: one row per model and fusion, and what the tables were
@@ -195,10 +200,18 @@ def compare_models(
 
     rows: list[ComparisonRow] = []
     trained: dict[tuple[str, str], tuple[Any, Any, dict[str, list]]] = {}
+    total = len(lineup) + len(fusions)
+
+    def report(step: str) -> None:
+        if progress_callback is not None:
+            progress_callback(step, len(rows), total)
+
     for name, preset in lineup:
         own = getattr(model_class(name), "default_features", None)
         task, feats, tgts = model_data_defaults(name, load, features=own or features or "deam260",
                                                 targets=targets)
+        if (task, feats, tgts) not in cache:
+            report(f"features {task} {feats}")
         parts = parts_for(task, feats, tgts)
         overrides: dict[str, Any] = {"seed": seed}
         if max_epochs is not None:
@@ -215,6 +228,7 @@ def compare_models(
         trained[(name, preset)] = (result.model, result.normalizer, parts)
         if on_model is not None:
             on_model(row)
+        report(f"model {name}:{preset}")
     for group in fusions:
         missing = [f"{n}:{p}" for n, p in group if (n, p) not in trained]
         if missing:
@@ -230,6 +244,7 @@ def compare_models(
         rows.append(row)
         if on_model is not None:
             on_model(row)
+        report(f"fusion {row.preset}")
     sizes = {f"{task} {feats}": {part: len(exs) for part, exs in parts.items()}
              for (task, feats, _), parts in cache.items()}
     first = next(iter(cache.values())) if cache else {}

@@ -1,0 +1,118 @@
+"""The Compare page: the manifest's metrics as tables and charts, the papers' rows, and the live comparison."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from memo_core.defaults import read_manifest
+
+from .conftest import open_page, song_wav, texts, upload
+
+
+def _charts(app) -> dict[str, dict]:
+    """The page's charts by title."""
+    out = {}
+    for chart in app.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        out[spec["layout"].get("title", {}).get("text", "")] = spec
+    return out
+
+
+def _frame_with(app, column: str):
+    return next(d.value for d in app.dataframe if column in d.value.columns)
+
+
+def _bars(spec) -> dict[str, list]:
+    return {trace["name"]: trace["y"] for trace in spec["data"]}
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return {e["key"]: e for e in read_manifest()["checkpoints"]}
+
+
+def test_checkpoints_papers_and_metric_switch(corpus_env, manifest):
+    app = open_page("compare")
+    assert not app.exception
+    assert app.selectbox(key="compare_metric").value == "CCC"
+    charts = _charts(app)
+    models = charts["Held-out CCC per model"]
+    assert {"target"} == {models["layout"]["xaxis"]["title"]["text"]}
+    assert "CCC (higher is better)" == models["layout"]["yaxis"]["title"]["text"]
+    bars = _bars(models)
+    assert {"mca", "dblstm_elm", "at", "bat", "damff"} <= set(bars) and "at_chroma" not in bars
+    assert bars["mca"] == pytest.approx([manifest["mca"]["metrics"]["valence/CCC"],
+                                         manifest["mca"]["metrics"]["arousal/CCC"]])
+    assert models["data"][0]["marker"]["color"] != models["data"][1]["marker"]["color"]  # one colour per model
+    table = _frame_with(app, "training data")
+    row = table.set_index("checkpoint").loc["dblstm_elm"]
+    assert row["arousal"] == pytest.approx(manifest["dblstm_elm"]["metrics"]["arousal/CCC"])
+    assert row["test songs"] == manifest["dblstm_elm"]["split_sizes"]["test"]
+    subsets = _bars(charts["Held-out CCC of AT per feature set"])
+    assert {"at · deam260", "at_chroma · chroma", "at_compare6373 · compare6373"} <= set(subsets)
+    taggers = _frame_with(app, "ROC-AUC-macro").set_index("checkpoint")
+    assert taggers.loc["vggish", "ROC-AUC-macro"] == pytest.approx(manifest["vggish"]["metrics"]["ROC-AUC-macro"])
+    assert "Held-out ROC-AUC and PR-AUC per tagger" in charts
+    assert "synthetic corpus" in texts(app)
+
+    # the papers' figures, labelled as the papers' and as not comparable
+    page = texts(app)
+    assert "These are the papers' numbers, on the papers' datasets" in page and "not comparable" in page
+    papers = [d.value for d in app.dataframe if "paper's figure (paper's dataset)" in d.value.columns]
+    assert len(papers) >= 5  # one per family
+    chaki = next(p for p in papers if "at" in set(p["checkpoint"]))
+    at_r2 = chaki[(chaki["checkpoint"] == "at") & (chaki["metric"] == "R2_A")].iloc[0]
+    assert at_r2["paper"] == "Chaki et al. 2020" and at_r2["table"] == "Table 1"
+    assert at_r2["paper's figure (paper's dataset)"] == 0.75 and "emoMusic" in at_r2["dataset"]
+    assert at_r2["ours (synthetic corpus, not comparable)"] == pytest.approx(manifest["at"]["metrics"]["arousal/R2"])
+    rajamani = next(p for p in papers if "vggish" in set(p["checkpoint"]))
+    assert {"ROC-AUC", "PR-AUC"} <= set(rajamani["metric"]) and "MTG-Jamendo" in rajamani["dataset"].iloc[0]
+
+    # another metric redraws the charts from the manifest
+    app.selectbox(key="compare_metric").set_value("RMSE").run()
+    assert not app.exception
+    rmse = _charts(app)["Held-out RMSE per model"]
+    assert rmse["layout"]["yaxis"]["title"]["text"] == "RMSE (lower is better)"
+    assert _bars(rmse)["mca"] == pytest.approx([manifest["mca"]["metrics"]["valence/RMSE"],
+                                               manifest["mca"]["metrics"]["arousal/RMSE"]])
+    assert "Held-out CCC per model" not in _charts(app)
+
+
+def test_the_button_runs_a_comparison_on_the_tiny_corpus(corpus_env):
+    app = open_page("compare")
+    assert "press **Run the comparison**" in texts(app)
+    assert app.multiselect(key="compare_models").value == ["mlr", "chaki_lstm", "at", "bat"]
+    app.multiselect(key="compare_models").set_value(["mlr", "at"])
+    app.number_input(key="compare_epochs").set_value(1)
+    app.button(key="compare_run").click().run()
+    assert not app.exception and not app.error
+    run = _frame_with(app, "train (s)")
+    assert list(run["model"]) == ["mlr", "at"] and set(run["features"]) == {"chroma"}
+    assert run["valence/CCC"].notna().all() and (run["epochs"] <= 1).all()
+    assert "Last run:** synth (2 training, 1 validation, 1 test songs)" in texts(app)
+    assert set(_bars(_charts(app)["Held-out CCC of this run"])) == {"mlr · chroma", "at · chroma"}
+    # the result stays for the session: a widget change neither reruns nor loses it
+    app.selectbox(key="compare_metric").set_value("R2").run()
+    assert list(_frame_with(app, "train (s)")["model"]) == ["mlr", "at"]
+    assert "Held-out R2 of this run" in _charts(app)
+    app.multiselect(key="compare_features").set_value(["chroma", "cqt"]).run()
+    assert "settings above have changed" in texts(app)
+    # an uploaded song in the sidebar does not change this page
+    upload(app, "my song.wav", song_wav(6.0))
+    assert not app.exception and "Held-out R2 per model" in _charts(app)
+
+
+def test_a_corpus_with_too_few_songs_shows_what_to_do(corpus_env, tmp_path, monkeypatch):
+    from memo_core.data.synth import generate_corpus
+
+    # the first two songs of the tiny corpus (same seed and length): too few to train, validate and test
+    two = generate_corpus(tmp_path / "two", n_songs=2, seed=7, duration_s=20.0, workers=1, progress=False)
+    monkeypatch.setenv("MEMO_DATA_DIR", str(two))
+    app = open_page("compare")
+    app.button(key="compare_run").click().run()
+    assert not app.exception
+    errors = " ".join(e.value for e in app.error)
+    assert "has 2 song(s) with audio" in errors and "at least 3" in errors and "bigger" in errors
+    assert "Held-out CCC per model" in _charts(app)  # the rest of the page still works
