@@ -1,5 +1,166 @@
-"""Placeholder: being written."""
+"""Mood/theme (Rajamani et al. 2020, MTG-Jamendo): the VGG-ish taggers' tags with their thresholds, where along the
+song each tag comes from, the self-attention of vggish_sa3, and the late fusion of the chosen taggers."""
+
 import streamlit as st
 
-st.title("mood")
-st.info("This page is being written.")
+from dashboard import resources, sidebar
+from dashboard.plots import mood as plots
+from memo_core.errors import MemoError
+from memo_core.map_views_spectral import (
+    attention_neighbourhood,
+    attention_time_lean,
+    fuse_taggers,
+    tag_order,
+    tag_score_table,
+    tag_table_wide,
+)
+
+FUSED = "late fusion"
+
+st.title("Mood/theme tags")
+st.caption("Rajamani et al. (MediaEval 2020) on the MTG-Jamendo baseline: a VGG-ish CNN reads the first ~30 s of the "
+           "mel spectrogram and gives every mood/theme tag a probability; a tag is predicted when it reaches that "
+           "tag's threshold (chosen on validation songs). Variants: **vggish** (baseline), **vggish_sa3** "
+           "(stand-alone self-attention instead of the 3rd convolution), **vggish_arelu** (AReLU activations). "
+           "Late fusion averages the models' probabilities.")
+ctx = sidebar.song_context()
+taggers = ctx.results(task="tagging")
+st.subheader(ctx.source.name)
+if not taggers:
+    failed = [k for k in ctx.selection.checkpoint_keys if k in ctx.analysis.problems]
+    if failed:
+        st.warning(f"The chosen taggers failed on this song ({', '.join(failed)}; see the note above).")
+    else:
+        st.info("No mood/theme tagger is chosen: select vggish, vggish_sa3 or vggish_arelu under **VGG-ish** in the "
+                "sidebar's checkpoints.")
+    st.stop()
+
+# the song's annotated tags, where the dataset has them
+true_tags: tuple[str, ...] = ()
+source = ctx.source
+if source.kind == "dataset" and source.dataset and source.root and source.song_id:
+    try:
+        record = resources.dataset(source.dataset, source.root).by_id().get(source.song_id)
+        true_tags = tuple(record.tags) if record is not None else ()
+    except MemoError:
+        true_tags = ()
+known = set().union(*(set(r.targets) for r in taggers.values()))
+if true_tags:
+    st.markdown("**Annotated tags of this song:** " + ", ".join(f"★ {t}" for t in true_tags))
+    if not set(true_tags) & known:
+        st.caption("None of them is in the taggers' tag list.")
+else:
+    st.caption("This song has no annotated tags, so only predictions are shown.")
+
+# late fusion (Rajamani et al.: the mean of the models' probabilities)
+fused = None
+if len(taggers) >= 2:
+    try:
+        fused = fuse_taggers(taggers)
+    except MemoError as exc:
+        st.warning(f"The chosen taggers cannot be late-fused: {exc}")
+
+table = tag_score_table(taggers, true_tags=true_tags, fused=fused, fused_name=FUSED)
+order = tag_order(table, by=FUSED if fused is not None else None)
+n_tags = len(order)
+top_n = n_tags if n_tags <= 3 else st.slider("Tags shown (top by score)", min_value=3, max_value=n_tags,
+                                                 value=min(10, n_tags), key="mood_top_n")
+shown = order[:top_n]
+
+st.markdown("#### Top tags")
+st.plotly_chart(plots.tag_bars(table, shown, true_tags=true_tags, fused_name=FUSED), width="stretch",
+                key="mood_bars")
+st.caption("Solid bars: predicted tags (score at or above the tag's threshold, the grey tick); pale bars: not "
+           "predicted. ★ marks the song's annotated tags. Tags are ordered by "
+           + ("the late fusion's score." if fused is not None else "the mean score of the chosen taggers."))
+wide = tag_table_wide(table, order)
+st.dataframe(wide, hide_index=True, width="stretch", key="mood_table",
+             column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in wide.columns
+                            if c.endswith(" score") or c.endswith(" threshold")})
+
+st.markdown("#### Late fusion")
+if fused is not None:
+    hits = fused.predictions.loc[fused.predictions["predicted"], "tag"].tolist()
+    st.markdown(f"**{fused.model_name}** (mean of {len(taggers)} models' probabilities, judged at the mean of their "
+                f"thresholds) predicts: " + (", ".join(f"**{t}**" + (" ★" if t in true_tags else "") for t in
+                                                      sorted(hits, key=order.index)) if hits else "no tag"))
+    top = fused.predictions.sort_values("score", ascending=False).head(5)
+    st.caption("Its five highest: " + ", ".join(f"{t} {s:.2f}" for t, s in zip(top["tag"], top["score"])) + ".")
+else:
+    st.info("Choose two or more taggers in the sidebar to see their late fusion (the mean of their probabilities, "
+            "as Rajamani et al.'s best submissions).")
+
+# tag scores along the song
+st.markdown("#### Where along the song the tags come from")
+loaded, _ = resources.checkpoints()
+model_key = st.selectbox("Tagger", list(taggers), key="mood_model") if len(taggers) > 1 else next(iter(taggers))
+maps = taggers[model_key].explanations
+ckpt = loaded.get(model_key)
+frame_s = float((getattr(ckpt, "feature_spec", None) or {}).get("frame_seconds", 256 / 12000))
+input_s = int(getattr(getattr(getattr(ckpt, "model", None), "config", None), "input_frames", 1400)) * frame_s
+if "tag_windows" in maps:
+    windows = maps["tag_windows"]
+    st.plotly_chart(plots.tag_windows(windows, shown, model=model_key, true_tags=true_tags, window_seconds=input_s),
+                    width="stretch", key="mood_windows")
+    if len(windows["axes"]["window_start_s"]) <= 1:
+        st.caption(f"The song is no longer than the tagger's input ({input_s:.1f} s), so there is one window "
+                   "(looped from the start where the song is shorter).")
+    else:
+        st.caption(f"The tagger scores {input_s:.1f} s windows slid along the song; the tags at the top come from "
+                   "the first window.")
+else:
+    st.info(f"{model_key} returned no tag_windows map.")
+if "tag_occlusion" in maps:
+    st.plotly_chart(plots.tag_occlusion(maps["tag_occlusion"], shown, model=model_key, duration_s=ctx.audio.duration,
+                                        true_tags=true_tags), width="stretch", key="mood_occlusion")
+    st.caption("Occlusion: each region of the first window is blanked in turn and the tag's score recomputed. Red: "
+               "the region raises the tag (the score drops without it); blue: it lowers the tag.")
+
+# self-attention of vggish_sa3
+st.markdown("#### Self-attention (vggish_sa3)")
+attending = [k for k, r in taggers.items() if "self_attention" in r.explanations]
+if not attending:
+    st.info("No chosen tagger has a self-attention layer: select **vggish_sa3** under VGG-ish in the sidebar.")
+    st.stop()
+attention_key = st.selectbox("Attention of", attending, key="mood_attention_model") if len(attending) > 1 \
+    else attending[0]
+entry = taggers[attention_key].explanations["self_attention"]
+values = entry["values"]
+n_heads, n_freq, n_time, n_neigh = values.shape
+time_s = entry["axes"]["time_s"]
+column_s = float(time_s[1] - time_s[0]) if len(time_s) > 1 else input_s
+st.markdown(
+    f"Layer 3 of {attention_key} replaces a 3×3 convolution with **local self-attention**: at every point of its "
+    f"internal map ({n_freq} frequency bins × {n_time} time columns of {column_s:.2f} s), each of its {n_heads} heads "
+    "builds the output from the 3×3 neighbours around the point, weighted by how well they match it (the weights "
+    "sum to 1). A high weight on a neighbour means that neighbour's sound shapes the point's output there. It is "
+    "computed on the tagger's input window (the first ~30 s, looped if the song is shorter)."
+)
+heads = [-1] + list(range(n_heads))  # -1: the mean over heads
+if st.session_state.get("mood_head") not in heads:
+    st.session_state["mood_head"] = -1
+if st.session_state.get("mood_position") not in range(n_time):
+    st.session_state["mood_position"] = n_time // 2
+left, right = st.columns([1, 2])
+head = left.selectbox("Head", heads, key="mood_head",
+                      format_func=lambda h: "mean of all heads" if h < 0 else f"head {h + 1}")
+position = right.select_slider("Position (time column)", options=list(range(n_time)), key="mood_position",
+                               format_func=lambda i: f"{time_s[i]:.1f} s")
+head_label = "mean of all heads" if head < 0 else f"head {head + 1}"
+try:
+    grid = attention_neighbourhood(values, position=position, head=None if head < 0 else head)
+    lean = attention_time_lean(values, head=None if head < 0 else head)
+except MemoError as exc:
+    st.warning(f"The self-attention map cannot be shown: {exc}")
+else:
+    c1, c2 = st.columns([1, 2])
+    c1.plotly_chart(plots.neighbourhood(grid, column_seconds=column_s, position_s=float(time_s[position]),
+                                        head_label=head_label), width="stretch", key="mood_neighbourhood")
+    c2.plotly_chart(plots.time_lean(lean, time_s, column_seconds=column_s, position_s=float(time_s[position]),
+                                    head_label=head_label), width="stretch", key="mood_lean")
+    earlier, later = float(grid[:, 0].sum()), float(grid[:, -1].sum())
+    centre = float(grid[grid.shape[0] // 2, grid.shape[1] // 2])
+    st.caption(f"At {time_s[position]:.1f} s ({head_label}) the layer puts {earlier:.0%} of its attention on the "
+               f"column before, {later:.0%} on the column after and {centre:.0%} on the point itself (averaged over "
+               "frequency bins). Right: for every point, whether it draws on earlier (blue) or later (red) columns; "
+               "the dotted line is the chosen position.")

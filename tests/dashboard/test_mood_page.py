@@ -1,0 +1,107 @@
+"""The Mood/theme page with AppTest on the tiny corpus: tag bars with thresholds and true tags, the table, late
+fusion, tag scores along the song, occlusion and self-attention; switching song, an upload, fewer taggers."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from .conftest import open_page, song_wav, texts, upload
+
+TAGGERS = ["vggish", "vggish_sa3", "vggish_arelu"]
+
+
+def _charts(app) -> dict[str, dict]:
+    """The page's charts by their key (element ids end with it)."""
+    return {c.proto.id.split("-", 2)[-1]: json.loads(c.proto.spec) for c in app.get("plotly_chart")}
+
+
+def _array(value) -> np.ndarray:
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return out.reshape([int(n) for n in str(value.get("shape", len(out))).split(",")])
+    return np.asarray(value)
+
+
+def _true_tags(root, song_id: str) -> tuple[str, ...]:
+    from memo_core.data import load_dataset
+
+    return tuple(load_dataset("synth", root).by_id()[song_id].tags)
+
+
+def test_mood_page_tags_fusion_maps_and_attention(corpus_env):
+    app = open_page("mood")
+    assert not app.exception
+    app.slider(key="mood_top_n").set_value(18).run()
+    charts = _charts(app)
+    assert {"mood_bars", "mood_windows", "mood_occlusion", "mood_neighbourhood", "mood_lean"} <= set(charts)
+    bars = charts["mood_bars"]
+    assert [a["text"] for a in bars["layout"]["annotations"]] == TAGGERS + ["late fusion"]
+    assert [d["name"] for d in bars["data"] if d["type"] == "bar"] == TAGGERS + ["late fusion"]
+    assert "decision threshold" in [d["name"] for d in bars["data"]]
+    assert "score (0-1)" in json.dumps(bars["layout"])
+    labels = list(bars["data"][0]["y"])
+    assert len(labels) == 18
+    truth = _true_tags(corpus_env, "1")
+    assert truth and all(f"★ {t}" in labels for t in truth)
+    assert sum(label.startswith("★") for label in labels) == len(truth)
+    # the table: late fusion = mean of the three probabilities; thresholds; annotated tags
+    table = app.dataframe[0].value
+    fused = table[[f"{k} score" for k in TAGGERS]].mean(axis=1)
+    assert np.allclose(table["late fusion score"], fused)
+    assert (table["late fusion predicted"] == (table["late fusion score"] >= table["late fusion threshold"])).all()
+    assert set(table.loc[table["annotated"], "tag"]) == set(truth)
+    assert table["late fusion score"].is_monotonic_decreasing  # ordered by the fused score
+    assert "late fusion (vggish + vggish_sa3 + vggish_arelu)" in texts(app)
+    # along the song
+    windows, occlusion = charts["mood_windows"], charts["mood_occlusion"]
+    assert "window start (s)" in windows["layout"]["xaxis"]["title"]["text"]
+    assert _array(windows["data"][0]["z"]).shape[0] == 18
+    assert occlusion["data"][0]["zmid"] == 0
+    assert any("loops" in a.get("text", "") for a in occlusion["layout"].get("annotations", []))  # 20 s < 29.9 s
+    # self-attention at a chosen head and position
+    grid = _array(charts["mood_neighbourhood"]["data"][0]["z"])
+    assert grid.shape == (3, 3) and grid.sum() == pytest.approx(1.0, abs=1e-3)
+    assert "mean of all heads" in charts["mood_neighbourhood"]["layout"]["title"]["text"]
+    app.selectbox(key="mood_head").set_value(1).run()
+    app.select_slider(key="mood_position").set_value(10).run()
+    assert not app.exception
+    charts = _charts(app)
+    title = charts["mood_neighbourhood"]["layout"]["title"]["text"]
+    assert "head 2" in title and "3.4 s" in title
+    assert charts["mood_lean"]["layout"]["shapes"][0]["x0"] == pytest.approx(3.413 + 0.171, abs=0.01)
+    assert "of its attention on the column before" in texts(app)
+
+
+def test_mood_page_after_switching_song_upload_and_fewer_taggers(corpus_env):
+    app = open_page("mood")
+    app.sidebar.selectbox(key="memo_song_synth").select("3").run()
+    assert not app.exception
+    assert app.get("subheader")[0].value == "3"
+    truth = _true_tags(corpus_env, "3")
+    assert "Annotated tags of this song" in texts(app) and all(t in texts(app) for t in truth)
+    assert "mood_bars" in _charts(app)
+
+    upload(app, "tune.wav", song_wav(7.0))
+    assert not app.exception
+    assert "no annotated tags" in texts(app)
+    assert not any(str(label).startswith("★") for label in _charts(app)["mood_bars"]["data"][0]["y"])
+
+    app.sidebar.multiselect(key="memo_ckpt_VGG-ish").set_value(["vggish", "vggish_arelu"]).run()
+    assert not app.exception
+    assert "No chosen tagger has a self-attention layer" in texts(app)
+    assert "late fusion (vggish + vggish_arelu)" in texts(app)
+
+    app.sidebar.multiselect(key="memo_ckpt_VGG-ish").set_value(["vggish_sa3"]).run()
+    assert not app.exception
+    assert "Choose two or more taggers" in texts(app)
+    assert [a["text"] for a in _charts(app)["mood_bars"]["layout"]["annotations"]] == ["vggish_sa3"]
+    assert "mood_neighbourhood" in _charts(app)
+
+    app.sidebar.multiselect(key="memo_ckpt_VGG-ish").set_value([]).run()
+    assert not app.exception
+    assert "No mood/theme tagger is chosen" in texts(app)
+    assert not app.get("plotly_chart")
