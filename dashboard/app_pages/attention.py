@@ -1,5 +1,107 @@
-"""Placeholder: being written."""
+"""Attention: where AT, BAT and the Transformer look in the song (Chaki et al. 2020, Figures 3-6)."""
+
 import streamlit as st
 
-st.title("attention")
-st.info("This page is being written.")
+from dashboard import sidebar
+from dashboard.plots import attention as plots
+from memo_core.map_views import (attention_received, attention_row, later_frame_weight, layer_attention,
+                                 temporal_attention, top_attended)
+
+st.title("Attention")
+ctx = sidebar.song_context()
+regression = ctx.results(task="regression")
+attentive = {key: found for key, r in regression.items() if (found := temporal_attention(r)) is not None}
+transformers = {key: found for key, r in regression.items() if (found := layer_attention(r)) is not None}
+st.subheader(ctx.source.name)
+st.caption("Attention weights show where a model looks, not why it predicts what it does: read them as hints "
+           "to check against the music (Chaki et al. 2020, Sec. 5).")
+
+# --------------------------------------------------------------------------- AT / BAT maps
+st.header("AT and BAT attention maps")
+if not attentive:
+    st.info("No attentive checkpoint is chosen: pick **at**, **bat** or an **at_*** feature-subset model "
+            "(families *AT/BAT* and *Feature subsets*) in the sidebar to see attention maps.")
+else:
+    keys = list(attentive)
+    chosen = st.selectbox("Attentive checkpoint", keys, index=keys.index("at") if "at" in keys else 0,
+                          key="attention_checkpoint",
+                          help="AT attends to every frame of the song; BAT only to earlier frames; the at_* "
+                               "models are AT trained on one feature subset each.")
+    weights, query_t, key_t = attentive[chosen]
+    options = [round(float(t), 3) for t in query_t]
+    if st.session_state.get("attention_frame") not in options:
+        st.session_state["attention_frame"] = options[len(options) // 2]
+    frame_s = st.session_state["attention_frame"]
+    pair = [k for k in ("at", "bat") if k in attentive]
+    shown = pair if chosen in pair and len(pair) == 2 else [chosen]
+    st.plotly_chart(plots.attention_maps({k: attentive[k] for k in shown}, frame_s=frame_s), width="stretch",
+                    key="attention_maps")
+    causal = {k: later_frame_weight(attentive[k][0]) for k in shown}
+    st.caption("Each row is one prediction (its time on the y axis, rising upwards); the colours along the row "
+               "show how much that prediction draws on each frame of the song (x axis), and every row sums to 1. "
+               "Cells right of the dashed diagonal are later frames: "
+               + "; ".join(f"{k} puts at most {w:.3f} on them" for k, w in causal.items())
+               + " (BAT never attends to later frames, so its map is an upper-left triangle). The orange line is "
+                 "the prediction frame chosen below.")
+
+    # ----------------------------------------------------------------------- most attended frames
+    st.header("The most attended frames")
+    measures = ["mean weight received", "relative to uniform attention"]
+    measure = st.radio("Measure", measures, index=1 if later_frame_weight(weights) == 0 else 0, horizontal=True,
+                       key="attention_measure",
+                       help="Relative: 1 means the frame gets what it would under uniform attention. Use it for "
+                            "BAT, whose early frames are seen by every later prediction and so collect more weight.")
+    received = attention_received(weights, relative=measure != measures[0])
+    top_k = st.slider("How many frames to mark", 1, min(10, len(received)), min(5, len(received)),
+                      key="attention_topk") if len(received) > 1 else 1
+    top = top_attended(received, top_k)
+    if ctx.truth is not None:
+        curves = {t: (ctx.truth["time_s"], ctx.truth[t]) for t in ctx.selection.targets
+                  if ctx.truth.get(t) is not None}
+        label = "annotation"
+    else:
+        frame = regression[chosen].predictions
+        curves = {t: (frame["time_s"].to_numpy(), frame[t].to_numpy()) for t in ctx.selection.targets if t in frame}
+        label = f"{chosen} prediction"
+    st.plotly_chart(plots.attended_frames(received, key_t, top, ctx.view, curves, curve_label=label,
+                                          scale=ctx.selection.scale, colour=plots.model_colour(chosen),
+                                          measure=measure),
+                    width="stretch", key="attention_top")
+    st.caption(f"Top: the attention each frame receives from {chosen}'s predictions ({measure}); the {len(top)} "
+               f"highest are orange, shaded down through the {label} curves and the chromagram, as in Chaki et al.'s "
+               "Figures 4 and 5. Look at what these frames share: a change in the curves, a chord, a loud onset.")
+    if ctx.truth is None:
+        st.caption("This song has no annotation, so the marks sit on the model's own prediction.")
+
+    # ----------------------------------------------------------------------- one prediction frame
+    st.header("One prediction frame")
+    frame_s = st.select_slider("Prediction frame", options=options, key="attention_frame",
+                               format_func=lambda t: f"{t:.1f} s")
+    index, row = attention_row(weights, query_t, frame_s)
+    st.plotly_chart(plots.frame_over_chroma(row, key_t, float(query_t[index]), ctx.view, name=chosen),
+                    width="stretch", key="attention_row")
+    st.caption(f"The bars are the weights {chosen}'s prediction at {query_t[index]:.1f} s (orange band) gives to "
+               "every frame; below is the chromagram on the same time axis, so you can see which notes and chords "
+               "those frames hold. Move the slider to follow how the attention shifts through the song.")
+    if row.sum() == 0:
+        st.info("This prediction frame attends to nothing: BAT's first frame has no earlier frame to look at.")
+
+# --------------------------------------------------------------------------- Transformer
+st.header("Transformer: attention by layer and head")
+if not transformers:
+    st.info("The Transformer is not chosen: pick **transformer** (family *AT/BAT*) in the sidebar to see its "
+            "attention maps by layer and head.")
+else:
+    key = st.selectbox("Transformer checkpoint", list(transformers), key="attention_transformer") \
+        if len(transformers) > 1 else next(iter(transformers))
+    values, query_t, key_t = transformers[key]
+    n_layers, n_heads = values.shape[:2]
+    layers = list(range(n_layers))
+    if n_layers * n_heads > 16:
+        layers = [st.selectbox("Layer", layers, format_func=lambda i: f"layer {i + 1}", key="attention_layer")]
+    st.plotly_chart(plots.layer_head_grid(values, query_t, key_t, layers=layers, heads=list(range(n_heads))),
+                    width="stretch", key="attention_layers")
+    st.caption(f"{key}: {n_layers} layer(s) x {n_heads} head(s), read like the maps above (y = prediction "
+               "frame, x = attended frame, one colour scale). Heads of a layer often specialise: one looks at "
+               "nearby frames (a bright diagonal), another at a few frames all through the song (bright columns); "
+               "deeper layers mix what earlier layers gathered, so they are harder to tie to the audio.")

@@ -1,0 +1,96 @@
+"""The Attention page (AT/BAT maps, most attended frames, one frame over the chromagram, Transformer maps)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+
+from .conftest import open_page, song_wav, texts, upload
+
+
+def _charts(app):
+    return [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+
+
+def _names(spec):
+    return [d.get("name") for d in spec["data"]]
+
+
+def _array(value):
+    """A plotly array from a chart spec: a plain list, or numpy's typed form (dtype, base64 bdata, shape)."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = [int(n) for n in str(value.get("shape", len(flat))).split(",")]
+        return flat.reshape(shape).astype(float)
+    return np.asarray(value, float)
+
+
+def _layout(spec):
+    return json.dumps(spec["layout"])
+
+
+def test_attention_page_maps_top_frames_row_and_transformer(corpus_env):
+    app = open_page("attention")
+    assert not app.exception
+    assert app.selectbox(key="attention_checkpoint").value == "at"
+    maps, top, row, layers = _charts(app)
+    # AT and BAT side by side on one colour scale, axes in seconds
+    heat = {d["name"]: d for d in maps["data"] if d["type"] == "heatmap"}
+    assert list(heat) == ["at", "bat"]
+    assert "prediction frame time (s)" in _layout(maps) and "attended frame time (s)" in _layout(maps)
+    assert maps["layout"]["coloraxis"]["colorbar"]["title"]["text"] == "attention weight"
+    # BAT's causal triangle: nothing on the same or a later frame; AT attends everywhere
+    bat = _array(heat["bat"]["z"])
+    assert np.all(np.triu(bat) == 0) and np.tril(bat, -1).max() > 0
+    assert np.triu(_array(heat["at"]["z"]), 1).max() > 0
+    assert "bat puts at most 0.000 on them" in texts(app)
+    # the most attended frames: k orange bars, marks on the annotation, the chromagram on the same axis
+    assert {"valence (annotation)", "arousal (annotation)", "most attended frames", "chroma"} <= set(_names(top))
+    assert "time (s)" in _layout(top) and "pitch class" in _layout(top)
+    colours = top["data"][0]["marker"]["color"]
+    assert sum(c == "#ff7f0e" for c in colours) == app.slider(key="attention_topk").value == 5
+    app.slider(key="attention_topk").set_value(3).run()
+    assert sum(c == "#ff7f0e" for c in _charts(app)[1]["data"][0]["marker"]["color"]) == 3
+    # one prediction frame's row over the chromagram, following the slider
+    assert _names(row) == ["at: attention row", "chroma"]
+    frame = app.select_slider(key="attention_frame")
+    frame.set_value(1.5).run()
+    assert not app.exception
+    row = _charts(app)[2]
+    assert any("prediction frame 1.5 s" in a.get("text", "") for a in row["layout"]["annotations"])
+    assert abs(_array(row["data"][0]["y"]).sum() - 1.0) < 1e-3
+    # the Transformer: one map per layer and head
+    assert _names(layers) == ["layer 1 head 1", "layer 1 head 2", "layer 2 head 1", "layer 2 head 2"]
+    assert "layer 2, head 2" in _layout(layers)
+
+
+def test_attention_page_other_checkpoint_song_and_deselected_families(corpus_env):
+    app = open_page("attention")
+    app.selectbox(key="attention_checkpoint").select("at_chroma").run()
+    assert not app.exception
+    assert [d["name"] for d in _charts(app)[0]["data"] if d["type"] == "heatmap"] == ["at_chroma"]
+    app.sidebar.selectbox(key="memo_song_synth").select("3").run()
+    assert not app.exception
+    assert app.get("subheader")[0].value == "3" and len(app.get("plotly_chart")) == 4
+    # the Transformer deselected: its section says so, the AT/BAT charts stay
+    app.sidebar.multiselect(key="memo_ckpt_AT/BAT").set_value(["at", "bat", "chaki_lstm"]).run()
+    assert not app.exception
+    assert "The Transformer is not chosen" in texts(app)
+    assert len(app.get("plotly_chart")) == 3
+    # no attentive checkpoint at all: a message, no traceback
+    app.sidebar.multiselect(key="memo_ckpt_AT/BAT").set_value([]).run()
+    app.sidebar.multiselect(key="memo_ckpt_Feature subsets").set_value([]).run()
+    assert not app.exception
+    assert "No attentive checkpoint is chosen" in texts(app)
+    assert len(app.get("plotly_chart")) == 0
+
+
+def test_attention_page_on_an_upload_marks_the_prediction(corpus_env):
+    app = upload(open_page("attention"), "tune.wav", song_wav(8.0))
+    assert not app.exception
+    top = _charts(app)[1]
+    assert "valence (at prediction)" in _names(top) and "valence (annotation)" not in _names(top)
+    assert "no annotation" in texts(app)
+    assert len(app.get("plotly_chart")) == 4
