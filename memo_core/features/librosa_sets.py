@@ -45,6 +45,8 @@ PITCH_CLASSES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"
 _AMIN = 1e-5
 _POWER_AMIN = 1e-10
 
+_BLOCK_FRAMES = 1500  # librosa frames (30 s) a block where descriptors are computed in time blocks
+
 _MEMO: "OrderedDict[tuple, _Analysis]" = OrderedDict()
 _MEMO_SIZE = 1
 _MEMO_LOCK = threading.Lock()
@@ -116,10 +118,31 @@ def _mel_power(a: _Analysis) -> np.ndarray:
     return librosa.feature.melspectrogram(S=a.get("magnitude") ** 2, sr=SAMPLE_RATE, n_fft=a.n_fft, n_mels=128)
 
 
+def _tuning(magnitude: np.ndarray) -> float:
+    """``librosa.estimate_tuning(S=magnitude ** 2, sr=SAMPLE_RATE, bins_per_octave=12)``, in time blocks.
+
+    piptrack works frame by frame and the estimate only needs the median and a
+    histogram of the pitches it keeps, so blocks give the same value without
+    piptrack's dozen whole-song temporaries (about 1 GB for 10 min).
+    """
+    import librosa
+
+    pitches, mags = [], []
+    for t0 in range(0, magnitude.shape[1], _BLOCK_FRAMES):
+        pitch, mag = librosa.piptrack(sr=SAMPLE_RATE, S=magnitude[:, t0:t0 + _BLOCK_FRAMES] ** 2, n_fft=2048)
+        keep = pitch > 0
+        pitches.append(pitch[keep])
+        mags.append(mag[keep])
+    pitch, mag = np.concatenate(pitches), np.concatenate(mags)
+    threshold = np.median(mag) if mag.size else 0.0
+    return librosa.pitch_tuning(pitch[mag >= threshold], resolution=0.01, bins_per_octave=12)
+
+
 def _chroma_stft(a: _Analysis) -> np.ndarray:
     import librosa
 
-    return librosa.feature.chroma_stft(S=a.get("magnitude") ** 2, sr=SAMPLE_RATE, n_fft=a.n_fft)
+    magnitude = a.get("magnitude")
+    return librosa.feature.chroma_stft(S=magnitude ** 2, sr=SAMPLE_RATE, n_fft=a.n_fft, tuning=_tuning(magnitude))
 
 
 def _chroma_cqt(a: _Analysis) -> np.ndarray:
@@ -157,14 +180,25 @@ def _mfcc(a: _Analysis) -> np.ndarray:
 def _spectral_rest(a: _Analysis) -> np.ndarray:
     import librosa
 
-    mag = a.get("magnitude")
+    magnitude = a.get("magnitude")
+    # The frame-by-frame descriptors in time blocks: on a whole 10 min song their float64
+    # temporaries (bandwidth's deviations, roll-off's cumulative sums) peak near 1 GB. Not the
+    # contrast: its values on a block differ from those on the whole song.
+    blocks = {"centroid": [], "bandwidth": [], "flatness": [], "rolloff": []}
+    for t0 in range(0, magnitude.shape[1], _BLOCK_FRAMES):
+        mag = magnitude[:, t0:t0 + _BLOCK_FRAMES]  # a view: the same memory layout, so the same sums
+        blocks["centroid"].append(librosa.feature.spectral_centroid(S=mag, sr=SAMPLE_RATE, n_fft=a.n_fft))
+        blocks["bandwidth"].append(librosa.feature.spectral_bandwidth(S=mag, sr=SAMPLE_RATE, n_fft=a.n_fft))
+        blocks["flatness"].append(librosa.feature.spectral_flatness(S=mag, n_fft=a.n_fft))
+        blocks["rolloff"].append(librosa.feature.spectral_rolloff(S=mag, sr=SAMPLE_RATE, n_fft=a.n_fft))
+    whole = {name: np.hstack(parts) for name, parts in blocks.items()}
     return np.vstack(
         [
-            librosa.feature.spectral_centroid(S=mag, sr=SAMPLE_RATE, n_fft=a.n_fft),
-            librosa.feature.spectral_bandwidth(S=mag, sr=SAMPLE_RATE, n_fft=a.n_fft),
-            librosa.feature.spectral_contrast(S=mag, sr=SAMPLE_RATE, n_fft=a.n_fft),
-            librosa.feature.spectral_flatness(S=mag, n_fft=a.n_fft),
-            librosa.feature.spectral_rolloff(S=mag, sr=SAMPLE_RATE, n_fft=a.n_fft),
+            whole["centroid"],
+            whole["bandwidth"],
+            librosa.feature.spectral_contrast(S=magnitude, sr=SAMPLE_RATE, n_fft=a.n_fft),
+            whole["flatness"],
+            whole["rolloff"],
             librosa.feature.zero_crossing_rate(a.y, frame_length=a.n_fft, hop_length=HOP_LENGTH, center=True),
         ]
     )

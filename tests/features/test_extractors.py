@@ -265,3 +265,22 @@ def test_one_pass_gives_both_openSMILE_sets_from_one_run(monkeypatch):
     with opensmile_sets.one_pass([deam, get_extractor("compare6373", sample_rate=22_050)]):
         deam.compute(audio)
     assert runs[1:] == [("deam260",), ("deam260",)]
+
+
+def test_librosa_time_blocks_give_the_whole_song_values(monkeypatch):
+    # spectral's frame-by-frame descriptors and chroma's tuning estimate are computed in
+    # time blocks to bound memory: the values must be the bits of one whole-song call.
+    import librosa
+
+    from memo_core.features import librosa_sets
+
+    audio = _music(7.3, seed=7)
+    whole = {name: get_extractor(name).compute(audio) for name in ("spectral", "chroma")}
+    magnitude = librosa_sets._analysis(audio, 2048).get("magnitude")
+    expected_tuning = librosa.estimate_tuning(S=magnitude**2, sr=librosa_sets.SAMPLE_RATE, bins_per_octave=12)
+    librosa_sets.clear_intermediates()
+    monkeypatch.setattr(librosa_sets, "_BLOCK_FRAMES", 37)  # 10 blocks, the last one short
+    assert librosa_sets._tuning(magnitude) == expected_tuning
+    for name, values in whole.items():
+        assert np.array_equal(get_extractor(name).compute(audio), values), name
+    librosa_sets.clear_intermediates()
