@@ -73,7 +73,7 @@ def test_upload_of_a_generated_wav_is_analysed(corpus_env):
     ("notes.wav", b"this is not audio at all" * 50, "cannot be analysed"),
     ("short.wav", song_wav(0.2), "cannot be analysed"),
     ("broken.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x10" + bytes(range(256)) * 20, "cannot be analysed"),
-])
+], ids=["not-audio", "0.2-s", "corrupt-mp3"])
 def test_bad_uploads_show_a_message_and_the_app_keeps_working(corpus_env, name, data, expected):
     app = upload(open_page(), name, data)
     assert not app.exception
