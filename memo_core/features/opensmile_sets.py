@@ -273,7 +273,8 @@ def _feature_names_of(kind: str) -> list[str]:
     smile = _open((kind,), DEFAULT_SAMPLE_RATE)
     try:
         sink = f"memo_sink_{kind}"
-        names = [smile.external_sink_get_element_name(sink, i) for i in range(smile.external_sink_get_num_elements(sink))]
+        count = smile.external_sink_get_num_elements(sink)
+        names = [smile.external_sink_get_element_name(sink, i) for i in range(count)]
     finally:
         smile.free()
     with _LOCK:
