@@ -337,6 +337,7 @@ def analyse_song(
         MemoError: no checkpoints were given.
     """
     from .features import extract, get_extractor
+    from .features.cache import cache_path
 
     started = time.perf_counter()
     audio = _as_audio(audio)
@@ -399,7 +400,9 @@ def analyse_song(
         module = sys.modules[type(extractors[job[0]]).__module__]
         shared = module.__name__ in _SHARED_INTERMEDIATES
         one_pass = getattr(module, "one_pass", None) if shared else None
-        with one_pass([extractors[f] for f in job]) if one_pass else contextlib.nullcontext():
+        # Only sets still to compute share a pass: one already in the feature cache is read from there.
+        pending = [extractors[f] for f in job if not (cache and cache_path(audio, extractors[f]).is_file())]
+        with one_pass(pending) if one_pass else contextlib.nullcontext():
             for fid in job:
                 extractor, t0 = extractors[fid], time.perf_counter()
                 try:
