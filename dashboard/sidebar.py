@@ -32,6 +32,8 @@ DATASET_LABELS = {
 }
 _SOURCES = ("A dataset song", "Upload a file", "Emotion lab song")
 _STATE = "memo_selection"
+#: Families whose checkpoints start unchosen (the feature-subset study: compared on the Compare page).
+_OPTIONAL_FAMILIES = ("Feature subsets",)
 
 
 @dataclass
@@ -152,7 +154,9 @@ def _checkpoint_choice() -> tuple[tuple[str, ...], dict[str, str]]:
         def label(key: str, _e=entries) -> str:
             entry = _e.get(key, {})
             return f"{key} · {entry.get('features', '?')} · {str(entry.get('training_data', '?')).split(' (')[0]}"
-        chosen += st.multiselect(family, keys, default=keys, format_func=label, key=f"memo_ckpt_{family}")
+        # the feature-subset ATs start unchosen: thirteen curves on one chart are too many to read
+        default = [] if family in _OPTIONAL_FAMILIES else keys
+        chosen += st.multiselect(family, keys, default=default, format_func=label, key=f"memo_ckpt_{family}")
     return tuple(chosen), problems
 
 

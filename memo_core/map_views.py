@@ -77,18 +77,23 @@ def _map(result: Any, name: str) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- attention over the song
 
 
-def temporal_attention(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """``(weights [query, key], query_time_s, key_time_s)`` of an AT/BAT result, or None when it has none."""
-    found = _map(result, "temporal_attention")
+def _attention_map(result: Any, name: str, n_axes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(weights, query_time_s, key_time_s)`` of an attention map whose LAST two axes are query and key."""
+    found = _map(result, name)
     if found is None:
         return None
     values = np.asarray(found["values"], float)
-    if values.ndim != 2:
-        raise MemoError(f"temporal_attention should have 2 axes, got shape {values.shape}")
+    if values.ndim != n_axes:
+        raise MemoError(f"{name} should have {n_axes} axes, got shape {values.shape}")
     axes = found.get("axes", {})
-    q = np.asarray(axes.get("query_time_s", np.arange(values.shape[0]) * FRAME_SECONDS), float)
-    k = np.asarray(axes.get("key_time_s", np.arange(values.shape[1]) * FRAME_SECONDS), float)
+    q = np.asarray(axes.get("query_time_s", np.arange(values.shape[-2]) * FRAME_SECONDS), float)
+    k = np.asarray(axes.get("key_time_s", np.arange(values.shape[-1]) * FRAME_SECONDS), float)
     return values, q, k
+
+
+def temporal_attention(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(weights [query, key], query_time_s, key_time_s)`` of an AT/BAT result, or None when it has none."""
+    return _attention_map(result, "temporal_attention", 2)
 
 
 def attention_received(weights: np.ndarray, *, relative: bool = False) -> np.ndarray:
@@ -141,16 +146,7 @@ def attention_row(weights: np.ndarray, query_times: Sequence[float], t: float) -
 
 def layer_attention(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """``(weights [layer, head, query, key], query_time_s, key_time_s)`` of a Transformer result, or None."""
-    found = _map(result, "layer_attention")
-    if found is None:
-        return None
-    values = np.asarray(found["values"], float)
-    if values.ndim != 4:
-        raise MemoError(f"layer_attention should have 4 axes, got shape {values.shape}")
-    axes = found.get("axes", {})
-    q = np.asarray(axes.get("query_time_s", np.arange(values.shape[2]) * FRAME_SECONDS), float)
-    k = np.asarray(axes.get("key_time_s", np.arange(values.shape[3]) * FRAME_SECONDS), float)
-    return values, q, k
+    return _attention_map(result, "layer_attention", 4)
 
 
 # --------------------------------------------------------------------------- multi-scale models

@@ -14,7 +14,7 @@ import hashlib
 import plotly.graph_objects as go
 
 __all__ = ["TARGET_COLOURS", "TRUTH_COLOUR", "model_colour", "finish", "time_axis_title", "value_axis_title",
-           "HEATMAP_SCALE", "DIVERGING_SCALE"]
+           "HEATMAP_SCALE", "DIVERGING_SCALE", "TIME_MARGINS"]
 
 #: Valence blue, arousal red, in every chart.
 TARGET_COLOURS = {"valence": "#1f77b4", "arousal": "#d62728"}
@@ -50,13 +50,26 @@ def value_axis_title(target: str, scale: str) -> str:
     return f"{target} ({lo_hi})"
 
 
-def finish(fig: go.Figure, *, title: str = "", height: int = 380, legend_below: bool = True) -> go.Figure:
-    """The shared layout: title, height, tight margins, legend under the chart, transparent background."""
+#: Fixed side margins (px) of charts on a song's time axis, so stacked charts line their time axes up
+#: whatever their tick labels, and colour bars fit in the right margin.
+TIME_MARGINS = dict(l=90, r=120)
+
+
+def finish(fig: go.Figure, *, title: str = "", height: int = 380, legend_below: bool = True,
+           time_aligned: bool = False) -> go.Figure:
+    """The shared layout: title, height, tight margins, legend under the chart, transparent background.
+
+    ``time_aligned`` gives the chart :data:`TIME_MARGINS` (and no automatic y margins), so charts of one song
+    drawn one above the other have their time axes at the same place on the page.
+    """
+    sides = TIME_MARGINS if time_aligned else dict(l=10, r=10)
     fig.update_layout(
-        title=dict(text=title, x=0.0, xanchor="left"), height=height, margin=dict(l=10, r=10, t=45 if title else 15,
-                                                                                  b=10),
+        title=dict(text=title, x=0.0, xanchor="left"), height=height,
+        margin=dict(**sides, t=45 if title else 15, b=10),
         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", hovermode="closest",
     )
+    if time_aligned:
+        fig.update_yaxes(automargin=False, title_standoff=8)
     if legend_below:
         fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0.0))
     return fig

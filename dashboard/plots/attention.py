@@ -39,7 +39,11 @@ def attention_maps(maps: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
     """
     names = list(maps)
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
-    zmax = max((float(np.max(w)) for w, _, _ in maps.values() if np.size(w)), default=1.0) or 1.0
+    # BAT's first rows put all their weight on one or two frames (weights near 1) and would leave every other cell
+    # black: the shared scale stops at the 99th percentile of all cells instead (brighter cells saturate).
+    cells = [np.ravel(w) for w, _, _ in maps.values() if np.size(w)]
+    zmax = float(np.quantile(np.concatenate(cells), 0.99)) if cells else 1.0
+    zmax = zmax if zmax > 0 else 1.0
     for col, name in enumerate(names, start=1):
         weights, q, k = maps[name]
         fig.add_trace(go.Heatmap(x=_centres(k), y=_centres(q), z=weights, coloraxis="coloraxis", name=name,

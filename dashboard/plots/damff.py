@@ -147,7 +147,7 @@ def damff_maps(view: SongView, *, spatial: UnfoldedMap | None, spatial_on_view: 
     fig.update_xaxes(range=[0, view.duration_s])
     fig.update_xaxes(title_text=time_axis_title(), row=len(rows), col=1)
     fig.update_annotations(font_size=12, x=0.0, xanchor="left")
-    return finish(fig, height=int(190 * sum(heights) + 120), legend_below=False)
+    return finish(fig, height=int(190 * sum(heights) + 120), legend_below=False, time_aligned=True)
 
 
 def step_zoom(*, logmel_block: np.ndarray, block_time_s: np.ndarray, view_mel_hz: np.ndarray, step_start_s: float,

@@ -52,7 +52,7 @@ def signal_views(view: SongView, *, rows: Sequence[str] = ("waveform", "log-mel"
                                      hovertemplate="%{x:.1f} s, %{y}: %{z:.2f}<extra></extra>"), row=i, col=1)
             fig.update_yaxes(title_text="pitch class", row=i, col=1)
     fig.update_xaxes(title_text=time_axis_title(), range=[0, view.duration_s], row=n, col=1)
-    return finish(fig, height=height, legend_below=False)
+    return finish(fig, height=height, legend_below=False, time_aligned=True)
 
 
 def _band(fig, t, mean, std, colour, name, row, legendgroup):
@@ -102,7 +102,7 @@ def va_over_time(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame],
     fig.update_xaxes(title_text=time_axis_title(), row=len(targets), col=1)
     if duration_s:
         fig.update_xaxes(range=[0, duration_s])
-    return finish(fig, height=height or 250 + 170 * len(targets))
+    return finish(fig, height=height or 250 + 170 * len(targets), time_aligned=True)
 
 
 def va_path(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame], *, height: int = 520,

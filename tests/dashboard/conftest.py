@@ -72,3 +72,17 @@ def values(array) -> np.ndarray:
             out = out.reshape([int(s) for s in str(shape).split(",")] if isinstance(shape, str) else shape)
         return out
     return np.asarray(array)
+
+
+def chart_specs(app: AppTest) -> list[dict]:
+    """Every plotly chart on the page, as its figure's JSON, in page order."""
+    import json
+
+    return [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+
+
+def charts_by_key(app: AppTest) -> dict[str, dict]:
+    """The page's plotly charts by their widget key (element ids end with it)."""
+    import json
+
+    return {c.proto.id.split("-", 2)[-1]: json.loads(c.proto.spec) for c in app.get("plotly_chart")}

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
 
-from .conftest import open_page, song_wav, texts, upload
-
-
-def _charts(app):
-    return [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+from .conftest import chart_specs as _charts, open_page, song_wav, texts, upload
+from .conftest import values as _array
 
 
 def _names(spec):
     return [d.get("name") for d in spec["data"]]
-
-
-def _array(value):
-    """A plotly array from a chart spec: a plain list, or numpy's typed form (dtype, base64 bdata, shape)."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = [int(n) for n in str(value.get("shape", len(flat))).split(",")]
-        return flat.reshape(shape).astype(float)
-    return np.asarray(value, float)
 
 
 def _layout(spec):
@@ -68,6 +55,8 @@ def test_attention_page_maps_top_frames_row_and_transformer(corpus_env):
 
 def test_attention_page_other_checkpoint_song_and_deselected_families(corpus_env):
     app = open_page("attention")
+    assert app.selectbox(key="attention_checkpoint").options == ["at", "bat"]  # the feature subsets start off
+    app.sidebar.multiselect(key="memo_ckpt_Feature subsets").set_value(["at_chroma", "at_cqt"]).run()
     app.selectbox(key="attention_checkpoint").select("at_chroma").run()
     assert not app.exception
     assert [d["name"] for d in _charts(app)[0]["data"] if d["type"] == "heatmap"] == ["at_chroma"]

@@ -3,25 +3,12 @@ variants table; switching song, an upload, and no DAMFF checkpoint chosen."""
 
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
 
-from .conftest import open_page, song_wav, texts, upload
-
-
-def _charts(app) -> dict[str, dict]:
-    """The page's charts by their key (element ids end with it)."""
-    return {c.proto.id.split("-", 2)[-1]: json.loads(c.proto.spec) for c in app.get("plotly_chart")}
-
-
-def _array(value) -> np.ndarray:
-    """A plotly array from a chart's JSON (plain list, or base64 ``bdata`` with ``dtype`` and ``shape``)."""
-    if isinstance(value, dict) and "bdata" in value:
-        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        return out.reshape([int(n) for n in str(value.get("shape", len(out))).split(",")])
-    return np.asarray(value)
+from .conftest import charts_by_key as _charts, open_page, song_wav, texts, upload
+from .conftest import values as _array
 
 
 def _names(spec) -> list:

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
 
-from .conftest import open_page, song_wav, texts, upload
+from .conftest import chart_specs as _charts, open_page, song_wav, texts, upload
+from .conftest import values as _array
 
 SCALES = ["5 frames (2.5 s)", "10 frames (5 s)", "20 frames (10 s)"]
 DBLSTM = ["10 frames (5 s)", "20 frames (10 s)", "30 frames (15 s)", "60 frames (30 s)"]
 
 
-def _charts(app):
-    return [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
-
-
 def _names(spec):
     return [d.get("name") for d in spec["data"]]
-
-
-def _array(value):
-    """A plotly array from a chart spec: a plain list, or numpy's typed form (dtype, base64 bdata, shape)."""
-    if isinstance(value, dict) and "bdata" in value:
-        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = [int(n) for n in str(value.get("shape", len(flat))).split(",")]
-        return flat.reshape(shape).astype(float)
-    return np.asarray(value, float)
 
 
 def _trace(spec, name):
