@@ -75,6 +75,20 @@ def selection() -> Selection:
     return found if found is not None else Selection(None, (), ("valence", "arousal"), "-1-1", "No song chosen yet.")
 
 
+def _remembered(key: str) -> str:
+    """``key``, with its last value restored: Streamlit forgets a widget's value on runs that do not draw it
+    (another dataset chosen), and a typed folder or chosen song should survive that for the session."""
+    saved = st.session_state.setdefault("memo_remembered", {})
+    if key not in st.session_state and key in saved:
+        st.session_state[key] = saved[key]
+    return key
+
+
+def _remember(key: str) -> None:
+    if key in st.session_state:
+        st.session_state.setdefault("memo_remembered", {})[key] = st.session_state[key]
+
+
 def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | None, str | None, str]:
     names = list(DATASET_LABELS)
     name = st.selectbox("Dataset", names, format_func=DATASET_LABELS.get, key="memo_dataset")
@@ -100,9 +114,10 @@ def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | N
             return None, "Dataset folders are disabled on this server; upload a file instead.", name
         root_text = st.selectbox("Dataset folder", [str(r) for r in current.dataset_roots], key=f"memo_root_{name}")
     else:
-        root_text = st.text_input("Dataset folder", key=f"memo_root_{name}",
+        root_text = st.text_input("Dataset folder", key=_remembered(f"memo_root_{name}"),
                                   placeholder="/path/to/your/copy", help="The dataset's top folder, in its "
                                   "official layout (see the README). It is remembered for this session.")
+        _remember(f"memo_root_{name}")
         if not root_text.strip():
             return None, f"Type the folder of your {DATASET_LABELS[name].split(' (')[0]} copy in the sidebar.", name
     try:
@@ -119,8 +134,12 @@ def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | N
     if not found:
         return None, f"No song matches {query!r}; clear the search.", name
     labels = {s.song_id: song_label(s) for s in found}
+    song_key = _remembered(f"memo_song_{name}")
+    if st.session_state.get(song_key) not in labels:
+        st.session_state.pop(song_key, None)  # a remembered song the search now hides
     song_id = st.selectbox(f"Song ({len(found)} of {len(songs)})", list(labels), format_func=labels.get,
-                           key=f"memo_song_{name}")
+                           key=song_key)
+    _remember(song_key)
     data = resources.song_audio(str(root), song_id, name)
     if data is None:
         return None, f"Song {song_id} has no audio file.", name

@@ -195,3 +195,15 @@ def test_a_chosen_time_moves_the_player_and_marks_the_charts(corpus_env):
     assert "Player set to 7.5 s" in texts(app)
     shapes = _chart_specs(app)[0]["layout"].get("shapes", [])
     assert any(s.get("x0") == 7.5 for s in shapes)
+
+
+def test_a_typed_folder_and_a_chosen_song_are_remembered_across_datasets(corpus_env, tmp_path):
+    app = open_page()
+    app.sidebar.selectbox(key="memo_song_synth").select("2").run()
+    app.sidebar.selectbox(key="memo_dataset").select("emomusic").run()
+    app.sidebar.text_input(key="memo_root_emomusic").input(str(tmp_path)).run()
+    app.sidebar.selectbox(key="memo_dataset").select("synth").run()
+    assert app.sidebar.selectbox(key="memo_song_synth").value == "2"
+    app.sidebar.selectbox(key="memo_dataset").select("emomusic").run()
+    assert not app.exception
+    assert app.sidebar.text_input(key="memo_root_emomusic").value == str(tmp_path)
