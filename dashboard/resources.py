@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import tomllib
 import warnings
 from collections import OrderedDict
@@ -41,7 +42,7 @@ from memo_core.views import SongView, song_view
 __all__ = [
     "Settings", "settings", "check_dataset_root", "default_corpus_dir", "corpus_is_ready", "corpus_is_damaged",
     "render_default_corpus", "dataset", "corpus_table", "song_curves", "song_audio", "SongSource",
-    "load_song_audio", "checkpoints", "manifest_entries", "view", "cached_analysis", "analyse",
+    "load_song_audio", "song_file", "checkpoints", "manifest_entries", "view", "cached_analysis", "analyse",
     "UPLOAD_TYPES", "MAX_UPLOAD_SECONDS",
 ]
 
@@ -151,7 +152,7 @@ def render_default_corpus(progress: Callable[[int, int], None]) -> Path:
         MemoError: the folder holds something else, or rendering failed.
     """
     path = synth.ensure_corpus(n_songs=DEMO_N_SONGS, seed=DEMO_SEED, progress=False, progress_callback=progress)
-    for cached in (dataset, corpus_table, song_curves, song_audio):
+    for cached in (dataset, corpus_table, song_curves, song_file):
         cached.clear()
     return path
 
@@ -159,9 +160,9 @@ def render_default_corpus(progress: Callable[[int, int], None]) -> Path:
 # --------------------------------------------------------------------------- datasets
 
 
-@st.cache_data(show_spinner="Reading the dataset…", max_entries=8)
+@st.cache_resource(show_spinner="Reading the dataset…", max_entries=8)
 def dataset(name: str, root: str) -> DatasetLoad:
-    """A dataset read once per (loader, folder) and shared by tables, curves and audio.
+    """A dataset read once per (loader, folder) and shared (read-only) by every session, table, curve and song.
 
     Raises:
         DatasetError: the folder does not have the loader's layout (the message says what is missing).
@@ -209,13 +210,32 @@ def song_curves(root: str, song_id: str, name: str = "synth") -> dict[str, np.nd
     return out
 
 
-@st.cache_data(max_entries=16)
-def song_audio(root: str, song_id: str, name: str = "synth") -> bytes | None:
-    """The song's audio file's bytes, or None when the dataset copy has no audio."""
+#: Dataset audio files larger than this are not read (a stray video or a multi-hour recording).
+MAX_SONG_FILE_BYTES = 300 * 1024 * 1024
+
+
+@st.cache_resource(max_entries=16)
+def song_file(root: str, song_id: str, name: str = "synth") -> tuple[bytes, str] | None:
+    """The song's audio file's bytes and their SHA-256, or None when the dataset copy has no audio.
+
+    Raises:
+        AudioError: the file is too large to be a song.
+    """
     song = dataset(name, root).by_id()[song_id]
     if not song.has_audio:
         return None
-    return Path(song.audio_path).read_bytes()
+    path = Path(song.audio_path)
+    if path.stat().st_size > MAX_SONG_FILE_BYTES:
+        raise AudioError(f"{path.name} is {path.stat().st_size / 2**20:.0f} MB, larger than any song MEMO "
+                         f"analyses ({MAX_SONG_FILE_BYTES / 2**20:.0f} MB); convert it to FLAC or MP3.")
+    data = path.read_bytes()
+    return data, digest(data)
+
+
+def song_audio(root: str, song_id: str, name: str = "synth") -> bytes | None:
+    """The song's audio file's bytes, or None when the dataset copy has no audio."""
+    found = song_file(root, song_id, name)
+    return None if found is None else found[0]
 
 
 # --------------------------------------------------------------------------- one song's audio
@@ -302,33 +322,40 @@ def checkpoints_folder() -> str:
 
 
 @st.cache_resource
-def _analyses() -> "OrderedDict[tuple[str, tuple[str, ...]], SongAnalysis]":
-    """Analyses of this server process, newest last (a few songs; the rest stay on disk)."""
-    return OrderedDict()
+def _analyses() -> tuple["OrderedDict[tuple[str, tuple[str, ...]], SongAnalysis]", threading.Lock]:
+    """Analyses of this server process, newest last (a few songs; the rest stay on disk), and the lock that
+    keeps sessions from changing the store at the same time."""
+    return OrderedDict(), threading.Lock()
 
 
 def cached_analysis(key: str, checkpoint_keys: tuple[str, ...]) -> SongAnalysis | None:
     """The analysis of song ``key`` by these checkpoints when this process already made it."""
-    store = _analyses()
-    found = store.get((key, checkpoint_keys))
-    if found is not None:
-        store.move_to_end((key, checkpoint_keys))
+    store, lock = _analyses()
+    with lock:
+        found = store.get((key, checkpoint_keys))
+        if found is not None:
+            store.move_to_end((key, checkpoint_keys))
     return found
 
 
 def analyse(key: str, audio: Audio, checkpoint_keys: tuple[str, ...],
-            progress: Callable[[str, int, int], None] | None = None) -> SongAnalysis:
-    """Analyse the song with these checkpoints (from the store, else memo_core's disk cache, else computed)."""
+            progress: Callable[[str, int, int], None] | None = None, *, on_disk: bool = True) -> SongAnalysis:
+    """Analyse the song with these checkpoints (from the store, else memo_core's disk cache, else computed).
+
+    ``on_disk=False`` (uploads) keeps the song's features and results in this process only: nothing derived
+    from a user's file is written to the shared disk cache.
+    """
     found = cached_analysis(key, checkpoint_keys)
     if found is not None:
         return found
     loaded, _ = checkpoints()
     chosen = {k: loaded[k] for k in checkpoint_keys if k in loaded}
-    result = analyse_song(audio, chosen, progress=progress)
-    store = _analyses()
-    store[(key, checkpoint_keys)] = result
-    while len(store) > 6:
-        store.popitem(last=False)
+    result = analyse_song(audio, chosen, progress=progress, cache=on_disk)
+    store, lock = _analyses()
+    with lock:
+        store[(key, checkpoint_keys)] = result
+        while len(store) > 6:
+            store.popitem(last=False)
     return result
 
 

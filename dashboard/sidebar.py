@@ -140,11 +140,14 @@ def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | N
     song_id = st.selectbox(f"Song ({len(found)} of {len(songs)})", list(labels), format_func=labels.get,
                            key=song_key)
     _remember(song_key)
-    data = resources.song_audio(str(root), song_id, name)
-    if data is None:
+    try:
+        found = resources.song_file(str(root), song_id, name)
+    except (OSError, MemoError) as exc:
+        return None, f"Song {song_id}'s audio cannot be read: {exc}", name
+    if found is None:
         return None, f"Song {song_id} has no audio file.", name
-    return resources.SongSource("dataset", labels[song_id], resources.digest(data), name, str(root), song_id,
-                                data), None, name
+    data, key = found
+    return resources.SongSource("dataset", labels[song_id], key, name, str(root), song_id, data), None, name
 
 
 def _upload_song() -> tuple[resources.SongSource | None, str | None]:
@@ -155,7 +158,11 @@ def _upload_song() -> tuple[resources.SongSource | None, str | None]:
     data = upload.getvalue()
     # the file name is only shown, never used as a path
     name = "".join(ch for ch in str(upload.name)[-80:] if ch.isprintable()) or "upload"
-    return resources.SongSource("upload", name, resources.digest(data), data=data), None
+    digests = st.session_state.setdefault("memo_upload_digests", {})  # hash each upload once, not every run
+    if upload.file_id not in digests:
+        digests.clear()
+        digests[upload.file_id] = resources.digest(data)
+    return resources.SongSource("upload", name, digests[upload.file_id], data=data), None
 
 
 def _checkpoint_choice() -> tuple[tuple[str, ...], dict[str, str]]:
@@ -265,7 +272,7 @@ def context_for(source: resources.SongSource, chosen: Selection, truth: dict[str
             bar.progress(min(1.0, done / max(total, 1)), text=f"{text} ({done}/{total})")
 
         try:
-            analysis = resources.analyse(source.key, audio, keys, progress)
+            analysis = resources.analyse(source.key, audio, keys, progress, on_disk=source.kind != "upload")
         except MemoError as exc:
             bar.empty()
             st.error(f"**{source.name}** could not be analysed: {exc}")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import sidebar
+from dashboard import sidebar, widgets
 from dashboard.plots import attention as plots
 from memo_core.map_views import (attention_received, attention_row, later_frame_weight, layer_attention,
                                  temporal_attention, top_attended)
@@ -41,7 +41,7 @@ else:
                "show how much that prediction draws on each frame of the song (x axis), and every row sums to 1. "
                "Cells right of the dashed diagonal are later frames: "
                + "; ".join(f"{k} puts at most {w:.3f} on them" for k, w in causal.items())
-               + " (BAT never attends to later frames, so its map is an upper-left triangle). The orange line is "
+               + " (BAT never attends to later frames, so its map is an upper-left triangle). The magenta line is "
                  "the prediction frame chosen below.")
 
     # ----------------------------------------------------------------------- most attended frames
@@ -68,19 +68,19 @@ else:
                                           measure=measure),
                     width="stretch", key="attention_top")
     st.caption(f"Top: the attention each frame receives from {chosen}'s predictions ({measure}); the {len(top)} "
-               f"highest are orange, shaded down through the {label} curves and the chromagram, as in Chaki et al.'s "
+               f"highest are highlighted in magenta, shaded down through the {label} curves and the chromagram, as in Chaki et al.'s "
                "Figures 4 and 5. Look at what these frames share: a change in the curves, a chord, a loud onset.")
     if ctx.truth is None:
         st.caption("This song has no annotation, so the marks sit on the model's own prediction.")
 
     # ----------------------------------------------------------------------- one prediction frame
     st.header("One prediction frame")
-    frame_s = st.select_slider("Prediction frame", options=options, key="attention_frame",
-                               format_func=lambda t: f"{t:.1f} s")
+    frame_s = widgets.choice_slider("Prediction frame", options, key="attention_frame",
+                                    format_func=lambda t: f"{t:.1f} s")
     index, row = attention_row(weights, query_t, frame_s)
     st.plotly_chart(plots.frame_over_chroma(row, key_t, float(query_t[index]), ctx.view, name=chosen),
                     width="stretch", key="attention_row")
-    st.caption(f"The bars are the weights {chosen}'s prediction at {query_t[index]:.1f} s (orange band) gives to "
+    st.caption(f"The bars are the weights {chosen}'s prediction at {query_t[index]:.1f} s (magenta band) gives to "
                "every frame; below is the chromagram on the same time axis, so you can see which notes and chords "
                "those frames hold. Move the slider to follow how the attention shifts through the song.")
     if row.sum() == 0:

@@ -4,7 +4,7 @@ how it mixes its two convolution branches, on the song's log-mel and chromagram.
 import numpy as np
 import streamlit as st
 
-from dashboard import resources, sidebar
+from dashboard import resources, sidebar, widgets
 from dashboard.plots import damff as plots
 from dashboard.plots import song as song_plots
 from memo_core.errors import MemoError
@@ -104,9 +104,9 @@ st.plotly_chart(fig_maps, width="stretch", key="damff_maps")
 
 st.markdown("#### One step up close")
 if options:
-    chosen = st.select_slider("Step (start time)", options=options, key="damff_frame",
-                              format_func=lambda t: f"{t:.1f} s",
-                              help="Zoom into one 500 ms step: the map the model computed for it.")
+    chosen = widgets.choice_slider("Step (start time)", options, key="damff_frame",
+                                   format_func=lambda t: f"{t:.1f} s",
+                                   help="Zoom into one 500 ms step: the map the model computed for it.")
     step = int(np.argmin(np.abs(steps - chosen)))
     block, block_t = logmel_between(ctx.view.logmel_db, ctx.view.time_s, chosen, chosen + 0.5)
     try:

@@ -3,7 +3,7 @@ song each tag comes from, the self-attention of vggish_sa3, and the late fusion 
 
 import streamlit as st
 
-from dashboard import resources, sidebar
+from dashboard import resources, sidebar, widgets
 from dashboard.plots import mood as plots
 from memo_core.errors import MemoError
 from memo_core.map_views_spectral import (
@@ -144,8 +144,8 @@ if st.session_state.get("mood_position") not in range(n_time):
 left, right = st.columns([1, 2])
 head = left.selectbox("Head", heads, key="mood_head",
                       format_func=lambda h: "mean of all heads" if h < 0 else f"head {h + 1}")
-position = right.select_slider("Position (time column)", options=list(range(n_time)), key="mood_position",
-                               format_func=lambda i: f"{time_s[i]:.1f} s")
+position = widgets.choice_slider("Position (time column)", list(range(n_time)), key="mood_position",
+                                 format_func=lambda i: f"{time_s[i]:.1f} s", container=right)
 head_label = "mean of all heads" if head < 0 else f"head {head + 1}"
 try:
     grid = attention_neighbourhood(values, position=position, head=None if head < 0 else head)

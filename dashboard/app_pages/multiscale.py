@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import resources, sidebar
+from dashboard import resources, sidebar, widgets
 from dashboard.plots import model_colour
 from dashboard.plots import multiscale as plots
 from memo_core.map_views import (DBLSTM_SCALES, MCA_SCALES, avg_fusion, fusion_metrics, is_uniform, nearest_frame,
@@ -78,7 +78,7 @@ else:
     times = [round(float(t), 3) for t in weights["time_s"]]
     if st.session_state.get("multiscale_frame") not in times:
         st.session_state["multiscale_frame"] = times[len(times) // 2]
-    frame_s = st.select_slider("Frame", options=times, key="multiscale_frame", format_func=lambda t: f"{t:.1f} s")
+    frame_s = widgets.choice_slider("Frame", times, key="multiscale_frame", format_func=lambda t: f"{t:.1f} s")
     windows = window_attention_at(result, frames, frame_s)
     if not windows:
         st.info(f"{key} uses plain LSTM scales (no attention inside the windows).")

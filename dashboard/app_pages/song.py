@@ -19,9 +19,9 @@ st.caption(f"{ctx.audio.duration:.1f} s · analysed by {len(ctx.analysis.results
            + (" (from cache)" if ctx.analysis.cached else "")
            + " · click a point on a chart to play from there")
 
-# the player starts where the user last clicked a chart
-start = float(st.session_state.get("memo_play_from", 0.0))
-st.audio(ctx.source.data, format=resources.audio_mime(ctx.source.data), start_time=int(start))
+# the player starts where the user last clicked a chart of this song
+start = float(st.session_state.get("memo_play_from", {}).get(ctx.source.key, 0.0))
+st.audio(ctx.source.data, format=resources.audio_mime(ctx.source.data), start_time=start)
 if start:
     st.caption(f"Player set to {start:.1f} s.")
 
@@ -33,7 +33,7 @@ def _clicked(key: str) -> None:
     if points:
         x = points[0].get("x")
         if isinstance(x, (int, float)) and np.isfinite(x):
-            st.session_state["memo_play_from"] = max(0.0, min(float(x), ctx.audio.duration))
+            st.session_state["memo_play_from"] = {ctx.source.key: max(0.0, min(float(x), ctx.audio.duration))}
 
 
 fig_signal = plots.signal_views(ctx.view)
@@ -97,11 +97,12 @@ if merged is not None and ctx.truth is not None:
                              if ctx.truth.get(t) is not None}})
     merged = merged.merge(truth, on="time_s", how="outer").sort_values("time_s")
 c1, c2, c3 = st.columns(3)
+# the files are built only when a button is pressed, not on every run of the page
 if merged is not None:
-    c1.download_button("Curves (CSV)", merged.to_csv(index=False).encode(), file_name="memo_curves.csv",
-                       mime="text/csv")
+    c1.download_button("Curves (CSV)", lambda: merged.to_csv(index=False).encode(), file_name="memo_curves.csv",
+                       mime="text/csv", key="song_csv")
 if predictions or ctx.truth is not None:
-    c2.download_button("Valence/arousal chart (HTML)", fig_va.to_html(include_plotlyjs="cdn").encode(),
-                       file_name="memo_va.html", mime="text/html")
-c3.download_button("Signal chart (HTML)", fig_signal.to_html(include_plotlyjs="cdn").encode(),
-                   file_name="memo_signal.html", mime="text/html")
+    c2.download_button("Valence/arousal chart (HTML)", lambda: fig_va.to_html(include_plotlyjs="cdn").encode(),
+                       file_name="memo_va.html", mime="text/html", key="song_va_html")
+c3.download_button("Signal chart (HTML)", lambda: fig_signal.to_html(include_plotlyjs="cdn").encode(),
+                   file_name="memo_signal.html", mime="text/html", key="song_signal_html")

@@ -21,8 +21,8 @@ from . import HEATMAP_SCALE, TARGET_COLOURS, TRUTH_COLOUR, finish, model_colour,
 __all__ = ["attention_maps", "attended_frames", "frame_over_chroma", "layer_head_grid"]
 
 HALF = FRAME_SECONDS / 2.0
-#: Colour of the highlighted (most attended) frames: an orange that reads on light and dark backgrounds.
-HIGHLIGHT = "#ff7f0e"
+#: Colour of the highlighted (most attended) frames: a magenta that reads on light and dark backgrounds.
+HIGHLIGHT = "#d4009a"  # unlike every model colour (BAT is vermilion, MCA orange)
 _BAR = dict(thickness=12, title=dict(text="attention weight"))
 
 
@@ -102,7 +102,7 @@ def attended_frames(received: np.ndarray, key_times: np.ndarray, top: Sequence[i
         fig.add_trace(go.Scatter(x=t, y=y, mode="lines", name=f"{target} ({curve_label})",
                                  line=dict(color=TARGET_COLOURS.get(target, TRUTH_COLOUR), width=2.2)), row=2, col=1)
         if len(t) and len(top):
-            at = _centres(key_times[top])
+            at = key_times[top]  # frame starts, where the curves' values sit (frame i covers [t_i, t_i + 0.5))
             inside = (at >= t.min()) & (at <= t.max())
             fig.add_trace(go.Scatter(x=at[inside], y=np.interp(at[inside], t, y), mode="markers",
                                      name="most attended frames", legendgroup="top", showlegend=n == 0,

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 
 from memo_core.views import QUADRANTS, SongView, to_scale
 
-from . import HEATMAP_SCALE, TARGET_COLOURS, TRUTH_COLOUR, finish, model_colour, time_axis_title, value_axis_title
+from . import HEATMAP_SCALE, TRUTH_COLOUR, finish, model_colour, time_axis_title, value_axis_title
 
 __all__ = ["signal_views", "va_over_time", "va_path", "mel_ticks", "add_time_marker"]
 

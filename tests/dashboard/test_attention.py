@@ -6,9 +6,10 @@ import json
 
 import numpy as np
 
+from dashboard.plots.attention import HIGHLIGHT
+
 from .conftest import chart_specs as _charts, open_page, song_wav, texts, upload
 from .conftest import values as _array
-
 
 def _names(spec):
     return [d.get("name") for d in spec["data"]]
@@ -33,13 +34,13 @@ def test_attention_page_maps_top_frames_row_and_transformer(corpus_env):
     assert np.all(np.triu(bat) == 0) and np.tril(bat, -1).max() > 0
     assert np.triu(_array(heat["at"]["z"]), 1).max() > 0
     assert "bat puts at most 0.000 on them" in texts(app)
-    # the most attended frames: k orange bars, marks on the annotation, the chromagram on the same axis
+    # the most attended frames: k highlighted bars, marks on the annotation, the chromagram on the same axis
     assert {"valence (annotation)", "arousal (annotation)", "most attended frames", "chroma"} <= set(_names(top))
     assert "time (s)" in _layout(top) and "pitch class" in _layout(top)
     colours = top["data"][0]["marker"]["color"]
-    assert sum(c == "#ff7f0e" for c in colours) == app.slider(key="attention_topk").value == 5
+    assert sum(c == HIGHLIGHT for c in colours) == app.slider(key="attention_topk").value == 5
     app.slider(key="attention_topk").set_value(3).run()
-    assert sum(c == "#ff7f0e" for c in _charts(app)[1]["data"][0]["marker"]["color"]) == 3
+    assert sum(c == HIGHLIGHT for c in _charts(app)[1]["data"][0]["marker"]["color"]) == 3
     # one prediction frame's row over the chromagram, following the slider
     assert _names(row) == ["at: attention row", "chroma"]
     frame = app.select_slider(key="attention_frame")

@@ -60,9 +60,20 @@ def test_search_filters_songs(corpus_env):
     assert "No song matches" in texts(app)
 
 
-def test_upload_of_a_generated_wav_is_analysed(corpus_env):
-    app = upload(open_page(), "my song.wav", song_wav(12.0))
+def _cache_files() -> set[str]:
+    import os
+    from pathlib import Path
+
+    root = Path(os.environ["MEMO_CACHE_DIR"])
+    return {str(p) for p in root.rglob("*") if p.is_file()}
+
+
+def test_upload_of_a_generated_wav_is_analysed_and_nothing_of_it_is_written(corpus_env):
+    app = open_page()
+    before = _cache_files()
+    upload(app, "my song.wav", song_wav(12.0))
     assert not app.exception
+    assert _cache_files() == before  # features and results of an upload stay in memory
     assert app.get("subheader")[0].value == "my song.wav"
     names = _trace_names(_chart_specs(app)[1])
     assert {"mca", "damff"} <= names and "annotation (ground truth)" not in names
@@ -188,13 +199,17 @@ def test_settings_file_restricts_roots_and_a_broken_file_disables_folders(tmp_pa
 def test_a_chosen_time_moves_the_player_and_marks_the_charts(corpus_env):
     app = open_page()
     assert app.get("audio")[0].proto.start_time == 0
-    app.session_state["memo_play_from"] = 7.5  # what clicking a point at 7.5 s on a chart stores
+    key = app.session_state["memo_selection"].source.key
+    app.session_state["memo_play_from"] = {key: 7.5}  # what clicking a point at 7.5 s on a chart stores
     app.run()
     assert not app.exception
-    assert app.get("audio")[0].proto.start_time == 7
+    assert app.get("audio")[0].proto.start_time == 7  # the player's field holds whole seconds
     assert "Player set to 7.5 s" in texts(app)
     shapes = _chart_specs(app)[0]["layout"].get("shapes", [])
     assert any(s.get("x0") == 7.5 for s in shapes)
+    # another song starts from its beginning
+    app.sidebar.selectbox(key="memo_song_synth").select("2").run()
+    assert app.get("audio")[0].proto.start_time == 0 and "Player set to" not in texts(app)
 
 
 def test_a_typed_folder_and_a_chosen_song_are_remembered_across_datasets(corpus_env, tmp_path):
