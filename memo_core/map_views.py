@@ -31,6 +31,7 @@ from .errors import MemoError
 from .views import SONG_METRICS, song_metrics
 
 __all__ = [
+    "pool_for_display",
     "MCA_SCALES",
     "DBLSTM_SCALES",
     "scale_label",
@@ -295,3 +296,28 @@ def fusion_metrics(truth: Mapping | None, curves: Mapping[str, pd.DataFrame], ta
                 scores = song_metrics(truth["time_s"], truth[target], frame["time_s"], frame[target])
                 rows.append({"curve": name, "target": target, **scores})
     return pd.DataFrame(rows, columns=["curve", "target", *SONG_METRICS])
+
+
+def pool_for_display(weights: np.ndarray, query_times: Sequence[float], key_times: Sequence[float], *,
+                     max_frames: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An attention map averaged over blocks of frames so that neither of its last two axes exceeds
+    ``max_frames`` (a 12 min song has 1440 frames: 2 million cells a map, too many to send to a browser).
+
+    Each block of ``b`` consecutive frames (``b = ceil(n / max_frames)``) becomes one cell holding the mean
+    weight, at the mean start time of its frames, so the map keeps its time axis. Maps that are small enough
+    come back unchanged.
+
+    Returns:
+        ``(weights [..., n_query', n_key'], query_times', key_times')``.
+    """
+    weights = np.asarray(weights, float)
+    q, k = np.asarray(query_times, float), np.asarray(key_times, float)
+    n_q, n_k = weights.shape[-2], weights.shape[-1]
+    b_q, b_k = -(-n_q // max_frames), -(-n_k // max_frames)
+    if b_q == 1 and b_k == 1:
+        return weights, q, k
+    pad = [(0, 0)] * (weights.ndim - 2) + [(0, (-n_q) % b_q), (0, (-n_k) % b_k)]
+    padded = np.pad(weights, pad, constant_values=np.nan)
+    blocks = padded.reshape(*weights.shape[:-2], padded.shape[-2] // b_q, b_q, padded.shape[-1] // b_k, b_k)
+    mean_start = lambda t, b: np.array([t[i:i + b].mean() for i in range(0, len(t), b)])  # noqa: E731
+    return np.nanmean(blocks, axis=(-3, -1)), mean_start(q, b_q), mean_start(k, b_k)

@@ -148,3 +148,22 @@ def test_avg_fusion_is_the_mean_of_the_scales_and_metrics_need_an_annotation():
     assert set(table["target"]) == {"valence"}
     assert table.set_index("curve").loc["AVG", "RMSE"] == pytest.approx(0.0)
     assert fusion_metrics(None, {"AVG": average}, TARGETS).empty
+
+
+def test_pool_for_display_averages_blocks_and_keeps_small_maps():
+    import numpy as np
+
+    from memo_core.map_views import pool_for_display
+
+    t = np.arange(10) * 0.5
+    w = np.tril(np.ones((10, 10)))
+    w /= w.sum(axis=1, keepdims=True)
+    same = pool_for_display(w, t, t, max_frames=10)
+    assert same[0] is not None and np.array_equal(same[0], w)
+    pooled, q, k = pool_for_display(w, t, t, max_frames=4)  # blocks of 3 frames: 3, 3, 3, 1
+    assert pooled.shape == (4, 4)
+    assert np.allclose(q, [0.5, 2.0, 3.5, 4.5]) and np.allclose(k, q)
+    assert np.isclose(pooled[0, 0], w[:3, :3].mean()) and np.isclose(pooled[3, 3], w[9, 9])
+    assert np.allclose(np.triu(pooled, 1), 0)  # a causal map stays causal block by block
+    grid = pool_for_display(np.stack([w, w]), t, t, max_frames=5)[0]  # leading (layer/head) axes are kept
+    assert grid.shape == (2, 5, 5)

@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import sidebar, widgets
 from dashboard.plots import attention as plots
 from memo_core.map_views import (attention_received, attention_row, later_frame_weight, layer_attention,
-                                 temporal_attention, top_attended)
+                                 pool_for_display, temporal_attention, top_attended)
 
 st.title("Attention")
 ctx = sidebar.song_context()
@@ -34,8 +34,9 @@ else:
     frame_s = st.session_state["attention_frame"]
     pair = [k for k in ("at", "bat") if k in attentive]
     shown = pair if chosen in pair and len(pair) == 2 else [chosen]
-    st.plotly_chart(plots.attention_maps({k: attentive[k] for k in shown}, frame_s=frame_s), width="stretch",
-                    key="attention_maps")
+    # long songs: maps averaged over blocks of frames so the browser gets at most 400 x 400 cells
+    st.plotly_chart(plots.attention_maps({k: pool_for_display(*attentive[k]) for k in shown}, frame_s=frame_s),
+                    width="stretch", key="attention_maps")
     causal = {k: later_frame_weight(attentive[k][0]) for k in shown}
     st.caption("Each row is one prediction (its time on the y axis, rising upwards); the colours along the row "
                "show how much that prediction draws on each frame of the song (x axis), and every row sums to 1. "
@@ -99,7 +100,8 @@ else:
     layers = list(range(n_layers))
     if n_layers * n_heads > 16:
         layers = [st.selectbox("Layer", layers, format_func=lambda i: f"layer {i + 1}", key="attention_layer")]
-    st.plotly_chart(plots.layer_head_grid(values, query_t, key_t, layers=layers, heads=list(range(n_heads))),
+    st.plotly_chart(plots.layer_head_grid(*pool_for_display(values, query_t, key_t, max_frames=200),
+                                          layers=layers, heads=list(range(n_heads))),
                     width="stretch", key="attention_layers")
     st.caption(f"{key}: {n_layers} layer(s) x {n_heads} head(s), read like the maps above (y = prediction "
                "frame, x = attended frame, one colour scale). Heads of a layer often specialise: one looks at "
