@@ -37,7 +37,7 @@ from memo_core.data import DatasetLoad, list_datasets, load_dataset
 from memo_core.data import synth
 from memo_core.defaults import default_checkpoints_dir, load_default_checkpoints, read_manifest
 from memo_core.errors import AudioError, DatasetError, MemoError
-from memo_core.views import SongView, song_view
+from memo_core.views import SongView, corpus_summary, song_view
 
 __all__ = [
     "Settings", "settings", "check_dataset_root", "default_corpus_dir", "corpus_is_ready", "corpus_is_damaged",
@@ -178,19 +178,7 @@ def dataset(name: str, root: str) -> DatasetLoad:
 def corpus_table(root: str, name: str = "synth") -> tuple[pd.DataFrame, str]:
     """One row per song (id, split, tags, song-level valence and arousal) and the loader's report."""
     load = dataset(name, root)
-    rows = [
-        {
-            "song": s.song_id,
-            "split": s.split,
-            "tags": ", ".join(s.tags),
-            "valence": float(np.mean(s.valence)) if s.valence is not None and len(s.valence) else np.nan,
-            "arousal": float(np.mean(s.arousal)) if s.arousal is not None and len(s.arousal) else np.nan,
-            "tempo_bpm": s.meta.get("tempo_bpm"),
-            "mode": s.meta.get("mode"),
-        }
-        for s in load.songs
-    ]
-    return pd.DataFrame(rows), load.summary()
+    return corpus_summary(load.songs), load.summary()
 
 
 @st.cache_data
@@ -273,20 +261,6 @@ def _audio(key: str, name: str, _data: bytes) -> tuple[Audio | None, str | None,
 def load_song_audio(source: SongSource) -> tuple[Audio | None, str | None, str | None]:
     """``(audio, error, note)``: the decoded song, or why it cannot be used; ``note`` flags silence."""
     return _audio(source.key, source.name, source.data)
-
-
-def audio_mime(data: bytes) -> str:
-    """The MIME type of an audio file's bytes, from its magic number (for the browser's player)."""
-    head = bytes(data[:12])
-    if head.startswith(b"fLaC"):
-        return "audio/flac"
-    if head.startswith(b"OggS"):
-        return "audio/ogg"
-    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
-        return "audio/wav"
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "audio/mpeg"
-    return "audio/wav"
 
 
 def digest(data: bytes) -> str:

@@ -29,6 +29,7 @@ from .errors import AudioError
 
 __all__ = [
     "encode_audio",
+    "sniff_mime",
     "Audio",
     "AudioSource",
     "SilenceWarning",
@@ -279,3 +280,17 @@ def encode_audio(samples: np.ndarray, sample_rate: int, *, format: str = "FLAC")
     buf = io.BytesIO()
     sf.write(buf, np.clip(x, -1.0, 1.0), int(sample_rate), format=format.upper(), subtype="PCM_16")
     return buf.getvalue()
+
+
+def sniff_mime(data: bytes) -> str:
+    """The MIME type of an audio file's bytes from its magic number (``audio/wav`` when unknown), for a player."""
+    head = bytes(data[:12])
+    if head.startswith(b"fLaC"):
+        return "audio/flac"
+    if head.startswith(b"OggS"):
+        return "audio/ogg"
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    return "audio/wav"

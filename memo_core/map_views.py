@@ -28,7 +28,7 @@ import pandas as pd
 
 from .audio import FRAME_SECONDS
 from .errors import MemoError
-from .views import SONG_METRICS, song_metrics
+from .views import song_metrics_table
 
 __all__ = [
     "pool_for_display",
@@ -276,26 +276,9 @@ def avg_fusion(result: Any) -> pd.DataFrame | None:
 
 
 def fusion_metrics(truth: Mapping | None, curves: Mapping[str, pd.DataFrame], targets: Sequence[str]) -> pd.DataFrame:
-    """Per-song metrics (:func:`memo_core.views.song_metrics`) of several curves against the annotation.
-
-    Args:
-        truth: annotation curves (``time_s`` and one array per target) or None.
-        curves: ``{name: DataFrame(time_s, <target columns>)}``.
-        targets: the targets to score.
-
-    Returns:
-        One row per (curve, target) with ``curve, target`` and the metrics;
-        empty when there is no annotation.
-    """
-    rows = []
-    if truth is not None:
-        for name, frame in curves.items():
-            for target in targets:
-                if truth.get(target) is None or target not in frame:
-                    continue
-                scores = song_metrics(truth["time_s"], truth[target], frame["time_s"], frame[target])
-                rows.append({"curve": name, "target": target, **scores})
-    return pd.DataFrame(rows, columns=["curve", "target", *SONG_METRICS])
+    """Per-song metrics of several curves (scales, fusions) against the annotation: one row per
+    (``curve``, target); see :func:`memo_core.views.song_metrics_table`."""
+    return song_metrics_table(truth, curves, targets, label="curve")
 
 
 def pool_for_display(weights: np.ndarray, query_times: Sequence[float], key_times: Sequence[float], *,

@@ -10,10 +10,11 @@ The dashboard draws these; it computes none of them itself (STYLE.md section 7).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .audio import Audio
 from .data.records import SongRecord
@@ -25,7 +26,12 @@ __all__ = [
     "song_view",
     "SONG_METRICS",
     "song_metrics",
+    "song_metrics_table",
+    "song_summary",
+    "curves_table",
+    "corpus_summary",
     "NATIVE_SCALES",
+    "SCALE_NAMES",
     "scale_of",
     "to_scale",
     "QUADRANTS",
@@ -147,12 +153,77 @@ def song_metrics(times_true: Sequence[float], y_true: Sequence[float], times_pre
     return out
 
 
+def song_metrics_table(truth: Mapping | None, curves: Mapping[str, pd.DataFrame], targets: Sequence[str], *,
+                       label: str = "curve") -> pd.DataFrame:
+    """Per-song metrics (:func:`song_metrics`) of several curves against the annotation.
+
+    Args:
+        truth: annotation curves (``time_s`` and one array per target) or None.
+        curves: ``{name: DataFrame(time_s, <target columns>)}`` (checkpoints' predictions, fusions, scales).
+        targets: the targets to score.
+        label: the name of the column naming the curve.
+
+    Returns:
+        One row per (curve, target) with ``label, target`` and the metrics; empty when there is no annotation.
+    """
+    rows = []
+    if truth is not None:
+        for name, frame in curves.items():
+            for target in targets:
+                if truth.get(target) is None or target not in frame:
+                    continue
+                scores = song_metrics(truth["time_s"], truth[target], frame["time_s"], frame[target])
+                rows.append({label: name, "target": target, **scores})
+    return pd.DataFrame(rows, columns=[label, "target", *SONG_METRICS])
+
+
+def song_summary(truth: Mapping | None, curves: Mapping[str, pd.DataFrame], *, scale: str = "-1-1") -> pd.DataFrame:
+    """Where the song sits: mean valence and arousal of the annotation and of each curve, on ``scale``,
+    with the circumplex quadrant (judged on [-1, 1]). Columns ``source, valence, arousal, quadrant``."""
+    means = []
+    if truth is not None and truth.get("valence") is not None and truth.get("arousal") is not None:
+        means.append(("annotation", float(np.nanmean(truth["valence"])), float(np.nanmean(truth["arousal"]))))
+    for name, frame in curves.items():
+        if {"valence", "arousal"} <= set(frame.columns):
+            means.append((name, float(frame["valence"].mean()), float(frame["arousal"].mean())))
+    return pd.DataFrame([{"source": name, "valence": float(to_scale(v, scale)), "arousal": float(to_scale(a, scale)),
+                          "quadrant": quadrant(v, a)} for name, v, a in means],
+                        columns=["source", "valence", "arousal", "quadrant"])
+
+
+def curves_table(truth: Mapping | None, curves: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """Every curve on one time column, for a CSV: ``time_s``, ``<name>/<target>`` per curve and
+    ``annotation/<target>``; None when there are no curves."""
+    merged = None
+    for name, frame in curves.items():
+        part = frame.rename(columns={c: f"{name}/{c}" for c in frame.columns if c != "time_s"})
+        merged = part if merged is None else merged.merge(part, on="time_s", how="outer")
+    if merged is not None and truth is not None:
+        annotation = pd.DataFrame({"time_s": truth["time_s"],
+                                   **{f"annotation/{t}": truth[t] for t in ("valence", "arousal")
+                                      if truth.get(t) is not None}})
+        merged = merged.merge(annotation, on="time_s", how="outer").sort_values("time_s")
+    return merged
+
+
+def corpus_summary(songs: Iterable[SongRecord]) -> pd.DataFrame:
+    """One row per song: id, split, tags, mean valence and arousal, tempo and mode where known."""
+    def mean(x) -> float:
+        return float(np.mean(x)) if x is not None and len(x) else float("nan")
+
+    return pd.DataFrame([{"song": s.song_id, "split": s.split, "tags": ", ".join(s.tags), "valence": mean(s.valence),
+                          "arousal": mean(s.arousal), "tempo_bpm": s.meta.get("tempo_bpm"), "mode": s.meta.get("mode")}
+                         for s in songs])
+
+
 # --------------------------------------------------------------------------- scales and quadrants
 
 #: The scale of each dataset's own DYNAMIC ratings where it is not [-1, 1] (a ``memo_core.data`` scale name).
 #: DEAM's and emoMusic's dynamic ratings are already on [-1, 1] (only their static ratings use 1-9).
 NATIVE_SCALES = {"pmemo": "0-1"}
 _SCALE_RANGES = {"-1-1": (-1.0, 1.0), "0-1": (0.0, 1.0), "1-9": (1.0, 9.0)}
+#: How each scale is written for people.
+SCALE_NAMES = {"-1-1": "[-1, 1]", "0-1": "0-1", "1-9": "1-9"}
 
 
 def scale_of(dataset: str | None) -> tuple[str, tuple[float, float]]:

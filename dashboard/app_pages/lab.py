@@ -6,7 +6,7 @@ import streamlit as st
 from dashboard import resources, sidebar
 from dashboard.plots import song as plots
 from memo_core.errors import MemoError
-from memo_core.views import song_metrics
+from memo_core.views import song_metrics_table
 
 st.title("Emotion lab")
 st.caption(
@@ -80,16 +80,11 @@ if not predictions:
 else:
     st.plotly_chart(plots.va_over_time(truth, predictions, ctx.selection.targets, duration_s=ctx.audio.duration,
                                        truth_label="designed trajectory"), width="stretch", key="lab_va")
-    rows = []
-    for key, frame in predictions.items():
-        for target in ctx.selection.targets:
-            scores = song_metrics(truth["time_s"], truth[target], frame["time_s"], frame[target])
-            rows.append({"checkpoint": key, "target": target, "PCC": scores["PCC"], "CCC": scores["CCC"],
-                         "RMSE": scores["RMSE"]})
+    table = song_metrics_table(truth, predictions, ctx.selection.targets, label="checkpoint")
     st.markdown("**How closely each model follows the design** (PCC: does it rise and fall with it; CCC: and at "
                 "the right level; RMSE: distance on the [-1, 1] scale)")
-    st.dataframe(pd.DataFrame(rows).style.format({"PCC": "{:.2f}", "CCC": "{:.2f}", "RMSE": "{:.2f}"},
-                                                 na_rep="n/a"), hide_index=True, width="stretch")
+    st.dataframe(table[["checkpoint", "target", "PCC", "CCC", "RMSE"]].style.format(
+        {"PCC": "{:.2f}", "CCC": "{:.2f}", "RMSE": "{:.2f}"}, na_rep="n/a"), hide_index=True, width="stretch")
     st.plotly_chart(plots.va_path(truth, predictions, truth_label="designed trajectory"), width="stretch",
                     key="lab_path")
 taggers = ctx.results(task="tagging")

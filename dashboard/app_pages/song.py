@@ -1,12 +1,12 @@
 """Song: hear it, see its signal, and compare predicted with annotated valence and arousal over time."""
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from dashboard import resources, sidebar
+from dashboard import sidebar
 from dashboard.plots import song as plots
-from memo_core.views import SONG_METRICS, quadrant, song_metrics
+from memo_core.audio import sniff_mime
+from memo_core.views import SCALE_NAMES, SONG_METRICS, curves_table, song_metrics_table, song_summary
 
 st.title("Song")
 ctx = sidebar.song_context()
@@ -21,7 +21,7 @@ st.caption(f"{ctx.audio.duration:.1f} s · analysed by {len(ctx.analysis.results
 
 # the player starts where the user last clicked a chart of this song
 start = float(st.session_state.get("memo_play_from", {}).get(ctx.source.key, 0.0))
-st.audio(ctx.source.data, format=resources.audio_mime(ctx.source.data), start_time=start)
+st.audio(ctx.source.data, format=sniff_mime(ctx.source.data), start_time=start)
 if start:
     st.caption(f"Player set to {start:.1f} s.")
 
@@ -54,17 +54,10 @@ else:
 
 # per-song metrics against the annotation
 if ctx.truth is not None and predictions:
-    rows = []
-    for key, frame in predictions.items():
-        for target in chosen.targets:
-            if ctx.truth.get(target) is None or target not in frame:
-                continue
-            scores = song_metrics(ctx.truth["time_s"], ctx.truth[target], frame["time_s"], frame[target])
-            rows.append({"checkpoint": key, "target": target, **scores})
-    if rows:
+    table = song_metrics_table(ctx.truth, predictions, chosen.targets, label="checkpoint")
+    if not table.empty:
         st.markdown("**This song's metrics** (prediction against the annotation, where both exist; "
                     "RMSE and MAE on the [-1, 1] scale)")
-        table = pd.DataFrame(rows)
         st.dataframe(table.style.format({m: "{:.3f}" for m in SONG_METRICS}, na_rep="n/a"), hide_index=True,
                      width="stretch")
 
@@ -72,30 +65,16 @@ left, right = st.columns([1, 1])
 with left:
     st.plotly_chart(plots.va_path(ctx.truth, predictions), width="stretch", key="song_path")
 with right:
-    st.markdown("**Where the song sits** (mean over the song, Russell's quadrants)")
-    summary = []
-    if ctx.truth is not None and ctx.truth.get("valence") is not None and ctx.truth.get("arousal") is not None:
-        v, a = float(np.nanmean(ctx.truth["valence"])), float(np.nanmean(ctx.truth["arousal"]))
-        summary.append({"source": "annotation", "valence": v, "arousal": a, "quadrant": quadrant(v, a)})
-    for key, frame in predictions.items():
-        if {"valence", "arousal"} <= set(frame.columns):
-            v, a = float(frame["valence"].mean()), float(frame["arousal"].mean())
-            summary.append({"source": key, "valence": v, "arousal": a, "quadrant": quadrant(v, a)})
-    if summary:
-        st.dataframe(pd.DataFrame(summary).style.format({"valence": "{:.2f}", "arousal": "{:.2f}"}),
-                     hide_index=True, width="stretch")
+    summary = song_summary(ctx.truth, predictions, scale=chosen.scale)
+    if not summary.empty:
+        st.markdown(f"**Where the song sits** (mean over the song on the {SCALE_NAMES[chosen.scale]} scale, "
+                    "Russell's quadrants)")
+        st.dataframe(summary.style.format({"valence": "{:.2f}", "arousal": "{:.2f}"}), hide_index=True,
+                     width="stretch")
 
 # exports
 st.markdown("**Export** (each chart's camera icon saves it as PNG)")
-merged = None
-for key, frame in predictions.items():
-    part = frame.rename(columns={c: f"{key}/{c}" for c in frame.columns if c != "time_s"})
-    merged = part if merged is None else merged.merge(part, on="time_s", how="outer")
-if merged is not None and ctx.truth is not None:
-    truth = pd.DataFrame({"time_s": ctx.truth["time_s"],
-                          **{f"annotation/{t}": ctx.truth[t] for t in ("valence", "arousal")
-                             if ctx.truth.get(t) is not None}})
-    merged = merged.merge(truth, on="time_s", how="outer").sort_values("time_s")
+merged = curves_table(ctx.truth, predictions)
 c1, c2, c3 = st.columns(3)
 # the files are built only when a button is pressed, not on every run of the page
 if merged is not None:
