@@ -59,6 +59,16 @@ class SongContext:
     analysis: SongAnalysis
     selection: Selection
 
+    def explain_missing(self, family_keys: list[str] | tuple[str, ...], message: str) -> None:
+        """Say why a page section has nothing to show: the chosen checkpoints of the family failed on this
+        song (with the reasons), or none is chosen (``message``, which says what to pick)."""
+        failed = {k: self.analysis.problems[k] for k in self.selection.checkpoint_keys
+                  if k in family_keys and k in self.analysis.problems}
+        if failed:
+            st.warning("Chosen but failed on this song: " + "; ".join(f"**{k}**: {why}" for k, why in failed.items()))
+        else:
+            st.info(message)
+
     def results(self, *, task: str | None = None) -> dict[str, Any]:
         """The chosen checkpoints' results (optionally only one task), in sidebar order."""
         out = {}

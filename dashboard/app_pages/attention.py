@@ -7,6 +7,9 @@ from dashboard.plots import attention as plots
 from memo_core.map_views import (attention_received, attention_row, later_frame_weight, layer_attention,
                                  pool_for_display, temporal_attention, top_attended)
 
+#: The shipped checkpoints with AT/BAT attention maps (for the message when none can be shown).
+ATTENTIVE_KEYS = ("at", "bat", "at_chroma", "at_cqt", "at_chroma_cqt", "at_spectral", "at_compare6373")
+
 st.title("Attention")
 ctx = sidebar.song_context()
 regression = ctx.results(task="regression")
@@ -19,8 +22,9 @@ st.caption("Attention weights show where a model looks, not why it predicts what
 # --------------------------------------------------------------------------- AT / BAT maps
 st.header("AT and BAT attention maps")
 if not attentive:
-    st.info("No attentive checkpoint is chosen: pick **at**, **bat** or an **at_*** feature-subset model "
-            "(families *AT/BAT* and *Feature subsets*) in the sidebar to see attention maps.")
+    ctx.explain_missing(ATTENTIVE_KEYS, "No attentive checkpoint is chosen: pick **at**, **bat** or an **at_*** "
+                        "feature-subset model (families *AT/BAT* and *Feature subsets*) in the sidebar to see "
+                        "attention maps.")
 else:
     keys = list(attentive)
     chosen = st.selectbox("Attentive checkpoint", keys, index=keys.index("at") if "at" in keys else 0,
@@ -69,8 +73,8 @@ else:
                                           measure=measure),
                     width="stretch", key="attention_top")
     st.caption(f"Top: the attention each frame receives from {chosen}'s predictions ({measure}); the {len(top)} "
-               f"highest are highlighted in magenta, shaded down through the {label} curves and the chromagram, as in Chaki et al.'s "
-               "Figures 4 and 5. Look at what these frames share: a change in the curves, a chord, a loud onset.")
+               f"highest are highlighted in magenta, shaded down through the {label} curves and the chromagram, "
+               "as in Chaki et al.'s Figures 4 and 5. Look at what these frames share: a change in the curves, a chord, a loud onset.")
     if ctx.truth is None:
         st.caption("This song has no annotation, so the marks sit on the model's own prediction.")
 
@@ -90,8 +94,8 @@ else:
 # --------------------------------------------------------------------------- Transformer
 st.header("Transformer: attention by layer and head")
 if not transformers:
-    st.info("The Transformer is not chosen: pick **transformer** (family *AT/BAT*) in the sidebar to see its "
-            "attention maps by layer and head.")
+    ctx.explain_missing(["transformer"], "The Transformer is not chosen: pick **transformer** (family *AT/BAT*) in "
+                        "the sidebar to see its attention maps by layer and head.")
 else:
     key = st.selectbox("Transformer checkpoint", list(transformers), key="attention_transformer") \
         if len(transformers) > 1 else next(iter(transformers))

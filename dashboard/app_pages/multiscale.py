@@ -48,8 +48,8 @@ uniform = [k for k in mca if k not in learned]
 # --------------------------------------------------------------------------- MCA scale weights
 st.header("MCA: which context length matters when")
 if not mca:
-    st.info("No MCA checkpoint is chosen: pick **mca** (and **mca_uniform** to compare) in the sidebar's *MCA* "
-            "family to see scale weights and window attention.")
+    ctx.explain_missing(["mca", "mca_uniform"], "No MCA checkpoint is chosen: pick **mca** (and **mca_uniform** "
+                        "to compare) in the sidebar's *MCA* family to see scale weights and window attention.")
 else:
     keys = learned + uniform
     key = st.selectbox("MCA checkpoint", keys, key="multiscale_mca")
@@ -109,8 +109,8 @@ else:
 # --------------------------------------------------------------------------- DBLSTM-ELM
 st.header("DBLSTM-ELM: each scale and two fusions")
 if not dblstm:
-    st.info("No DBLSTM-ELM checkpoint is chosen: pick **dblstm_elm** in the sidebar's *DBLSTM-ELM* family to see "
-            "its per-scale outputs.")
+    ctx.explain_missing(["dblstm_elm"], "No DBLSTM-ELM checkpoint is chosen: pick **dblstm_elm** in the sidebar's "
+                        "*DBLSTM-ELM* family to see its per-scale outputs.")
 else:
     key = st.selectbox("DBLSTM-ELM checkpoint", list(dblstm), key="multiscale_dblstm") if len(dblstm) > 1 \
         else next(iter(dblstm))

@@ -84,3 +84,21 @@ def test_attention_page_on_an_upload_marks_the_prediction(corpus_env):
     assert "valence (at prediction)" in _names(top) and "valence (annotation)" not in _names(top)
     assert "no annotation" in texts(app)
     assert len(app.get("plotly_chart")) == 4
+
+
+def test_a_model_that_fails_on_the_song_is_reported_not_called_unchosen(corpus_env, monkeypatch):
+    import memo_core.analysis as analysis
+
+    real = analysis.explain_features
+
+    def failing(checkpoint, *args, **kwargs):
+        if checkpoint.info.get("model_name") == "transformer":
+            raise RuntimeError("simulated failure")
+        return real(checkpoint, *args, **kwargs)
+
+    monkeypatch.setattr(analysis, "explain_features", failing)
+    app = upload(open_page("attention"), "fails.wav", song_wav(7.3))  # new content: analysed afresh
+    assert not app.exception
+    assert "Chosen but failed on this song: **transformer**: RuntimeError: simulated failure" in texts(app)
+    assert "The Transformer is not chosen" not in texts(app)
+    assert any("failed on this song" in e.label for e in app.expander)
