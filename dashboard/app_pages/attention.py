@@ -74,7 +74,8 @@ else:
                     width="stretch", key="attention_top")
     st.caption(f"Top: the attention each frame receives from {chosen}'s predictions ({measure}); the {len(top)} "
                f"highest are highlighted in magenta, shaded down through the {label} curves and the chromagram, "
-               "as in Chaki et al.'s Figures 4 and 5. Look at what these frames share: a change in the curves, a chord, a loud onset.")
+               "as in Chaki et al.'s Figures 4 and 5. Look at what these frames share: a change in the curves, "
+               "a chord, a loud onset.")
     if ctx.truth is None:
         st.caption("This song has no annotation, so the marks sit on the model's own prediction.")
 
