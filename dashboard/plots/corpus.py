@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from . import TARGET_COLOURS, finish
+
 __all__ = ["va_curves", "va_plane"]
 
-_COLOURS = {"valence": "#1f77b4", "arousal": "#d62728"}
+_COLOURS = TARGET_COLOURS
 
 
 def va_curves(curves: dict[str, np.ndarray], *, title: str = "") -> go.Figure:
@@ -35,11 +37,8 @@ def va_curves(curves: dict[str, np.ndarray], *, title: str = "") -> go.Figure:
         if design is not None:
             fig.add_trace(go.Scatter(x=curves["design_times"], y=design, name=f"{target} (designed)",
                                      line=dict(color=colour, dash="dash", width=1.5), legendgroup=target))
-    fig.update_layout(
-        title=title, xaxis_title="time (s)", yaxis_title="value (-1 … 1)", yaxis_range=[-1.05, 1.05],
-        height=380, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25),
-    )
-    return fig
+    fig.update_layout(xaxis_title="time (s)", yaxis_title="valence / arousal (-1 to 1)", yaxis_range=[-1.05, 1.05])
+    return finish(fig, title=title, height=380)
 
 
 def va_plane(table: pd.DataFrame) -> go.Figure:
@@ -50,6 +49,6 @@ def va_plane(table: pd.DataFrame) -> go.Figure:
                                  text=part["song"] + ": " + part["tags"], hovertemplate="%{text}<extra></extra>"))
     fig.add_hline(y=0, line=dict(color="grey", width=1))
     fig.add_vline(x=0, line=dict(color="grey", width=1))
-    fig.update_layout(xaxis_title="valence", yaxis_title="arousal", xaxis_range=[-1, 1], yaxis_range=[-1, 1],
-                      height=420, margin=dict(l=10, r=10, t=30, b=10))
-    return fig
+    fig.update_layout(xaxis_title="valence (-1 to 1)", yaxis_title="arousal (-1 to 1)", xaxis_range=[-1, 1],
+                      yaxis_range=[-1, 1])
+    return finish(fig, height=420)
