@@ -132,7 +132,8 @@ def va_path(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame], *, h
                                  hovertemplate=f"{name}: start / end<extra></extra>"))
     fig.add_hline(y=0, line=dict(color="#999", width=1))
     fig.add_vline(x=0, line=dict(color="#999", width=1))
-    fig.update_xaxes(title_text="valence (-1 to 1): unpleasant → pleasant", range=[-1.05, 1.05], zeroline=False)
+    fig.update_xaxes(title_text="valence (-1 to 1): unpleasant → pleasant", range=[-1.05, 1.05], zeroline=False,
+                     constrain="domain")  # a square plane: the wide axis shrinks instead of showing -2 .. 2
     fig.update_yaxes(title_text="arousal (-1 to 1): calm → energetic", range=[-1.05, 1.05], zeroline=False,
                      scaleanchor="x", scaleratio=1)
     return finish(fig, height=height, legend_below=True)

@@ -200,6 +200,18 @@ async function main() {
       log(`${title}: ${((Date.now() - t) / 1000).toFixed(1)} s, `
         + `${await page.locator('[data-testid="stPlotlyChart"]').count()} chart(s)`);
       await screenshot(page, title);
+      // the Emotion lab: render the default preset and wait for the models' curves beside the design
+      if (/emotion lab/i.test(title)) {
+        step = `${title}: render and analyse`;
+        const r = Date.now();
+        await page.getByRole("button", { name: "Render and analyse" }).click();
+        await page.locator('[data-testid="stAudio"]').first().waitFor({ timeout: PAGE_TIMEOUT_MS });
+        await waitIdle(page, step);
+        await checkPage(page, step);
+        log(`${step}: ${((Date.now() - r) / 1000).toFixed(1)} s, `
+          + `${await page.locator('[data-testid="stPlotlyChart"]').count()} chart(s)`);
+        await screenshot(page, `${title}-rendered`);
+      }
     }
 
     // 4. the dark theme: a second server started with --theme.base dark (.streamlit/config.toml pins the
