@@ -358,6 +358,16 @@ def lab_frames(preset: str | None, points: pd.DataFrame | None, duration_s: floa
                                         table["arousal"].to_numpy(float), duration_s=duration_s)
 
 
+def lab_points_from_path(valence: list[float], arousal: list[float], duration_s: float) -> pd.DataFrame:
+    """The control points (``time_s, valence, arousal``) of a path drawn on the plane.
+
+    Raises:
+        MemoError: a path the renderer cannot use.
+    """
+    t, v, a = synth.points_from_path(valence, arousal, duration_s=duration_s)
+    return pd.DataFrame({"time_s": np.round(t, 2), "valence": np.round(v, 3), "arousal": np.round(a, 3)})
+
+
 @st.cache_data(max_entries=8, show_spinner="Composing and rendering the music…")
 def render_lab(valence: tuple[float, ...], arousal: tuple[float, ...], duration_s: float, seed: int,
                ) -> dict[str, Any]:

@@ -27,10 +27,13 @@ with left:
         preset = st.selectbox("Preset", resources.lab_presets(), key="lab_preset")
         label = preset
     else:
-        st.markdown("Points of your trajectory (time in seconds; valence and arousal from -1 to 1). "
-                    "Between points the curve is a straight line.")
-        start = pd.DataFrame({"time_s": [0.0, duration / 2, duration], "valence": [-0.5, 0.6, 0.2],
-                              "arousal": [-0.6, 0.7, -0.3]})
+        st.markdown("**Draw** a path on the plane to the right (drag with the mouse; the music walks along it "
+                    "at an even pace over the song), or edit its points here (time in seconds; valence and "
+                    "arousal from -1 to 1; straight lines between points).")
+        start = st.session_state.get("lab_drawn")
+        if start is None or start["time_s"].max() > duration:  # nothing drawn yet, or drawn for a longer song
+            start = pd.DataFrame({"time_s": [0.0, duration / 2, duration], "valence": [-0.5, 0.6, 0.2],
+                                  "arousal": [-0.6, 0.7, -0.3]})
         points = st.data_editor(start, num_rows="dynamic", key="lab_points", hide_index=True, column_config={
             "time_s": st.column_config.NumberColumn("time (s)", min_value=0.0, max_value=duration, step=0.5),
             "valence": st.column_config.NumberColumn("valence", min_value=-1.0, max_value=1.0, step=0.05),
@@ -42,9 +45,35 @@ except MemoError as exc:
     st.error(f"This trajectory cannot be rendered: {exc}")
     st.stop()
 design = {"time_s": frame_times, "valence": valence, "arousal": arousal}
+
+
+def _drawn() -> None:
+    """The lasso just drawn on the plane becomes the trajectory's points."""
+    event = st.session_state.get("lab_draw")
+    selection = event.get("selection", {}) if isinstance(event, dict) else getattr(event, "selection", {})
+    lassos = selection.get("lasso", []) if isinstance(selection, dict) else getattr(selection, "lasso", [])
+    if lassos and lassos[-1].get("x") and lassos[-1].get("y"):
+        try:
+            st.session_state["lab_drawn"] = resources.lab_points_from_path(list(lassos[-1]["x"]),
+                                                                           list(lassos[-1]["y"]), duration)
+        except MemoError as exc:
+            st.session_state["lab_draw_error"] = str(exc)
+
+
 with right:
-    st.plotly_chart(plots.va_path(design, {}, height=380, truth_label="designed trajectory"), width="stretch",
-                    key="lab_design_path")
+    path = plots.va_path(design, {}, height=380, truth_label="designed trajectory")
+    if mode == "A preset":
+        st.plotly_chart(path, width="stretch", key="lab_design_path")
+    else:
+        st.plotly_chart(plots.drawable(path), width="stretch", key="lab_draw", on_select=_drawn,
+                        selection_mode="lasso")
+        drawn = st.session_state.get("lab_drawn")
+        if drawn is not None:
+            st.caption(f"Drawn path: {len(drawn)} points, from valence {drawn['valence'].iloc[0]:+.2f}, arousal "
+                       f"{drawn['arousal'].iloc[0]:+.2f} to valence {drawn['valence'].iloc[-1]:+.2f}, arousal "
+                       f"{drawn['arousal'].iloc[-1]:+.2f}. Drag again to redraw.")
+        if "lab_draw_error" in st.session_state:
+            st.error(f"That path cannot be used: {st.session_state.pop('lab_draw_error')}")
 
 if st.button("Render and analyse", type="primary", key="lab_render"):
     try:

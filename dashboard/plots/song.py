@@ -13,7 +13,7 @@ from memo_core.views import QUADRANTS, SongView, to_scale
 
 from . import HEATMAP_SCALE, TRUTH_COLOUR, finish, model_colour, time_axis_title, value_axis_title
 
-__all__ = ["signal_views", "va_over_time", "va_path", "mel_ticks", "add_time_marker"]
+__all__ = ["signal_views", "va_over_time", "va_path", "drawable", "mel_ticks", "add_time_marker"]
 
 
 def mel_ticks(mel_hz: np.ndarray, n: int = 6) -> tuple[list[int], list[str]]:
@@ -142,4 +142,15 @@ def va_path(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame], *, h
 def add_time_marker(fig: go.Figure, t: float) -> go.Figure:
     """A dotted vertical line at ``t`` seconds on every subplot (the player's position)."""
     fig.add_vline(x=t, line=dict(color="#888", dash="dot", width=1))
+    return fig
+
+
+def drawable(fig: go.Figure) -> go.Figure:
+    """A valence-arousal plane made for drawing on: dragging traces a lasso (the path drawn), over a faint
+    grid of points that the selection can report."""
+    grid = np.linspace(-1.0, 1.0, 21)
+    gv, ga = np.meshgrid(grid, grid)
+    fig.add_trace(go.Scatter(x=gv.ravel(), y=ga.ravel(), mode="markers", hoverinfo="skip", showlegend=False,
+                             marker=dict(size=3, color="rgba(128,128,128,0.25)"), name="drawing grid"))
+    fig.update_layout(dragmode="lasso", newselection=dict(line=dict(color="#d4009a", width=2)))
     return fig

@@ -120,6 +120,7 @@ __all__ = [
     "TRAJECTORY_MIN_S",
     "TRAJECTORY_MAX_S",
     "trajectory_from_points",
+    "points_from_path",
     "preset_trajectory",
     "RenderedTrajectory",
     "render_trajectory",
@@ -808,6 +809,43 @@ def trajectory_from_points(times_s: Any, valence: Any, arousal: Any, *,
     a = _check_emotion(a, "arousal")
     frame_times = np.arange(_n_frames(duration)) * FRAME_SECONDS
     return frame_times, np.interp(frame_times, t, v), np.interp(frame_times, t, a)
+
+
+def points_from_path(valence_path: Any, arousal_path: Any, *, duration_s: float,
+                     max_points: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Control points ``(times_s, valence, arousal)`` from a path drawn on the valence-arousal plane.
+
+    The path is walked at constant speed over the song: each point's time is
+    its share of the path's length times ``duration_s``, so a long stroke takes
+    long and a dwell (points close together) passes quickly. Values are clipped
+    to [-1, 1] and the path is thinned to at most ``max_points`` points evenly
+    spaced along its length (ready for :func:`trajectory_from_points`). A path
+    that does not move (one point, or a tap) gives one point: a constant emotion.
+
+    Args:
+        valence_path: the drawn path's valence, in drawing order. [shape=(n,)]
+        arousal_path: the drawn path's arousal. [shape=(n,)]
+        duration_s: song length, between 5 s and 120 s.
+        max_points: the most control points returned (at least 2).
+
+    Raises:
+        DatasetError: an empty path, lengths that differ, values that are not finite, or a bad duration.
+    """
+    duration = _check_duration(duration_s)
+    v = _as_vector(valence_path, "valence_path")
+    a = _as_vector(arousal_path, "arousal_path")
+    if len(v) != len(a) or len(v) == 0:
+        raise DatasetError(f"a drawn path needs matching valence and arousal points; got {len(v)} and {len(a)}: "
+                           "draw a line on the plane")
+    if not (np.all(np.isfinite(v)) and np.all(np.isfinite(a))):
+        raise DatasetError("the drawn path holds values that are not finite numbers; draw it again")
+    v, a = np.clip(v, -1.0, 1.0), np.clip(a, -1.0, 1.0)
+    along = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(v), np.diff(a)))])
+    if along[-1] <= 1e-9:
+        return np.zeros(1), v[:1], a[:1]
+    at = np.linspace(0.0, along[-1], max(2, int(max_points)))
+    keep = np.concatenate([[True], np.diff(along) > 0])  # np.interp needs increasing positions
+    return at / along[-1] * duration, np.interp(at, along[keep], v[keep]), np.interp(at, along[keep], a[keep])
 
 
 def preset_trajectory(name: str, *, duration_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -202,6 +202,27 @@ async function main() {
       await screenshot(page, title);
       // the Emotion lab: render the default preset and wait for the models' curves beside the design
       if (/emotion lab/i.test(title)) {
+        // draw a path from sad (lower left) to excited (upper right) on the plane with the mouse
+        step = `${title}: draw a path`;
+        await page.getByText("Draw your own", { exact: true }).click();
+        await waitIdle(page, step);
+        const plane = page.locator('[data-testid="stPlotlyChart"]').first();
+        await plane.scrollIntoViewIfNeeded();
+        const drag = plane.locator(".nsewdrag").first();
+        const box = await drag.boundingBox();
+        if (!box) throw new Error(`${step}: the drawing plane has no drag layer`);
+        await page.mouse.move(box.x + 0.25 * box.width, box.y + 0.8 * box.height);
+        await page.mouse.down();
+        for (let i = 1; i <= 20; i++) {
+          const f = i / 20;
+          await page.mouse.move(box.x + (0.25 + 0.5 * f) * box.width, box.y + (0.8 - 0.6 * f) * box.height
+            + 0.08 * box.height * Math.sin(Math.PI * f), { steps: 2 });
+        }
+        await page.mouse.up();
+        await page.getByText(/Drawn path: \d+ points/).first().waitFor({ timeout: 60_000 });
+        await waitIdle(page, step);
+        await checkPage(page, step);
+        await screenshot(page, `${title}-drawn`);
         step = `${title}: render and analyse`;
         const r = Date.now();
         await page.getByRole("button", { name: "Render and analyse" }).click();

@@ -51,9 +51,22 @@ def test_drawn_points_are_checked(corpus_env):
         resources.lab_frames(None, good.assign(time_s=[0.0, 50.0]), 10.0)
 
 
-def test_drawn_mode_shows_the_point_table(corpus_env):
+def test_draw_mode_offers_a_plane_to_draw_on_and_uses_the_drawn_path(corpus_env):
+    from dashboard import resources
+
     app = open_page("lab")
     app.radio(key="lab_mode").set_value("Draw your own").run()
     assert not app.exception
-    assert "Points of your trajectory" in texts(app)
-    assert any(c.key == "lab_design_path" for c in app.get("plotly_chart"))
+    assert "Draw" in texts(app)
+    plane = next(c for c in app.get("plotly_chart") if c.key == "lab_draw")
+    assert json.loads(plane.proto.spec)["layout"]["dragmode"] == "lasso"
+    # what the lasso callback stores for a stroke from sad to excited
+    drawn = resources.lab_points_from_path([-0.6, 0.0, 0.7], [-0.7, 0.0, 0.8], 30.0)
+    assert len(drawn) == 16 and drawn["time_s"].iloc[-1] == 30.0
+    app.session_state["lab_drawn"] = drawn
+    app.run()
+    assert not app.exception
+    plane = json.loads(next(c for c in app.get("plotly_chart") if c.key == "lab_draw").proto.spec)
+    design = next(d for d in plane["data"] if d.get("name") == "designed trajectory")
+    v, a = values(design["x"]), values(design["y"])
+    assert v[0] == pytest.approx(-0.6) and a[-1] == pytest.approx(0.8, abs=0.05)

@@ -223,3 +223,23 @@ def test_render_trajectory_refuses_bad_input(valence, arousal, kwargs, message):
     kwargs = {"duration_s": 10.0, **kwargs}
     with pytest.raises(DatasetError, match=message):
         render_trajectory(valence, arousal, **kwargs)
+
+
+def test_points_from_a_drawn_path_walk_it_at_constant_speed():
+    from memo_core.data.synth import points_from_path, trajectory_from_points
+
+    # an L-shaped stroke: 1.5 units up, then 0.5 units right; at 20 s the corner comes at 15 s
+    v = np.array([-0.5, -0.5, -0.5, 0.0])
+    a = np.array([-0.8, 0.0, 0.7, 0.7])
+    t, pv, pa = points_from_path(v, a, duration_s=20.0, max_points=9)
+    assert len(t) == 9 and t[0] == 0.0 and t[-1] == pytest.approx(20.0)
+    assert np.all(np.diff(t) > 0)
+    corner = np.searchsorted(t, 15.0)
+    assert pa[corner] == pytest.approx(0.7) and pv[corner] == pytest.approx(-0.5)
+    assert pv[-1] == pytest.approx(0.0) and pa[0] == pytest.approx(-0.8)
+    frames = trajectory_from_points(t, pv, pa, duration_s=20.0)
+    assert len(frames[0]) == 40
+    # values off the plane are clipped; a tap is one point (a constant emotion)
+    assert points_from_path([2.0, 2.0], [0.1, 0.1], duration_s=10.0)[1].tolist() == [1.0]
+    with pytest.raises(DatasetError, match="draw a line"):
+        points_from_path([], [], duration_s=10.0)
