@@ -49,8 +49,22 @@ class SkippedSongsWarning(UserWarning):
     """Some songs could not be turned into examples (no audio, unreadable audio, no annotation)."""
 
 
+class FrameFeatures:
+    """Sizes of an example whose ``features`` hold one row per frame (sequence and tag examples alike)."""
+
+    features: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.features.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.features.shape[1])
+
+
 @dataclass
-class SequenceExample:
+class SequenceExample(FrameFeatures):
     """One song, ready for a sequence model.
 
     Attributes:
@@ -68,14 +82,6 @@ class SequenceExample:
     mask: np.ndarray
     frame_times: np.ndarray
     target_names: tuple[str, ...] = TARGET_NAMES
-
-    @property
-    def n_frames(self) -> int:
-        return int(self.features.shape[0])
-
-    @property
-    def n_features(self) -> int:
-        return int(self.features.shape[1])
 
     @property
     def n_targets(self) -> int:

@@ -29,6 +29,7 @@ import torch
 
 from ..errors import DatasetError, MemoError
 from .records import DatasetLoad, SongRecord
+from .sequences import FrameFeatures
 
 __all__ = [
     "TAG_INPUT_FRAMES",
@@ -45,7 +46,7 @@ TAG_INPUT_FRAMES = 1400
 
 
 @dataclass
-class TagExample:
+class TagExample(FrameFeatures):
     """One song as a tagger sees it.
 
     Attributes:
@@ -61,14 +62,6 @@ class TagExample:
     targets: np.ndarray
     target_names: tuple[str, ...]
     frame_seconds: float
-
-    @property
-    def n_frames(self) -> int:
-        return int(self.features.shape[0])
-
-    @property
-    def n_features(self) -> int:
-        return int(self.features.shape[1])
 
     @property
     def n_targets(self) -> int:
