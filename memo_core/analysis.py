@@ -397,22 +397,29 @@ def analyse_song(
     events: queue.Queue = queue.Queue()
 
     def extract_job(job: list[str]) -> None:
-        module = sys.modules[type(extractors[job[0]]).__module__]
-        shared = module.__name__ in _SHARED_INTERMEDIATES
-        one_pass = getattr(module, "one_pass", None) if shared else None
-        # Only sets still to compute share a pass: one already in the feature cache is read from there.
-        pending = [extractors[f] for f in job if not (cache and cache_path(audio, extractors[f]).is_file())]
-        with one_pass(pending) if one_pass else contextlib.nullcontext():
-            for fid in job:
-                extractor, t0 = extractors[fid], time.perf_counter()
-                try:
-                    values = extract(audio, extractor.name, cache=cache, **extractor.params)
-                except Exception as exc:  # reported for the checkpoints using it; the other sets still run
-                    events.put(("features", fid, None, time.perf_counter() - t0, exc))
-                else:
-                    events.put(("features", fid, values, time.perf_counter() - t0, None))
-        if shared:
-            module.clear_intermediates()  # this audio's intermediates are of no further use: free them
+        reported: set[str] = set()
+        try:
+            module = sys.modules[type(extractors[job[0]]).__module__]
+            shared = module.__name__ in _SHARED_INTERMEDIATES
+            one_pass = getattr(module, "one_pass", None) if shared else None
+            # Only sets still to compute share a pass: one already in the feature cache is read from there.
+            pending = [extractors[f] for f in job if not (cache and cache_path(audio, extractors[f]).is_file())]
+            with one_pass(pending) if one_pass else contextlib.nullcontext():
+                for fid in job:
+                    extractor, t0 = extractors[fid], time.perf_counter()
+                    try:
+                        values = extract(audio, extractor.name, cache=cache, **extractor.params)
+                    except Exception as exc:  # reported for the checkpoints using it; the other sets still run
+                        events.put(("features", fid, None, time.perf_counter() - t0, exc))
+                    else:
+                        events.put(("features", fid, values, time.perf_counter() - t0, None))
+                    reported.add(fid)
+            if shared:
+                module.clear_intermediates()  # this audio's intermediates are of no further use: free them
+        except Exception as exc:  # outside one extraction (the cache folder, the shared pass): every set
+            for fid in job:      # not yet reported fails with it, so the main loop never waits for ever
+                if fid not in reported:
+                    events.put(("features", fid, None, 0.0, exc))
 
     def model_job(key: str, values: np.ndarray) -> None:
         fid, result_key = needs[key]

@@ -196,6 +196,27 @@ def test_a_failing_checkpoint_is_reported_and_the_others_run(loaded, cache, monk
     assert list(result.results) == ["mca"]
 
 
+def test_an_error_outside_one_extraction_fails_its_sets_instead_of_hanging(loaded, cache, monkeypatch):
+    """A feature cache folder that cannot be searched (PermissionError) once froze analyse_song for ever."""
+    import threading
+
+    import memo_core.features.cache as feature_cache
+
+    def unreadable(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/cache")
+
+    monkeypatch.setattr(feature_cache, "cache_path", unreadable)
+    finished = {}
+    worker = threading.Thread(target=lambda: finished.setdefault("result", analyse_song(bench_audio(duration_s=2.0),
+                                                                                          loaded)), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert "result" in finished, "analyse_song did not return"
+    result = finished["result"]
+    assert not result.results and set(result.problems) == set(loaded)
+    assert all("Permission denied" in why for why in result.problems.values())
+
+
 def test_progress_reports_every_step_in_order(loaded, cache):
     calls = []
     analyse_song(AUDIO, loaded, progress=lambda *call: calls.append(call))
@@ -241,7 +262,7 @@ def test_fingerprint_from_the_manifest_else_from_the_weights(loaded):
 
 
 def test_features_extracted_side_by_side_equal_features_extracted_alone(tmp_path, cache, monkeypatch):
-    """The two openSMILE sets run on two threads at once; each must give what it gives alone."""
+    """The two openSMILE sets come from one shared pass; each must equal what it gives alone."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ckpts, _ = load_default_checkpoints(make_checkpoint_set(tmp_path / "set", keys=("mca", "at_compare6373")))
