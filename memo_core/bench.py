@@ -718,6 +718,16 @@ def _seconds_list(text: str) -> tuple[float, ...]:
     return values
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
 def _sections(text: str) -> tuple[str, ...]:
     values = tuple(v.strip() for v in text.split(",") if v.strip())
     unknown = [v for v in values if v not in SECTIONS]
@@ -742,8 +752,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help="when the folder has no manifest, train a quick default set (1 epoch each) into a "
                         "temporary folder and time that (same architectures, so the same speed)")
     p.add_argument("--corpus", help="synthetic corpus for --quick-defaults (default: the default corpus)")
-    p.add_argument("--workers", type=int, help="feature-extraction threads in the analysis (default: 2 at most)")
-    p.add_argument("--torch-threads", type=int, help="torch.set_num_threads for the run (default: torch's choice)")
+    p.add_argument("--workers", type=_positive_int, help="feature-extraction threads in the analysis (default: 2 at most)")
+    p.add_argument("--torch-threads", type=_positive_int, help="torch.set_num_threads for the run (default: torch's choice)")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON here (atomically)")
 
 

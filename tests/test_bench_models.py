@@ -122,3 +122,15 @@ def test_the_command_prints_tables_and_writes_json(tiny_set, tmp_path, capsys):
     assert "no manifest.json" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         parse("--sections", "features,nonsense")
+
+
+@pytest.mark.parametrize("option", ["--torch-threads", "--workers"])
+@pytest.mark.parametrize("value", ["-2", "0", "two"])
+def test_the_command_refuses_counts_below_one(option, value, capsys):
+    from memo_core.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["bench", "--sections", "features", option, value])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: expected a positive whole number, got '{value}'" in capsys.readouterr().err
+    assert parse(option, "3").__dict__[option[2:].replace("-", "_")] == 3
