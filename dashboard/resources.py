@@ -35,7 +35,7 @@ from memo_core.analysis import SongAnalysis, analyse_song
 from memo_core.audio import Audio, SilenceWarning, load_audio
 from memo_core.data import DatasetLoad, list_datasets, load_dataset
 from memo_core.data import synth
-from memo_core.defaults import default_checkpoints_dir, load_default_checkpoints, read_manifest
+from memo_core.defaults import load_default_checkpoints, read_manifest
 from memo_core.errors import AudioError, DatasetError, MemoError
 from memo_core.views import SongView, corpus_summary, song_view
 
@@ -88,21 +88,36 @@ def settings() -> Settings:
         if _SETTINGS_FILE.is_file():
             try:
                 data = tomllib.loads(_SETTINGS_FILE.read_text(encoding="utf-8"))
-                raw = [str(p) for p in data.get("dataset_roots", [])]
+                listed = data.get("dataset_roots", [])
+                if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
+                    # a plain string would be read letter by letter, "/" first: refuse it, do not guess
+                    raise TypeError("dataset_roots must be a list of folder paths, e.g. [\"/srv/data/DEAM\"]")
+                raw = listed
                 restrict = bool(data.get("restrict", bool(raw)))
                 source = str(_SETTINGS_FILE) if restrict else "default"
-            except (OSError, tomllib.TOMLDecodeError, TypeError) as exc:
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, TypeError) as exc:
                 # an unreadable settings file must not open every folder to a class: restrict to nothing
                 problems.append(f"{_SETTINGS_FILE} could not be read ({exc}); dataset folders are disabled.")
                 raw, restrict, source = [], True, str(_SETTINGS_FILE)
     roots = []
     for entry in raw:
-        path = Path(entry).expanduser().resolve()
-        if path.is_dir():
+        path = _resolved(entry)
+        if path is not None and path.is_dir():
             roots.append(path)
         else:
             problems.append(f"configured dataset root {entry} is not a folder; it is ignored.")
     return Settings(tuple(roots), source if (roots or restrict) else "default", tuple(problems))
+
+
+def _resolved(text: str) -> Path | None:
+    """``text`` as an absolute path with ``~`` and links resolved, or None when it cannot be one
+    (an unknown ``~user``, a name too long for the file system, a loop of links)."""
+    try:
+        path = Path(text).expanduser().resolve()
+        path.exists()  # ENAMETOOLONG and friends surface here
+        return path
+    except (OSError, RuntimeError, ValueError):
+        return None
 
 
 def check_dataset_root(text: str, current: Settings | None = None) -> Path:
@@ -117,7 +132,9 @@ def check_dataset_root(text: str, current: Settings | None = None) -> Path:
         raise DatasetError("Type the path of a dataset folder.")
     if "\x00" in text:
         raise DatasetError("That path has a NUL character in it; type a plain folder path.")
-    path = Path(text).expanduser().resolve()
+    path = _resolved(text)
+    if path is None:
+        raise DatasetError(f"{text[:200]!r} cannot be read as a folder path on this machine; check it.")
     if current.restricted and not any(path == root or path.is_relative_to(root) for root in current.dataset_roots):
         raise DatasetError("This app is served with dataset folders restricted to configured roots; "
                            "choose one of them.")
@@ -289,10 +306,6 @@ def manifest_entries(folder: str | None = None) -> list[dict[str, Any]]:
         return list(read_manifest(folder)["checkpoints"])
     except MemoError:
         return []
-
-
-def checkpoints_folder() -> str:
-    return str(default_checkpoints_dir())
 
 
 @st.cache_resource

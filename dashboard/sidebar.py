@@ -59,11 +59,12 @@ class SongContext:
     analysis: SongAnalysis
     selection: Selection
 
-    def explain_missing(self, family_keys: list[str] | tuple[str, ...], message: str) -> None:
-        """Say why a page section has nothing to show: the chosen checkpoints of the family failed on this
-        song (with the reasons), or none is chosen (``message``, which says what to pick)."""
+    def explain_missing(self, models: tuple[str, ...], message: str) -> None:
+        """Say why a page section has nothing to show: the chosen checkpoints of these models (registry names)
+        failed on this song (with the reasons), or none is chosen (``message``, which says what to pick)."""
+        loaded, _ = resources.checkpoints()
         failed = {k: self.analysis.problems[k] for k in self.selection.checkpoint_keys
-                  if k in family_keys and k in self.analysis.problems}
+                  if k in self.analysis.problems and k in loaded and loaded[k].info.get("model_name") in models}
         if failed:
             st.warning("Chosen but failed on this song: " + "; ".join(f"**{k}**: {why}" for k, why in failed.items()))
         else:

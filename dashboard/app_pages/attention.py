@@ -7,9 +7,6 @@ from dashboard.plots import attention as plots
 from memo_core.map_views import (attention_received, attention_row, later_frame_weight, layer_attention,
                                  pool_for_display, temporal_attention, top_attended)
 
-#: The shipped checkpoints with AT/BAT attention maps (for the message when none can be shown).
-ATTENTIVE_KEYS = ("at", "bat", "at_chroma", "at_cqt", "at_chroma_cqt", "at_spectral", "at_compare6373")
-
 st.title("Attention")
 ctx = sidebar.song_context()
 regression = ctx.results(task="regression")
@@ -22,7 +19,7 @@ st.caption("Attention weights show where a model looks, not why it predicts what
 # --------------------------------------------------------------------------- AT / BAT maps
 st.header("AT and BAT attention maps")
 if not attentive:
-    ctx.explain_missing(ATTENTIVE_KEYS, "No attentive checkpoint is chosen: pick **at**, **bat** or an **at_*** "
+    ctx.explain_missing(("at", "bat"), "No attentive checkpoint is chosen: pick **at**, **bat** or an **at_*** "
                         "feature-subset model (families *AT/BAT* and *Feature subsets*) in the sidebar to see "
                         "attention maps.")
 else:
@@ -95,7 +92,7 @@ else:
 # --------------------------------------------------------------------------- Transformer
 st.header("Transformer: attention by layer and head")
 if not transformers:
-    ctx.explain_missing(["transformer"], "The Transformer is not chosen: pick **transformer** (family *AT/BAT*) in "
+    ctx.explain_missing(("transformer",), "The Transformer is not chosen: pick **transformer** (family *AT/BAT*) in "
                         "the sidebar to see its attention maps by layer and head.")
 else:
     key = st.selectbox("Transformer checkpoint", list(transformers), key="attention_transformer") \

@@ -45,13 +45,8 @@ def _variants_table() -> None:
 
 st.subheader(ctx.source.name)
 if not damff_results:
-    failed = [k for k in ctx.selection.checkpoint_keys if k in damff_presets and k in ctx.analysis.problems]
-    if failed:
-        st.warning(f"The DAMFF checkpoint {', '.join(failed)} failed on this song (see the note above); "
-                   "choose another song or checkpoint.")
-    else:
-        st.info("No DAMFF checkpoint is chosen: select one under **DAMFF** in the sidebar's checkpoints to see its "
-                "attention maps.")
+    ctx.explain_missing(("damff",), "No DAMFF checkpoint is chosen: select one under **DAMFF** in the sidebar's "
+                        "checkpoints to see its attention maps.")
     _variants_table()
     st.stop()
 

@@ -27,12 +27,8 @@ ctx = sidebar.song_context()
 taggers = ctx.results(task="tagging")
 st.subheader(ctx.source.name)
 if not taggers:
-    failed = [k for k in ctx.selection.checkpoint_keys if k in ctx.analysis.problems]
-    if failed:
-        st.warning(f"The chosen taggers failed on this song ({', '.join(failed)}; see the note above).")
-    else:
-        st.info("No mood/theme tagger is chosen: select vggish, vggish_sa3 or vggish_arelu under **VGG-ish** in the "
-                "sidebar's checkpoints.")
+    ctx.explain_missing(("vggish",), "No mood/theme tagger is chosen: select vggish, vggish_sa3 or vggish_arelu "
+                        "under **VGG-ish** in the sidebar's checkpoints.")
     st.stop()
 
 # the song's annotated tags, where the dataset has them

@@ -48,7 +48,7 @@ uniform = [k for k in mca if k not in learned]
 # --------------------------------------------------------------------------- MCA scale weights
 st.header("MCA: which context length matters when")
 if not mca:
-    ctx.explain_missing(["mca", "mca_uniform"], "No MCA checkpoint is chosen: pick **mca** (and **mca_uniform** "
+    ctx.explain_missing(("mca",), "No MCA checkpoint is chosen: pick **mca** (and **mca_uniform** "
                         "to compare) in the sidebar's *MCA* family to see scale weights and window attention.")
 else:
     keys = learned + uniform
@@ -109,7 +109,7 @@ else:
 # --------------------------------------------------------------------------- DBLSTM-ELM
 st.header("DBLSTM-ELM: each scale and two fusions")
 if not dblstm:
-    ctx.explain_missing(["dblstm_elm"], "No DBLSTM-ELM checkpoint is chosen: pick **dblstm_elm** in the sidebar's "
+    ctx.explain_missing(("dblstm_elm",), "No DBLSTM-ELM checkpoint is chosen: pick **dblstm_elm** in the sidebar's "
                         "*DBLSTM-ELM* family to see its per-scale outputs.")
 else:
     key = st.selectbox("DBLSTM-ELM checkpoint", list(dblstm), key="multiscale_dblstm") if len(dblstm) > 1 \

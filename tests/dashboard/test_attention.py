@@ -102,3 +102,8 @@ def test_a_model_that_fails_on_the_song_is_reported_not_called_unchosen(corpus_e
     assert "Chosen but failed on this song: **transformer**: RuntimeError: simulated failure" in texts(app)
     assert "The Transformer is not chosen" not in texts(app)
     assert any("failed on this song" in e.label for e in app.expander)
+    # another family's failure is not reported as this page's: no tagger chosen says so
+    app.switch_page("app_pages/mood.py").run()
+    app.sidebar.multiselect(key="memo_ckpt_VGG-ish").set_value([]).run()
+    assert not app.exception
+    assert "No mood/theme tagger is chosen" in texts(app) and "Chosen but failed" not in texts(app)

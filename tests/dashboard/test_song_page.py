@@ -143,6 +143,10 @@ def test_dataset_root_check_refuses_paths_outside_the_roots(tmp_path):
     link.symlink_to(tmp_path)
     with pytest.raises(DatasetError, match="restricted"):
         check_dataset_root(str(link), served)
+    # paths that are not paths: a message, not a traceback
+    for odd in ("~no-such-user-memo/x", "/" + "x" * 300):
+        with pytest.raises(DatasetError, match="cannot be read as a folder path"):
+            check_dataset_root(odd, Settings())
 
 
 def test_tampered_checkpoint_is_reported_and_the_rest_load(corpus_env, tmp_path, monkeypatch):
@@ -194,6 +198,9 @@ def test_settings_file_restricts_roots_and_a_broken_file_disables_folders(tmp_pa
     conf.write_text("restrict = [oops")
     broken = resources.settings()
     assert broken.restricted and broken.dataset_roots == () and "could not be read" in broken.problems[0]
+    conf.write_text('restrict = true\ndataset_roots = "/"\n')  # a string, not a list: never "/" as a root
+    wrong = resources.settings()
+    assert wrong.restricted and wrong.dataset_roots == () and "list of folder paths" in wrong.problems[0]
 
 
 def test_a_chosen_time_moves_the_player_and_marks_the_charts(corpus_env):
