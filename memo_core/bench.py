@@ -60,7 +60,6 @@ from .errors import MemoError
 __all__ = [
     "SECTIONS",
     "TARGETS",
-    "bench_features",
     "bench_inference",
     "bench_analysis",
     "bench_training",
@@ -122,25 +121,6 @@ def _peak_rss_mb() -> float:
         pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
-
-
-# --------------------------------------------------------------------------- features
-
-
-def bench_features(*, durations: Sequence[float] = (30.0, 240.0, 600.0), names: Sequence[str] | None = None,
-                   progress: bool = False) -> list[dict]:
-    """Every extractor cold and cached (:func:`~memo_core.features.bench.run_feature_bench`).
-
-    Returns:
-        One row a (feature, duration): ``feature, duration_s, cold_s, cached_s,
-        x_realtime_cold, x_realtime_cached``.
-    """
-    from .features.bench import run_feature_bench
-
-    rows = run_feature_bench(durations=durations, names=names, progress=progress)
-    for row in rows:
-        row["x_realtime_cached"] = row["duration_s"] / row["cached_s"] if row["cached_s"] > 0 else float("inf")
-    return rows
 
 
 # --------------------------------------------------------------------------- inference
@@ -552,6 +532,7 @@ def run_benchmark(
         "targets": rows}`` (``targets`` when the analysis ran).
     """
     from .defaults import MANIFEST_NAME, read_manifest
+    from .features.bench import run_feature_bench
 
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown:
@@ -587,7 +568,8 @@ def run_benchmark(
             if section not in sections:
                 continue
             if section == "features":
-                done(section, bench_features(durations=feature_durations, names=feature_names, progress=progress))
+                done(section, run_feature_bench(durations=feature_durations, names=feature_names,
+                                                progress=progress))
             elif section == "inference" and have_set:
                 done(section, bench_inference(folder, song_durations=song_durations, repeats=repeats, keys=keys,
                                               progress=progress))

@@ -11,12 +11,12 @@ import pytest
 from memo_core.bench import (
     TARGETS,
     bench_analysis,
-    bench_features,
     bench_inference,
     bench_training,
     configure_parser,
     format_report,
     format_section,
+    run_benchmark,
     run_cli,
     target_rows,
     write_json,
@@ -40,9 +40,10 @@ def parse(*argv: str) -> argparse.Namespace:
 
 
 def test_feature_rows():
-    rows = bench_features(durations=(2.0,), names=["mel96"])
+    rows = run_benchmark(sections=("features",), feature_durations=(2.0,), feature_names=["mel96"])["features"]
     assert len(rows) == 1 and rows[0]["feature"] == "mel96" and rows[0]["duration_s"] == 2.0
     assert {"cold_s", "cached_s", "x_realtime_cold", "x_realtime_cached"} <= set(rows[0])
+    assert "x realtime cached" in format_section("features", rows)
 
 
 def test_inference_rows(tiny_set):

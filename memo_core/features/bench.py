@@ -21,7 +21,7 @@ from .base import get_extractor, list_features
 from .cache import CACHE_ENV, extract
 from .librosa_sets import clear_intermediates
 
-__all__ = ["bench_audio", "format_bench_table", "run_feature_bench"]
+__all__ = ["bench_audio", "run_feature_bench"]
 
 
 def bench_audio(*, duration_s: float, sample_rate: int = DEFAULT_SAMPLE_RATE, seed: int = 0) -> Audio:
@@ -84,8 +84,8 @@ def run_feature_bench(
 
     Returns:
         One row a (feature, duration): ``{"feature", "duration_s", "cold_s",
-        "cached_s", "x_realtime_cold"}``; ``x_realtime_cold`` is audio seconds
-        processed a second of computing.
+        "cached_s", "x_realtime_cold", "x_realtime_cached"}``; ``x_realtime_*``
+        is audio seconds processed a second of computing (``inf`` for 0 s).
     """
     names = list(names) if names is not None else list_features()
     for name in names:
@@ -93,9 +93,9 @@ def run_feature_bench(
     jobs = [(d, name) for d in durations for name in names]
     bar = None
     if progress:
-        from tqdm import tqdm
+        from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(jobs), desc="bench-features", unit="run")
+        bar = tqdm(total=len(jobs), desc="bench-features", unit="run", leave=False)
     rows = []
     old_env = os.environ.get(CACHE_ENV)
     try:
@@ -121,6 +121,7 @@ def run_feature_bench(
                             "cold_s": cold,
                             "cached_s": cached,
                             "x_realtime_cold": float(duration) / cold if cold > 0 else float("inf"),
+                            "x_realtime_cached": float(duration) / cached if cached > 0 else float("inf"),
                         }
                     )
                     if bar is not None:
@@ -134,14 +135,3 @@ def run_feature_bench(
         if bar is not None:
             bar.close()
     return rows
-
-
-def format_bench_table(rows: Sequence[dict]) -> str:
-    """Rows of :func:`run_feature_bench` as an aligned plain-text table."""
-    header = f"{'feature':<12} {'audio (s)':>9} {'cold (s)':>9} {'cached (s)':>10} {'x realtime':>10}"
-    lines = [header, "-" * len(header)]
-    for r in rows:
-        lines.append(
-            f"{r['feature']:<12} {r['duration_s']:>9.0f} {r['cold_s']:>9.3f} {r['cached_s']:>10.4f} {r['x_realtime_cold']:>10.1f}"
-        )
-    return "\n".join(lines)
