@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from .errors import MemoError
+from .fileio import atomic_write
 
 __all__ = ["main", "build_parser", "AUDIO_SUFFIXES"]
 
@@ -75,19 +74,6 @@ def _audio_inputs(audio: str) -> list[tuple[Path, Path]]:
     return list(zip(files, stems))
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temp file in the same folder, then rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def cmd_extract(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
@@ -100,7 +86,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     inputs = _audio_inputs(args.audio)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / f"{extractor.name}.spec.json", lambda p: p.write_text(json.dumps(extractor.spec(), indent=2)))
+    atomic_write(out / f"{extractor.name}.spec.json", lambda h: h.write(json.dumps(extractor.spec(), indent=2)))
     failed: list[tuple[Path, str]] = []
     for path, stem in tqdm(inputs, desc=f"extract {extractor.name}", unit="file", disable=args.quiet):
         try:
@@ -112,12 +98,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
             failed.append((path, str(exc)))
             continue
         target = out / stem.parent / f"{stem.name}.{extractor.name}"
-        _atomic_write(target.with_suffix(target.suffix + ".npy"), lambda p: np.save(p, feats))
+        atomic_write(target.with_suffix(target.suffix + ".npy"), lambda h: np.save(h, feats), binary=True)
         if args.csv:
             frame = pd.DataFrame(feats, columns=extractor.feature_names)
             frame.insert(0, "time_s", frame_times(len(feats), extractor.frame_seconds))
-            _atomic_write(
-                target.with_suffix(target.suffix + ".csv"), lambda p: frame.to_csv(p, index=False, float_format="%.6g")
+            atomic_write(
+                target.with_suffix(target.suffix + ".csv"), lambda h: frame.to_csv(h, index=False, float_format="%.6g")
             )
     print(f"{len(inputs) - len(failed)} of {len(inputs)} files -> {out} ({extractor.n_features} features per frame)")
     for path, reason in failed:
@@ -158,7 +144,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     report = transfer_report(corpus, shared, progress=not args.quiet, feature_set=args.features)
     print(format_transfer_report(report))
     if args.json:
-        _atomic_write(Path(args.json), lambda p: p.write_text(json.dumps(report, indent=2, default=float)))
+        atomic_write(Path(args.json), lambda h: h.write(json.dumps(report, indent=2, default=float)))
     return 0
 
 
@@ -266,7 +252,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
               f"mean over folds (* = reported by Chaki et al.)")
         print(format_metrics(result["mean"], highlight=PAPER_METRICS["kfold"]))
     if args.json:
-        _atomic_write(Path(args.json), lambda p: p.write_text(json.dumps(result, indent=2, default=float)))
+        atomic_write(Path(args.json), lambda h: h.write(json.dumps(result, indent=2, default=float)))
     return 0
 
 
@@ -416,7 +402,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     table = format_markdown(rows, info, columns=columns)
     print(table)
     if args.out:
-        _atomic_write(Path(args.out), lambda p: p.write_text(table))
+        atomic_write(Path(args.out), lambda h: h.write(table))
         print(f"written {args.out}")
     return 0
 

@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .errors import CheckpointError, MemoError
+from .fileio import atomic_write
 
 __all__ = [
     "DefaultSpec",
@@ -124,15 +124,7 @@ def sha256_of(path: str | Path) -> str:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        Path(tmp).write_text(json.dumps(data, indent=2, default=float) + "\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda h: h.write(json.dumps(data, indent=2, default=float) + "\n"))
 
 
 def _specs(only: Sequence[str] | None) -> list[DefaultSpec]:

@@ -38,7 +38,6 @@ and an ``.npz`` holding for each map
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,7 @@ import torch
 from .audio import FRAME_SECONDS, Audio, load_audio
 from .checkpoints import LoadedCheckpoint, check_feature_spec, load_checkpoint
 from .errors import MemoError
+from .fileio import atomic_write
 from .postprocess import triangle_smooth
 
 __all__ = [
@@ -238,23 +238,9 @@ def fuse_tag_explanations(songs: list[SongExplanation]) -> SongExplanation:
     return SongExplanation(songs[0].source, frame, {}, tags, False, name, "tagging")
 
 
-def _atomic(path: Path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 def write_predictions_csv(explanation: SongExplanation, path: str | os.PathLike) -> Path:
     """Write ``time_s,<targets>`` one row a frame (atomically)."""
-    return _atomic(Path(path), lambda p: explanation.predictions.to_csv(p, index=False, float_format="%.6g"))
+    return atomic_write(Path(path), lambda h: explanation.predictions.to_csv(h, index=False, float_format="%.6g"))
 
 
 def _key(name: str) -> str:
@@ -282,11 +268,7 @@ def write_explanations_npz(explanation: SongExplanation, path: str | os.PathLike
         for axis, values in entry["axes"].items():
             arrays[f"{key}__{axis}"] = np.asarray(values)
 
-    def write(p):
-        with open(p, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-
-    return _atomic(Path(path), write)
+    return atomic_write(Path(path), lambda h: np.savez_compressed(h, **arrays), binary=True)
 
 
 def read_explanations_npz(path: str | os.PathLike) -> dict[str, dict[str, Any]]:

@@ -1033,7 +1033,8 @@ def configure_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run ``reproduce`` for ``--paper`` (all five for ``all``), print the tables, write ``--out``."""
-    from .cli import _atomic_write, _options, _training_root
+    from .cli import _options, _training_root
+    from .fileio import atomic_write
 
     quiet = bool(getattr(args, "quiet", False))
     papers = PAPERS if args.paper == "all" else (args.paper,)
@@ -1056,6 +1057,6 @@ def run_cli(args: argparse.Namespace) -> int:
         print(text, flush=True)
         sections.append(text)
     if args.out:
-        _atomic_write(Path(args.out), lambda p: p.write_text("\n\n".join(sections)))
+        atomic_write(Path(args.out), lambda h: h.write("\n\n".join(sections)))
         print(f"written {args.out}")
     return 0
