@@ -91,7 +91,8 @@ def test_targets_show_met_and_missed():
     assert "not measured" in format_section("targets", target_rows([fast]))
     only_long = target_rows([dict(slow, duration_s=600.0)])  # one long song: only its own targets
     assert [r["met"] for r in only_long] == [None, None, True, None, True] and "600 s" in only_long[2]["target"]
-    assert TARGETS["peak_rss_mb"] == 2048.0
+    at_limit = target_rows([dict(fast, peak_rss_mb=TARGETS["peak_rss_mb"])])[4]  # the peak must stay below it
+    assert at_limit["met"] is False and at_limit["goal"] == f"< {TARGETS['peak_rss_mb']:g} MB"
 
 
 def test_json_is_written_atomically(tmp_path):
