@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
+from .defaults import FEATURE_SUBSETS
 from .errors import MemoError
 
 __all__ = [
@@ -58,8 +59,9 @@ EXPERIMENT_MODELS: dict[str, str] = {
     "mlr": "paper", "ma_lstm": "tiny", "ma_alstm": "tiny", "mca": "tiny", "chaki_lstm": "tiny", "at": "tiny",
     "bat": "tiny", "transformer": "tiny",
 }
-#: The 500 ms feature sets, fastest first (openSMILE's two are about 7x slower to extract than chroma).
-EXPERIMENT_FEATURES = ("chroma", "cqt", "chroma_cqt", "spectral", "deam260", "compare6373")
+#: The 500 ms feature sets of the feature-subset checkpoints, fastest first (openSMILE's two are about
+#: 7x slower to extract than chroma).
+EXPERIMENT_FEATURES = FEATURE_SUBSETS
 #: Per-target metrics the live experiment's table shows first.
 EXPERIMENT_METRICS = ("RMSE", "CCC", "CCC-per-song", "r-per-song", "R2")
 #: What each per-target metric is (:mod:`memo_core.metrics`): pooled over every annotated test frame,

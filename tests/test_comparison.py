@@ -29,6 +29,14 @@ def test_metric_names_are_the_per_target_suffixes(entries):
     assert not comparison.lower_is_better("CCC")
 
 
+def test_the_feature_subsets_are_the_default_sets():
+    from memo_core.defaults import DEFAULT_SET, FEATURE_SUBSETS
+
+    assert comparison.EXPERIMENT_FEATURES is FEATURE_SUBSETS  # one list, not a copy to keep in step
+    subset_checkpoints = {s.key for s in DEFAULT_SET if s.family == comparison.FEATURE_SUBSET_FAMILY}
+    assert subset_checkpoints == {f"at_{name}" for name in FEATURE_SUBSETS if name != "deam260"}
+
+
 def test_checkpoint_metrics_hold_the_manifest_values(entries):
     table = comparison.checkpoint_metrics(entries, "RMSE", exclude_families=[comparison.FEATURE_SUBSET_FAMILY])
     assert "at_chroma" not in set(table["checkpoint"]) and "vggish" not in set(table["checkpoint"])
