@@ -118,11 +118,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         print("datasets: " + ", ".join(list_datasets()))
         print("show one with: python -m memo_core datasets --dataset NAME --root PATH")
         return 0
-    try:
-        load = load_dataset(args.dataset, Path(args.root) if args.root else None, require_audio=args.require_audio,
-                            **_options(args.option))
-    except TypeError as exc:  # an option the loader does not take
-        raise MemoError(f"{args.dataset}: {exc}. See the loader's docstring for its options.") from None
+    load = load_dataset(args.dataset, Path(args.root) if args.root else None, require_audio=args.require_audio,
+                        **_options(args.option))
     print(load.summary())
     if args.list:
         for song in load.songs:

@@ -861,10 +861,7 @@ def reproduce(
 
         root = synth.ensure_corpus(progress=progress)
     started = time.perf_counter()
-    try:
-        load = load_dataset(dataset, root, require_audio=True, **dict(options or {}))
-    except TypeError as exc:  # an option the loader does not take
-        raise MemoError(f"{dataset}: {exc}. See the loader's docstring for its options.") from None
+    load = load_dataset(dataset, root, require_audio=True, **dict(options or {}))
     problem = _problem_with_dataset(spec, load)
     if problem and not skip_unsupported:
         raise MemoError(problem)

@@ -557,16 +557,6 @@ def dataset_split(load, *, seed: int = 0, val: float = 0.15, test: float = 0.15)
     return {"train": train, "validation": validation, "test": test_ids}
 
 
-def _load_with_options(dataset: str, root, options: dict[str, Any] | None):
-    """``load_dataset(..., require_audio=True, **options)``, with an unknown option as a clear error."""
-    from .data import load_dataset
-
-    try:
-        return load_dataset(dataset, root, require_audio=True, **(options or {}))
-    except TypeError as exc:  # an option the loader does not take
-        raise MemoError(f"{dataset}: {exc}. See the loader's docstring for its options.") from None
-
-
 def build_task_examples(
     task: str,
     songs,
@@ -716,7 +706,9 @@ def train_from_dataset(
         ``(result, test_metrics)``; ``test_metrics`` is empty when the split has
         no test songs with audio.
     """
-    load = _load_with_options(dataset, root, load_options)
+    from .data import load_dataset
+
+    load = load_dataset(dataset, root, require_audio=True, **(load_options or {}))
     task, features, targets = model_data_defaults(model_name, load, features=features, targets=targets)
     parts = split_examples(task, load, dataset_split(load, seed=split_seed), features=features, targets=targets,
                            progress=progress)

@@ -11,6 +11,7 @@ datasets MEMO knows are registered when :mod:`memo_core.data` is imported.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,9 +69,28 @@ def load_dataset(
         The songs read and the songs skipped, with reasons.
 
     Raises:
-        DatasetError: unknown name, or a folder or file missing or malformed.
+        DatasetError: unknown name, an option the loader does not take, or a
+            folder or file missing or malformed.
     """
     if name not in _LOADERS:
         raise DatasetError(f"unknown dataset {name!r}; known datasets: {', '.join(list_datasets())}")
+    loader = _LOADERS[name]
+    _check_options(name, loader, options)
     path = None if root is None else Path(root).expanduser()
-    return _LOADERS[name](path, require_audio=require_audio, **options)
+    return loader(path, require_audio=require_audio, **options)
+
+
+def _check_options(name: str, loader: DatasetLoader, options: dict[str, Any]) -> None:
+    """Refuse options the loader's signature does not name (checked here, so a TypeError raised
+    inside a loader is never mistaken for an unknown option)."""
+    params = inspect.signature(loader).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    root_name = next(iter(params), None)  # the folder, passed positionally
+    accepted = [k for k, p in params.items() if k not in (root_name, "require_audio")
+                and p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    unknown = [k for k in options if k not in accepted]
+    if unknown:
+        raise DatasetError(f"{name} does not take the option{'s' if len(unknown) > 1 else ''} "
+                           f"{', '.join(map(repr, unknown))}; its options: {', '.join(accepted) or 'none'}. "
+                           "See the loader's docstring.")
