@@ -30,9 +30,7 @@ else:
                                "models are AT trained on one feature subset each.")
     weights, query_t, key_t = attentive[chosen]
     options = [round(float(t), 3) for t in query_t]
-    if st.session_state.get("attention_frame") not in options:
-        st.session_state["attention_frame"] = options[len(options) // 2]
-    frame_s = st.session_state["attention_frame"]
+    frame_s = widgets.settle_choice("attention_frame", options)
     pair = [k for k in ("at", "bat") if k in attentive]
     shown = pair if chosen in pair and len(pair) == 2 else [chosen]
     # long songs: maps averaged over blocks of frames so the browser gets at most 400 x 400 cells

@@ -81,8 +81,7 @@ if missing:
 # the step to zoom into (kept valid when the song changes)
 steps = np.asarray(result.predictions["time_s"], dtype=float)
 options = [float(t) for t in steps]
-if st.session_state.get("damff_frame") not in options:
-    st.session_state["damff_frame"] = options[len(options) // 2] if options else 0.0
+chosen_step = widgets.settle_choice("damff_frame", options)
 
 st.markdown("#### The maps on the song's time axis")
 st.caption("Spatial attention and fusion gate are computed for each 500 ms step on a coarse grid (16 groups of the "
@@ -90,7 +89,7 @@ st.caption("Spatial attention and fusion gate are computed for each 500 ms step 
            "with the log-mel and the chromagram. Bright spatial attention = positions the model weights up; "
            "gate above 0.5 (red) = the 3×3 branch A dominates, below 0.5 (blue) = the 5×5 branch B. The orange "
            "box marks the step chosen below.")
-marker = float(st.session_state["damff_frame"])
+marker = float(chosen_step) if chosen_step is not None else 0.0
 fig_maps = plots.damff_maps(ctx.view, spatial=spatial,
                             spatial_on_view=bands_on_view(spatial.row_hz, ctx.view.mel_hz) if spatial else None,
                             gate=gate, gate_share=gate_share(maps["fusion_gate"]) if "fusion_gate" in maps else None,

@@ -133,10 +133,7 @@ st.markdown(
     "computed on the tagger's input window (the first ~30 s, looped if the song is shorter)."
 )
 heads = [-1] + list(range(n_heads))  # -1: the mean over heads
-if st.session_state.get("mood_head") not in heads:
-    st.session_state["mood_head"] = -1
-if st.session_state.get("mood_position") not in range(n_time):
-    st.session_state["mood_position"] = n_time // 2
+widgets.settle_choice("mood_head", heads, default=-1)
 left, right = st.columns([1, 2])
 head = left.selectbox("Head", heads, key="mood_head",
                       format_func=lambda h: "mean of all heads" if h < 0 else f"head {h + 1}")

@@ -76,8 +76,6 @@ else:
 
     st.header("Inside each window: the A-LSTM's attention")
     times = [round(float(t), 3) for t in weights["time_s"]]
-    if st.session_state.get("multiscale_frame") not in times:
-        st.session_state["multiscale_frame"] = times[len(times) // 2]
     frame_s = widgets.choice_slider("Frame", times, key="multiscale_frame", format_func=lambda t: f"{t:.1f} s")
     windows = window_attention_at(result, frames, frame_s)
     if not windows:
