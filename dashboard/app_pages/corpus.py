@@ -15,24 +15,14 @@ st.caption(
 
 root = resources.default_corpus_dir()
 if not resources.corpus_is_ready(root):
+    # the sidebar holds the one "Render the demo corpus" button (with its progress and errors)
     if resources.corpus_is_damaged(root):
-        st.error(
-            f"The corpus in `{root}` is incomplete (some of its audio or annotation files are missing). "
-            "Render it again below (a few minutes), or set MEMO_DATA_DIR to another folder."
-        )
-        label = "Render the demo corpus again"
+        st.error(f"The corpus in `{root}` is incomplete (some of its audio or annotation files are missing). "
+                 "Render it again with the button in the sidebar (a few minutes), or set MEMO_DATA_DIR to another "
+                 "folder.")
     else:
-        st.info(f"The demo corpus is not rendered yet. It takes a few minutes and is written to `{root}`.")
-        label = "Render the demo corpus"
-    if st.button(label, type="primary"):
-        bar = st.progress(0.0, text="Rendering songs…")
-        try:
-            resources.render_default_corpus(
-                lambda done, total: bar.progress(done / total, text=f"{done}/{total} songs"))
-        except MemoError as error:
-            st.error(f"The corpus could not be rendered: {error}")
-            st.stop()
-        st.rerun()
+        st.info(f"The demo corpus is not rendered yet. Render it with the button in the sidebar: it takes a few "
+                f"minutes and is written to `{root}`.")
     st.stop()
 
 try:

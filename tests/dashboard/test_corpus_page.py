@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import open_page
+from .conftest import open_page, texts
 
 
 def test_fresh_machine_offers_to_render_the_corpus(tmp_path, monkeypatch):
@@ -10,7 +10,8 @@ def test_fresh_machine_offers_to_render_the_corpus(tmp_path, monkeypatch):
     app = open_page("corpus")
     assert not app.exception
     assert any("not rendered yet" in info.value for info in app.main.info)
-    assert [b.label for b in app.main.button] == ["Render the demo corpus"]
+    assert not app.main.button  # one render button, in the sidebar
+    assert app.sidebar.button(key="memo_render_corpus").label == "Render the demo corpus"
 
 
 def test_lists_the_corpus_and_shows_a_song(tiny_corpus, monkeypatch):
@@ -36,7 +37,7 @@ def test_broken_corpus_folder_shows_an_error(tiny_corpus, tmp_path, monkeypatch)
     app = open_page("corpus")
     assert not app.exception
     assert any("incomplete" in e.value and "Render it again" in e.value for e in app.main.error)
-    assert [b.label for b in app.main.button] == ["Render the demo corpus again"]
+    assert app.sidebar.button(key="memo_render_corpus").label == "Render the demo corpus again"
 
 
 def test_unreadable_corpus_shows_an_error(tiny_corpus, tmp_path, monkeypatch):
@@ -58,7 +59,7 @@ def test_render_failure_shows_an_error(tmp_path, monkeypatch):
     (mine / "notes.txt").write_text("user data")
     monkeypatch.setenv("MEMO_DATA_DIR", str(mine))
     app = open_page("corpus")
-    app.main.button[0].click().run()
+    app.sidebar.button(key="memo_render_corpus").click().run()
     assert not app.exception
-    assert any("could not be rendered" in e.value for e in app.main.error)
+    assert "could not be rendered" in texts(app)
     assert (mine / "notes.txt").is_file()
