@@ -568,28 +568,23 @@ class DAMFF(SequenceModel):
     def training_loss(self, output: ModelOutput, batch: Batch) -> Tensor:
         """Sum over targets of each target's loss over the batch's annotated steps (Sec. 4.3).
 
-        ``"ccc"`` is 1 - Lin's CCC over all annotated steps of the batch pooled
-        (population variances); ``"rmse"``/``"mse"`` the root / mean squared
-        error over them. Summing keeps each target's gradient what its own
-        loss gives (the paper names one loss per dimension).
+        Each target's loss is ``fit``'s (:data:`memo_core.train.LOSSES`) on its
+        own column: ``"ccc"`` is 1 - Lin's CCC over all annotated steps of the
+        batch pooled (population variances; MSE for a single step, which has no
+        variance), ``"rmse"``/``"mse"`` the root / mean squared error over them.
+        Summing keeps each target's gradient what its own loss gives (the paper
+        names one loss per dimension).
         """
-        pred = output.prediction[batch.mask]  # (n_annotated, n_targets)
-        true = batch.y[batch.mask].to(pred.dtype)
-        if pred.shape[0] == 0:
+        from ..train import LOSSES  # here, not at the top: importing a model need not load training and data
+
+        if not bool(batch.mask.any()):
             return output.prediction.sum() * 0.0
-        total = pred.new_zeros(())
+        total = output.prediction.new_zeros(())
         for i, kind in enumerate(self.target_losses()):
-            p, t = pred[:, i], true[:, i]
-            mse = ((p - t) ** 2).mean()
-            if kind == "ccc" and p.shape[0] >= 2:
-                mp, mt = p.mean(), t.mean()
-                cov = ((p - mp) * (t - mt)).mean()
-                ccc = 2 * cov / (p.var(unbiased=False) + t.var(unbiased=False) + (mp - mt) ** 2 + 1e-8)
-                total = total + (1 - ccc)
-            elif kind == "rmse":
-                total = total + torch.sqrt(mse + 1e-12)
-            else:  # "mse", and CCC of a single step, which has no variance
-                total = total + mse
+            column = slice(i, i + 1)
+            one = Batch(x=batch.x, lengths=batch.lengths, y=batch.y[..., column].to(output.prediction.dtype),
+                        mask=batch.mask)
+            total = total + LOSSES[kind](ModelOutput(prediction=output.prediction[..., column]), one)
         return total
 
     def explanation_axes(self, name: str, shape: tuple[int, ...], *, n_frames: int,

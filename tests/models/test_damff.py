@@ -324,6 +324,29 @@ def test_loss_is_ccc_for_arousal_and_rmse_for_valence():
     assert loss.item() == pytest.approx(rmse_valence + np.mean((p[:, 1] - t[:, 1]) ** 2), rel=1e-5)
 
 
+def test_loss_is_fits_loss_of_each_target_column_summed(monkeypatch):
+    import memo_core.train as train
+
+    g = torch.Generator().manual_seed(3)
+    pred = torch.randn(3, 9, 2, generator=g)
+    y = torch.randn(3, 9, 2, generator=g)
+    mask = torch.rand(3, 9, generator=g) < 0.6
+    batch = Batch(x=torch.zeros(3, 9, N_FEATURES), lengths=torch.tensor([9, 9, 7]), y=y, mask=mask)
+
+    def column(i):
+        return ModelOutput(prediction=pred[..., i:i + 1]), Batch(batch.x, batch.lengths, y[..., i:i + 1], mask)
+
+    for names, kinds in ((("valence", "arousal"), ("rmse", "ccc")), (("valence", "dominance"), ("rmse", "mse"))):
+        expected = train.LOSSES[kinds[0]](*column(0)) + train.LOSSES[kinds[1]](*column(1))
+        assert torch.equal(_model(target_names=names).training_loss(ModelOutput(prediction=pred), batch), expected)
+    calls = []
+    spies = {kind: (lambda out, b, kind=kind, real=real: calls.append((kind, out.prediction.shape[-1])) or real(out, b))
+             for kind, real in train.LOSSES.items()}
+    monkeypatch.setattr(train, "LOSSES", spies)
+    _model().training_loss(ModelOutput(prediction=pred), batch)
+    assert calls == [("rmse", 1), ("ccc", 1)]  # fit's own functions, one target column each
+
+
 def test_gradients_reach_every_parameter_and_are_finite():
     model = _model().train()
     x = _x(2, 6)
