@@ -31,7 +31,6 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -156,10 +155,9 @@ _CONFIGS: dict[tuple[str, ...], tuple[Path, dict[str, str], list[Path]]] = {}
 _NAMES: dict[str, list[str]] = {}
 _LOCK = threading.Lock()
 
-# The sets computed alongside the one asked for, for the next extraction of the same audio:
-# {(audio content hash, sample rate): {kind: values}}, the latest audio only.
-_KEPT: "OrderedDict[tuple[str, int], dict[str, np.ndarray]]" = OrderedDict()
-_KEPT_LOCK = threading.Lock()
+# Per thread: ``kinds``, the sets of the current one_pass block, and ``kept``, the sets computed
+# alongside the one asked for, for that thread's next extraction of the same audio (the latest
+# audio only): ``((audio content hash, sample rate), {kind: values})``.
 _TOGETHER = threading.local()
 
 
@@ -288,9 +286,9 @@ def one_pass(extractors: Iterable[FeatureExtractor]) -> Iterator[None]:
 
     The first of the given openSMILE extractors to run on an audio computes
     every given openSMILE set with the same sample rate in one pass, and keeps
-    the others in memory for their own extraction of that audio (the latest
-    audio only; :func:`clear_intermediates` drops them). Extractors of other
-    families are ignored. Use it when the sets will all be extracted, as
+    the others in this thread's memory for their own extraction of that audio
+    (the latest audio only; this thread's :func:`clear_intermediates` drops
+    them). Extractors of other families are ignored. Use it when the sets will all be extracted, as
     :func:`~memo_core.analysis.analyse_song` does: a set kept and never asked
     for is wasted time.
 
@@ -306,29 +304,28 @@ def one_pass(extractors: Iterable[FeatureExtractor]) -> Iterator[None]:
 
 
 def clear_intermediates() -> None:
-    """Forget the sets kept for the next extraction of the latest audio (see :func:`one_pass`)."""
-    with _KEPT_LOCK:
-        _KEPT.clear()
+    """Forget the sets this thread kept for its next extraction of the latest audio (see :func:`one_pass`).
+
+    Other threads' kept sets stay: each thread clears its own at the end of its job.
+    """
+    _TOGETHER.kept = None
 
 
 def _run_smile(kind: str, audio: Audio, sample_rate: int) -> np.ndarray:
     """Windowed functionals of ``audio``. [shape=(audio.n_frames, n_features)]"""
     key = (audio.content_hash(), sample_rate)
-    with _KEPT_LOCK:
-        kept = _KEPT.get(key, {})
-        if kind in kept:
-            values = kept.pop(kind)
-            if not kept:
-                del _KEPT[key]
-            return values
+    kept = getattr(_TOGETHER, "kept", None)
+    if kept is not None and kept[0] == key and kind in kept[1]:
+        values = kept[1].pop(kind)
+        if not kept[1]:
+            _TOGETHER.kept = None
+        return values
     together = getattr(_TOGETHER, "kinds", frozenset())
     kinds = tuple(k for k in KINDS if k == kind or (k, sample_rate) in together)
     values = _functionals(kinds, audio, sample_rate)
     mine = values.pop(kind)
     if values:
-        with _KEPT_LOCK:
-            _KEPT.clear()
-            _KEPT[key] = values
+        _TOGETHER.kept = (key, values)
     return mine
 
 

@@ -259,12 +259,41 @@ def test_one_pass_gives_both_openSMILE_sets_from_one_run(monkeypatch):
         together = deam.compute(audio), compare.compute(audio)
     assert runs == [("deam260", "compare6373")]
     assert all(np.array_equal(a, b) for a, b in zip(alone, together))
-    assert not opensmile_sets._KEPT  # handed over, not kept
+    assert opensmile_sets._TOGETHER.kept is None  # handed over, not kept
     # outside one_pass, and for another rate, each set is its own pass
     deam.compute(audio)
     with opensmile_sets.one_pass([deam, get_extractor("compare6373", sample_rate=22_050)]):
         deam.compute(audio)
     assert runs[1:] == [("deam260",), ("deam260",)]
+
+
+def test_openSMILE_sets_kept_by_one_thread_are_its_own(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from memo_core.features import opensmile_sets
+
+    audio = _music(2.0, seed=8)
+    deam, compare = get_extractor("deam260"), get_extractor("compare6373")
+    runs = []
+    real = opensmile_sets._functionals
+    monkeypatch.setattr(opensmile_sets, "_functionals", lambda kinds, *a: runs.append(kinds) or real(kinds, *a))
+
+    def shared_pass():
+        with opensmile_sets.one_pass([deam, compare]):
+            deam.compute(audio)
+
+    with ThreadPoolExecutor(max_workers=1) as job:  # one worker thread: its calls share its thread-local state
+        job.submit(shared_pass).result()
+        assert runs == [("deam260", "compare6373")]  # compare6373 is kept for the worker
+        opensmile_sets.clear_intermediates()  # another thread ending its job leaves the worker's set
+        compare.compute(audio)  # and does not take it: its own pass
+        assert runs[1:] == [("compare6373",)]
+        job.submit(compare.compute, audio).result()
+        assert runs[2:] == []  # the worker's set, without a pass
+        job.submit(shared_pass).result()
+        job.submit(opensmile_sets.clear_intermediates).result()  # the worker's own clear drops it
+        job.submit(compare.compute, audio).result()
+        assert runs[2:] == [("deam260", "compare6373"), ("compare6373",)]
 
 
 def test_librosa_time_blocks_give_the_whole_song_values(monkeypatch):
