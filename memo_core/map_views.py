@@ -28,7 +28,6 @@ import pandas as pd
 
 from .audio import FRAME_SECONDS
 from .errors import MemoError
-from .views import song_metrics_table
 
 __all__ = [
     "pool_for_display",
@@ -49,7 +48,6 @@ __all__ = [
     "window_attention_at",
     "is_uniform",
     "avg_fusion",
-    "fusion_metrics",
 ]
 
 #: The paper's scales (frames of 0.5 s) when a checkpoint's config does not say: Ma et al. 2017, Li et al. 2016.
@@ -273,12 +271,6 @@ def avg_fusion(result: Any) -> pd.DataFrame | None:
     table = pd.DataFrame(values.mean(axis=1), columns=targets)
     table.insert(0, "time_s", times)
     return table
-
-
-def fusion_metrics(truth: Mapping | None, curves: Mapping[str, pd.DataFrame], targets: Sequence[str]) -> pd.DataFrame:
-    """Per-song metrics of several curves (scales, fusions) against the annotation: one row per
-    (``curve``, target); see :func:`memo_core.views.song_metrics_table`."""
-    return song_metrics_table(truth, curves, targets, label="curve")
 
 
 def pool_for_display(weights: np.ndarray, query_times: Sequence[float], key_times: Sequence[float], *,

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .audio import Audio
+from .data._common import SCALES
 from .data.records import SongRecord
 from .errors import MemoError
 from .metrics import ccc, kendall_tau, mae, pearson_r, r2, rmse
@@ -33,6 +34,7 @@ __all__ = [
     "NATIVE_SCALES",
     "SCALE_NAMES",
     "scale_of",
+    "scale_range",
     "to_scale",
     "QUADRANTS",
     "quadrant",
@@ -221,25 +223,29 @@ def corpus_summary(songs: Iterable[SongRecord]) -> pd.DataFrame:
 #: The scale of each dataset's own DYNAMIC ratings where it is not [-1, 1] (a ``memo_core.data`` scale name).
 #: DEAM's and emoMusic's dynamic ratings are already on [-1, 1] (only their static ratings use 1-9).
 NATIVE_SCALES = {"pmemo": "0-1"}
-_SCALE_RANGES = {"-1-1": (-1.0, 1.0), "0-1": (0.0, 1.0), "1-9": (1.0, 9.0)}
 #: How each scale is written for people.
 SCALE_NAMES = {"-1-1": "[-1, 1]", "0-1": "0-1", "1-9": "1-9"}
+
+
+def scale_range(scale: str) -> tuple[float, float]:
+    """The lowest and highest value of ``scale`` (a :data:`memo_core.data._common.SCALES` name)."""
+    return float(to_scale(-1.0, scale)), float(to_scale(1.0, scale))
 
 
 def scale_of(dataset: str | None) -> tuple[str, tuple[float, float]]:
     """The dataset's own scale name and range (``("-1-1", (-1, 1))`` when it has none of its own)."""
     name = NATIVE_SCALES.get(str(dataset), "-1-1")
-    return name, _SCALE_RANGES[name]
+    return name, scale_range(name)
 
 
 def to_scale(values, scale: str, *, spread: bool = False):
-    """Values in [-1, 1] mapped onto ``scale`` (the inverse of the loaders' mapping); ``spread`` maps a width."""
-    if scale not in _SCALE_RANGES:
-        raise MemoError(f"unknown scale {scale!r}; use one of {', '.join(_SCALE_RANGES)}")
-    lo, hi = _SCALE_RANGES[scale]
-    half = (hi - lo) / 2.0
+    """Values in [-1, 1] mapped onto ``scale``: the inverse of the loaders' :func:`to_unit_scale`;
+    ``spread`` maps a width (a rater spread), which moves with the scale's width only."""
+    if scale not in SCALES:
+        raise MemoError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
+    offset, factor = SCALES[scale]
     values = np.asarray(values, dtype=float)
-    return values * half if spread else lo + (values + 1.0) * half
+    return values / factor if spread else values / factor + offset
 
 
 #: Russell's circumplex quadrants: (valence sign, arousal sign) -> words a class knows.

@@ -12,7 +12,6 @@ from memo_core.map_views import (
     attention_received,
     attention_row,
     avg_fusion,
-    fusion_metrics,
     is_uniform,
     later_frame_weight,
     layer_attention,
@@ -26,6 +25,7 @@ from memo_core.map_views import (
     top_attended,
     window_attention_at,
 )
+from memo_core.views import song_metrics_table
 
 TARGETS = ("valence", "arousal")
 
@@ -144,10 +144,10 @@ def test_avg_fusion_is_the_mean_of_the_scales_and_metrics_need_an_annotation():
     np.testing.assert_allclose(curves["60 frames (30 s)"]["arousal"], per_scale[:, 3, 1])
     assert avg_fusion(_result({}, n)) is None
     truth = {"time_s": average["time_s"].to_numpy(), "valence": average["valence"].to_numpy(), "arousal": None}
-    table = fusion_metrics(truth, {"AVG": average, **curves}, TARGETS)
+    table = song_metrics_table(truth, {"AVG": average, **curves}, TARGETS)
     assert set(table["target"]) == {"valence"}
     assert table.set_index("curve").loc["AVG", "RMSE"] == pytest.approx(0.0)
-    assert fusion_metrics(None, {"AVG": average}, TARGETS).empty
+    assert song_metrics_table(None, {"AVG": average}, TARGETS).empty
 
 
 def test_pool_for_display_averages_blocks_and_keeps_small_maps():

@@ -6,10 +6,10 @@ import streamlit as st
 from dashboard import resources, sidebar, widgets
 from dashboard.plots import model_colour
 from dashboard.plots import multiscale as plots
-from memo_core.map_views import (DBLSTM_SCALES, MCA_SCALES, avg_fusion, fusion_metrics, is_uniform, nearest_frame,
+from memo_core.map_views import (DBLSTM_SCALES, MCA_SCALES, avg_fusion, is_uniform, nearest_frame,
                                  scale_curves, scale_frames, scale_predictions_table, scale_weights_table,
                                  window_attention_at)
-from memo_core.views import SONG_METRICS
+from memo_core.views import SONG_METRICS, song_metrics_table
 
 st.title("Multi-scale")
 ctx = sidebar.song_context()
@@ -29,7 +29,7 @@ def _metrics_table(curves: dict, caption: str, key: str) -> None:
     if ctx.truth is None:
         st.caption("This song has no annotation, so no metrics can be computed.")
         return
-    table = fusion_metrics(ctx.truth, curves, targets)
+    table = song_metrics_table(ctx.truth, curves, targets)
     if table.empty:
         return
     st.markdown(caption)

@@ -13,6 +13,8 @@ import hashlib
 
 import plotly.graph_objects as go
 
+from memo_core.views import scale_range
+
 __all__ = ["TARGET_COLOURS", "TRUTH_COLOUR", "model_colour", "finish", "time_axis_title", "value_axis_title",
            "HEATMAP_SCALE", "DIVERGING_SCALE", "TIME_MARGINS"]
 
@@ -46,8 +48,8 @@ def time_axis_title() -> str:
 
 
 def value_axis_title(target: str, scale: str) -> str:
-    lo_hi = {"-1-1": "-1 to 1", "0-1": "0 to 1", "1-9": "1 to 9"}.get(scale, scale)
-    return f"{target} ({lo_hi})"
+    lo, hi = scale_range(scale)
+    return f"{target} ({lo:g} to {hi:g})"
 
 
 #: Fixed side margins (px) of charts on a song's time axis, so stacked charts line their time axes up

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from memo_core.audio import FRAME_SECONDS
-from memo_core.views import SongView, to_scale
+from memo_core.views import SongView, scale_range, to_scale
 
 from . import HEATMAP_SCALE, TARGET_COLOURS, TRUTH_COLOUR, finish, model_colour, time_axis_title, value_axis_title
 
@@ -110,7 +110,7 @@ def attended_frames(received: np.ndarray, key_times: np.ndarray, top: Sequence[i
                                      hovertemplate=f"attended frame at %{{x:.1f}} s: {target} %{{y:.2f}}"
                                                    "<extra></extra>"),
                           row=2, col=1)
-    lo, hi = float(to_scale(-1.0, scale)), float(to_scale(1.0, scale))
+    lo, hi = scale_range(scale)
     fig.update_yaxes(title_text=value_axis_title("valence / arousal", scale), range=[lo, hi], row=2, col=1)
     _chroma(fig, view, 3, bar_y=0.175, bar_len=0.33)
     for i in top:

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from memo_core.views import to_scale
+from memo_core.views import scale_range, to_scale
 
 from . import TRUTH_COLOUR, finish, model_colour, time_axis_title, value_axis_title
 
@@ -46,7 +46,7 @@ def _line(fig: go.Figure, frame: pd.DataFrame, column: str, *, name: str, colour
 
 
 def _value_axes(fig: go.Figure, targets: Sequence[str], scale: str) -> None:
-    lo, hi = float(to_scale(-1.0, scale)), float(to_scale(1.0, scale))
+    lo, hi = scale_range(scale)
     pad = 0.03 * (hi - lo)
     for row, target in enumerate(targets, start=1):
         fig.update_yaxes(title_text=value_axis_title(target, scale), range=[lo - pad, hi + pad], row=row, col=1)

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from memo_core.views import QUADRANTS, SongView, to_scale
+from memo_core.views import QUADRANTS, SongView, scale_range, to_scale
 
 from . import HEATMAP_SCALE, TRUTH_COLOUR, finish, model_colour, time_axis_title, value_axis_title
 
@@ -76,7 +76,7 @@ def va_over_time(truth: Mapping | None, predictions: Mapping[str, pd.DataFrame],
     """
     fig = make_subplots(rows=len(targets), cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=[t.capitalize() for t in targets])
-    lo, hi = float(to_scale(-1.0, scale)), float(to_scale(1.0, scale))
+    lo, hi = scale_range(scale)
     for row, target in enumerate(targets, start=1):
         if truth is not None and truth.get(target) is not None:
             t = np.asarray(truth["time_s"], float)
