@@ -375,7 +375,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             wanted = (() if own else (("n_features", args.n_features),)) + (() if tagging else (("n_targets", 2),))
             sizes = {k: v for k, v in wanted if k in fields}
             model = get_model(name, preset, **sizes)
-            n = sum(p.numel() for p in model.parameters())
+            n = model.n_parameters()
             shape = (f"{own} ({model.config.n_features} a frame)" if own else f"{args.n_features} features a frame")
             shape += f", {model.config.n_targets} tags" if tagging else ", valence + arousal"
             print(f"{name:<14}{preset:<20}{n:>12,}  {shape}")

@@ -1,7 +1,8 @@
-"""How big and how costly a model is: parameter and FLOP counts.
+"""How costly a model is: FLOP counts.
 
 Rajamani et al. (2020, Table 1) compare their taggers by parameters and
-GFLOPS; these functions give the same figures for any ``nn.Module``.
+GFLOPS; parameters come from ``model.n_parameters()`` (every MEMO model),
+and :func:`count_flops` gives the GFLOPS for any ``nn.Module``.
 
 >>> from memo_core.models.registry import get_model
 >>> model = get_model("vggish", "paper")                                   # doctest: +SKIP
@@ -17,12 +18,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-__all__ = ["count_parameters", "count_flops"]
-
-
-def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
-    """Number of parameter elements (buffers such as BatchNorm statistics are not counted)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+__all__ = ["count_flops"]
 
 
 def count_flops(model: nn.Module, *inputs: Any, **kwargs: Any) -> int:
