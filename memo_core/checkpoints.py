@@ -199,14 +199,20 @@ def _read(path: Path) -> Any:
 
 
 def _retuple(name: Any, config: dict[str, Any]) -> dict[str, Any]:
-    """Stored lists back to tuples where the model's config has tuples (a checkpoint keeps lists)."""
+    """Stored lists back to tuples, nested ones too, where the model's config has tuples (checkpoints keep lists)."""
     from .models.registry import model_config
 
     try:
         defaults = dataclasses.asdict(model_config(name))
     except (MemoError, TypeError):
         return config
-    return {k: tuple(v) if isinstance(v, list) and isinstance(defaults.get(k), tuple) else v for k, v in config.items()}
+    return {k: _as_tuples(v) if isinstance(v, list) and isinstance(defaults.get(k), tuple) else v
+            for k, v in config.items()}
+
+
+def _as_tuples(value: Any) -> Any:
+    """Lists to tuples at every depth (VGGish's ``pools`` is a tuple of (freq, time) tuples)."""
+    return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:

@@ -15,7 +15,7 @@ from memo_core.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from memo_core.data.sequences import SequenceExample
+from memo_core.data.sequences import Normalizer, SequenceExample
 from memo_core.errors import CheckpointError, MemoError
 from memo_core.evaluate import predict_examples
 from memo_core.features import get_extractor
@@ -141,3 +141,18 @@ def test_save_refuses_unregistered_models_and_unplain_info(saved, tmp_path):
         save_checkpoint(tmp_path / "x.pt", result.model, feature_spec=SPEC, normalizer=result.normalizer,
                         targets=result.targets, train_info={"when": object()})
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_nested_config_lists_come_back_as_nested_tuples(tmp_path):
+    from memo_core.checkpoints import _retuple
+    from memo_core.models.registry import get_model
+
+    stored = _retuple("vggish", {"channels": [8, 8], "pools": [[2, 4], [3, 5]], "target_names": ["a", "b"]})
+    assert stored == {"channels": (8, 8), "pools": ((2, 4), (3, 5)), "target_names": ("a", "b")}
+    model = get_model("vggish", "tiny", target_names=("calm", "dark"), n_targets=2)
+    normalizer = Normalizer(np.zeros(96, np.float32), np.ones(96, np.float32))
+    path = save_checkpoint(tmp_path / "tagger.pt", model, feature_spec=get_extractor("mel96").spec(),
+                           normalizer=normalizer, targets=("calm", "dark"))
+    assert isinstance(torch.load(path, weights_only=True)["model"]["config"]["pools"][0], list)  # stored as lists
+    loaded = load_checkpoint(path).model.config
+    assert loaded == model.config and all(isinstance(p, tuple) for p in loaded.pools)

@@ -133,8 +133,7 @@ class VGGishConfig(SequenceConfig):
 
 def _check_config(config: VGGishConfig) -> None:
     """Raise :class:`MemoError` on a config that cannot be built."""
-    channels = tuple(int(c) for c in config.channels)
-    pools = tuple(tuple(int(s) for s in p) for p in config.pools)
+    channels, pools = config.channels, config.pools
     problems = []
     if not channels or len(channels) != len(pools):
         problems.append(f"channels {channels} and pools {pools} must be non-empty and of the same length")
@@ -303,11 +302,7 @@ class VGGishTagger(SequenceModel):
 
     def __init__(self, config: VGGishConfig):
         _check_config(config)
-        # a checkpoint stores tuples as lists: hold them as tuples again
-        channels = tuple(int(c) for c in config.channels)
-        pools = tuple((int(p[0]), int(p[1])) for p in config.pools)
-        config = dataclasses.replace(config, channels=channels, pools=pools,
-                                     target_names=tuple(str(t) for t in config.target_names))
+        channels, pools = config.channels, config.pools
         super().__init__(config)
         self.input_norm = nn.BatchNorm2d(1)
         self.blocks = nn.ModuleList(
