@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from memo_core.audio import FRAME_SECONDS, SilenceWarning, load_audio
+from memo_core.audio import FRAME_SECONDS, SilenceWarning, encode_audio, load_audio, sniff_mime
 from memo_core.errors import AudioError, MemoError
 
 from .conftest import make_tone
@@ -211,3 +211,15 @@ def test_real_clips(shared_data):
     assert mp3.sample_rate == wav.sample_rate == 44_100
     stereo = load_audio(shared_data / "pmemo" / "PMEmo2019" / "chorus" / "108.mp3")
     assert stereo.samples.ndim == 1 and stereo.duration > 10
+
+
+def test_encode_and_sniff_audio():
+    """Bytes for a player: FLAC/WAV written, their type told from the magic number, read back alike."""
+    y = np.sin(np.arange(22_050) / 5.0).astype(np.float32) * 0.3
+    flac, wav = encode_audio(y, 22_050), encode_audio(y, 22_050, format="WAV")
+    assert sniff_mime(flac) == "audio/flac" and sniff_mime(wav) == "audio/wav"
+    assert sniff_mime(b"ID3\x03rest") == "audio/mpeg" and sniff_mime(b"OggS\x00") == "audio/ogg"
+    back = load_audio(flac, sample_rate=None)
+    assert back.sample_rate == 22_050 and np.allclose(back.samples, y, atol=1e-4)
+    with pytest.raises(AudioError):
+        encode_audio(np.array([np.nan], np.float32), 22_050)

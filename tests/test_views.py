@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from memo_core.audio import Audio, encode_audio, load_audio, sniff_mime
+from memo_core.audio import Audio
 from memo_core.data.records import SongRecord
 from memo_core.metrics import ccc, rmse
 from memo_core.views import (corpus_summary, curves_table, quadrant, search_songs, song_metrics, song_metrics_table,
@@ -73,11 +73,3 @@ def test_search_and_corpus_summary():
     table = corpus_summary(songs)
     assert table.loc[1, "valence"] == pytest.approx(0.2) and np.isnan(table.loc[0, "valence"])
 
-
-def test_encode_and_sniff_audio():
-    y = np.sin(np.arange(22_050) / 5.0).astype(np.float32) * 0.3
-    flac, wav = encode_audio(y, 22_050), encode_audio(y, 22_050, format="WAV")
-    assert sniff_mime(flac) == "audio/flac" and sniff_mime(wav) == "audio/wav"
-    assert sniff_mime(b"ID3\x03rest") == "audio/mpeg" and sniff_mime(b"OggS\x00") == "audio/ogg"
-    back = load_audio(flac, sample_rate=None)
-    assert back.sample_rate == 22_050 and np.allclose(back.samples, y, atol=1e-4)

@@ -44,8 +44,9 @@ def test_each_family_cites_its_paper_and_shows_equations(page, label):
         assert heading in text
 
 
-def test_equations_match_the_implementation(page):
-    """A few defining formulas, as the models' docstrings state them."""
+def test_the_defining_equations_are_shown(page):
+    """The page shows each family's defining formulas (checked against the papers and docstrings when written;
+    the models' own tests check the behaviour these formulas describe)."""
     latex = "\n".join(block.value for block in page.latex)
     assert r"\beta^i_t = \frac{\exp(e^i_t)}{\sum_{j=1}^{N} \exp(e^j_t)}" in latex  # MCA Eq. 16
     assert r"\beta = H^{+} T" in latex  # ELM readout
