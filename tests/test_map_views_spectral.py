@@ -178,6 +178,14 @@ def test_neighbourhood_offsets_follow_the_model_layout():
     freq, time = neighbourhood_offsets(9)
     assert freq.tolist() == [-1, -1, -1, 0, 0, 0, 1, 1, 1]
     assert time.tolist() == [-1, 0, 1, -1, 0, 1, -1, 0, 1]
+    # the model's own layout: at a map's corners, exactly the neighbours the offsets put outside are masked
+    from memo_core.models.layers import LocalSelfAttention2d
+
+    layer = LocalSelfAttention2d(4, 4, kernel_size=3, n_heads=2)
+    mask = layer.neighbour_mask(5, 6)[0, 0].numpy()  # [freq, time, neighbour]
+    for f, t in ((0, 0), (4, 5), (0, 5), (2, 3)):
+        inside = (f + freq >= 0) & (f + freq < 5) & (t + time >= 0) & (t + time < 6)
+        assert mask[f, t].tolist() == inside.tolist(), (f, t)
     with pytest.raises(MemoError):
         neighbourhood_offsets(8)
 
