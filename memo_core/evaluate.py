@@ -375,7 +375,7 @@ def evaluate_checkpoint(
     from .train import build_task_examples
 
     ckpt = load_checkpoint(path)
-    name, folder, songs = _checkpoint_songs(ckpt, path, dataset=dataset, root=root, split=split)
+    name, songs = _checkpoint_songs(ckpt, path, dataset=dataset, root=root, split=split)
     spec = ckpt.feature_spec
     task = getattr(ckpt.model, "task", "regression")
     examples = build_task_examples(task, songs, features=spec["name"], feature_params=spec.get("params") or {},
@@ -417,7 +417,7 @@ def evaluate_late_fusion(
             raise MemoError(f"{path} is a {member.info.get('model_name')} checkpoint: late fusion averages taggers' scores")
         if member.targets != members[0].targets:
             raise MemoError(f"{path} was trained on other tags than {paths[0]}: late fusion needs one tag list")
-    name, _, songs = _checkpoint_songs(members[0], paths[0], dataset=dataset, root=root, split=split)
+    name, songs = _checkpoint_songs(members[0], paths[0], dataset=dataset, root=root, split=split)
     specs = {(m.feature_spec["name"], repr(sorted((m.feature_spec.get("params") or {}).items()))) for m in members}
     if len(specs) != 1:
         raise MemoError("late fusion needs taggers trained on one feature set; these used "
@@ -430,8 +430,8 @@ def evaluate_late_fusion(
             "members": [str(p) for p in paths], "songs": ids, "task": "tagging"}
 
 
-def _checkpoint_songs(ckpt, path, *, dataset, root, split) -> tuple[str, Any, list]:
-    """The dataset name, folder and song records a checkpoint is scored on."""
+def _checkpoint_songs(ckpt, path, *, dataset, root, split) -> tuple[str, list]:
+    """The dataset name and the song records a checkpoint is scored on."""
     from .data import load_dataset
     from .train import dataset_split
 
@@ -455,5 +455,5 @@ def _checkpoint_songs(ckpt, path, *, dataset, root, split) -> tuple[str, Any, li
     songs = [s for s in load.songs if s.song_id in ids]
     if not songs:
         raise MemoError(f"no song of {name}'s {split!r} split has audio under {folder}")
-    return name, folder, songs
+    return name, songs
 

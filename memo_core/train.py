@@ -573,11 +573,19 @@ def build_task_examples(
         songs: song records with audio (or, for tagging, mel ``.npy`` files).
         features: the feature set.
         targets: regression: target names (``("valence", "arousal")``); tagging: the tag names.
-        feature_params: the extractor's parameters (regression), if not the defaults.
+        feature_params: the extractor's parameters, if not the defaults (regression only: taggers read
+            their features with the default parameters).
         progress: tqdm bars.
+
+    Raises:
+        MemoError: ``feature_params`` for a tagger.
     """
     if task == "tagging":
         from .data.tags import build_tag_examples
+
+        if feature_params:
+            raise MemoError(f"taggers read {features} with its default parameters; got feature_params "
+                            f"{feature_params} (build_tag_examples takes none)")
 
         return build_tag_examples(songs, tag_names=targets, features=features, progress=progress)
     from .data.sequences import build_examples
@@ -605,11 +613,17 @@ def split_examples(
     return parts
 
 
-def model_data_defaults(model_name: str, load=None, *, features: str | None = None,
+def model_data_defaults(model_name: str, load, *, features: str | None = None,
                         targets: Sequence[str] = ("valence", "arousal")) -> tuple[str, str, tuple[str, ...]]:
     """``(task, features, targets)`` for training ``model_name``: the model's own feature set when none
     is given (``default_features`` of its class: ``logmel128_steps`` for DAMFF, ``mel96`` for the
     tagger), and for a tagger the dataset's tag vocabulary as targets.
+
+    Args:
+        model_name: a registered model.
+        load: the loaded dataset (a tagger's targets are its tag vocabulary).
+        features: the feature set, or ``None`` for the model's own.
+        targets: a per-frame model's targets.
 
     Raises:
         MemoError: no feature set given and the model has no default.
@@ -624,7 +638,7 @@ def model_data_defaults(model_name: str, load=None, *, features: str | None = No
     if task == "tagging":
         from .data.tags import tag_vocabulary
 
-        targets = tuple(tag_vocabulary(load)) if load is not None else tuple(targets)
+        targets = tuple(tag_vocabulary(load))
     return task, features, tuple(targets)
 
 

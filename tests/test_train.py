@@ -180,3 +180,10 @@ def test_train_model_sizes_the_model_from_the_data_and_trains_one_target():
     assert result.model.n_features == 4 and result.model.n_targets == 1
     assert result.history.epochs_run == 0  # mlr: closed form only
     assert result.history.final_val_loss < 0.2
+
+
+def test_tagger_examples_refuse_feature_params_they_cannot_honour():
+    from memo_core.train import build_task_examples
+
+    with pytest.raises(MemoError, match="feature_params"):
+        build_task_examples("tagging", [], features="mel96", targets=("calm",), feature_params={"n_mels": 64})
