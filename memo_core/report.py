@@ -142,6 +142,28 @@ def _flops_of_30s(model, task: str, n_features: int) -> int | None:
         return None
 
 
+def _check_fusions(fusions: Sequence[Sequence[tuple[str, str]]], lineup: Sequence[tuple[str, str]]) -> None:
+    """Refuse a fusion group before any training: two or more taggers, each in the line-up.
+
+    Raises:
+        MemoError: a group of fewer than two, a member not in ``lineup``, or one that is not a tagger.
+    """
+    from .models.registry import model_class
+
+    in_lineup = {tuple(item) for item in lineup}
+    for group in fusions:
+        names = [f"{n}:{p}" for n, p in group]
+        if len(group) < 2:
+            raise MemoError(f"a late fusion needs at least two taggers, got {' + '.join(names) or 'none'}")
+        missing = [f"{n}:{p}" for n, p in group if (n, p) not in in_lineup]
+        if missing:
+            raise MemoError(f"late fusion of {', '.join(missing)}: add them to the line-up (--models) first")
+        per_frame = [f"{n}:{p}" for n, p in group if getattr(model_class(n), "task", "regression") != "tagging"]
+        if per_frame:
+            raise MemoError(f"late fusion averages taggers' scores: {', '.join(per_frame)} "
+                            f"{'is not a tagger' if len(per_frame) == 1 else 'are not taggers'}")
+
+
 def compare_models(
     *,
     dataset: str = "synth",
@@ -186,6 +208,7 @@ def compare_models(
     from .models.registry import get_model, model_class
     from .train import dataset_split, model_data_defaults, split_examples, train_model
 
+    _check_fusions(fusions, lineup)
     load = load_dataset(dataset, root, require_audio=True)
     split = dataset_split(load, seed=split_seed)
     cache: dict[tuple, dict[str, list]] = {}
@@ -230,9 +253,6 @@ def compare_models(
             on_model(row)
         report(f"model {name}:{preset}")
     for group in fusions:
-        missing = [f"{n}:{p}" for n, p in group if (n, p) not in trained]
-        if missing:
-            raise MemoError(f"late fusion of {', '.join(missing)}: add them to the line-up first")
         members = [trained[key] for key in group]
         test = members[0][2]["test"]
         metrics = late_fusion_metrics([(m, n) for m, n, _ in members], test)
