@@ -32,6 +32,7 @@ import pandas as pd
 
 from .errors import MemoError
 from .explain import SongExplanation, fuse_tag_explanations
+from .models.damff import ARCHITECTURES, FUSION_MAPS, FUSION_MODES
 
 __all__ = [
     "UnfoldedMap",
@@ -207,23 +208,23 @@ def gate_share(entry: Mapping) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------- DAMFF: variants
 
-#: DAMFF's variants (preset suffix after ``tiny``/``paper``): (table of the paper, what changes, maps it returns).
+# What each of Table 3's fusion modes changes, in words (the modes and their maps are the model's own).
+_FUSION_CHANGES = {
+    "daff": "DAFF: X' = sigmoid(S + C), Z = X' A + (1 - X') B",
+    "wo_fusion": "no fusion strategy: Z = X' (A + B)",
+    "wo_channel": "no channel attention: X' = sigmoid(S)",
+    "wo_spatial": "no spatial attention: X' = sigmoid(C)",
+    "wo_daff": "no DAFF at all: Z = A + B",
+}
+
+#: DAMFF's variants (preset suffix after ``tiny``/``paper``): (table of the paper, what changes, maps it returns),
+#: built from the model's :data:`~memo_core.models.damff.FUSION_MODES` and
+#: :data:`~memo_core.models.damff.ARCHITECTURES` so a new variant shows up here.
 DAMFF_VARIANTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "daff": ("full model", "DAFF: X' = sigmoid(S + C), Z = X' A + (1 - X') B",
-             ("spatial_attention", "channel_attention", "fusion_gate")),
-    "wo_fusion": ("ablation (Table 3)", "no fusion strategy: Z = X' (A + B)",
-                  ("spatial_attention", "channel_attention")),
-    "wo_channel": ("ablation (Table 3)", "no channel attention: X' = sigmoid(S)", ("spatial_attention", "fusion_gate")),
-    "wo_spatial": ("ablation (Table 3)", "no spatial attention: X' = sigmoid(C)", ("channel_attention", "fusion_gate")),
-    "wo_daff": ("ablation (Table 3)", "no DAFF at all: Z = A + B", ()),
-    "tf": ("architecture (Table 1)", "3x1+1x5 kernels in every layer", ("spatial_attention", "channel_attention",
-                                                                        "fusion_gate")),
-    "square": ("architecture (Table 1)", "3x3+5x5 kernels in every layer",
-               ("spatial_attention", "channel_attention", "fusion_gate")),
-    "ts": ("architecture (Table 1)", "layer 1: 1x5+3x3 (square frequency filter)",
-           ("spatial_attention", "channel_attention", "fusion_gate")),
-    "fs": ("architecture (Table 1)", "layer 1: 3x1+3x3 (square temporal filter)",
-           ("spatial_attention", "channel_attention", "fusion_gate")),
+    **{mode: ("full model" if mode == "daff" else "ablation (Table 3)", _FUSION_CHANGES.get(mode, mode),
+              FUSION_MAPS[mode]) for mode in FUSION_MODES},
+    **{name: ("architecture (Table 1)", "kernels per layer: " + ", ".join(layers), FUSION_MAPS["daff"])
+       for name, layers in ARCHITECTURES.items() if name != "hybrid"},
 }
 
 

