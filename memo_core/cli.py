@@ -280,14 +280,70 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not loaded:
         raise MemoError("no usable default checkpoint: give --checkpoint PATH, or run "
                         "`python -m memo_core train-defaults`")
-    codes = [_predict_with(ckpt, args, Path(args.out) / key) for key, ckpt in loaded.items()]
-    return max(codes)
+    return _predict_defaults(loaded, args, Path(args.out))
+
+
+def _write_song(song, out: Path, stem: Path, fused=None) -> None:
+    """NAME.csv and NAME.explanations.npz (and a fusion's NAME.fused.csv) under ``out``, as the stem lies."""
+    from .explain import write_explanations_npz, write_predictions_csv
+
+    write_predictions_csv(song, out / stem.parent / f"{stem.name}.csv")
+    write_explanations_npz(song, out / stem.parent / f"{stem.name}.explanations.npz")
+    if fused is not None:
+        write_predictions_csv(fused, out / stem.parent / f"{stem.name}.fused.csv")
+
+
+def _show_tags(label: str, song) -> None:
+    from tqdm import tqdm
+
+    top = song.tag_scores().head(5)
+    tqdm.write(f"{label}: " + ", ".join(f"{tag} {score:.2f}" for tag, score in top.items()))
+
+
+def _summary(ckpt, n_files: int, failed: list[tuple[Path, str]], out: Path, fused: bool = False) -> int:
+    """Print one checkpoint's line and its skipped files; 1 when every file failed."""
+    tagging = getattr(ckpt.model, "task", "regression") == "tagging"
+    what = ("tag scores CSV" + (" + fused CSV" if fused else "") if tagging else "per-frame CSV")
+    print(f"{ckpt.info['model_name']}: {n_files - len(failed)} of {n_files} files -> {out} "
+          f"({what} + explanations .npz)")
+    for path, reason in failed:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    return 1 if failed and len(failed) == n_files else 0
+
+
+def _predict_defaults(loaded: dict, args: argparse.Namespace, out: Path) -> int:
+    """Every default checkpoint on every file, into OUT/KEY/: each file decoded once, each feature set
+    extracted once (:func:`~memo_core.analysis.analyse_song`, with its caches)."""
+    from tqdm import tqdm
+
+    from .analysis import analyse_song
+    from .audio import load_audio
+
+    inputs = _audio_inputs(args.audio)
+    failed: dict[str, list[tuple[Path, str]]] = {key: [] for key in loaded}
+    for path, stem in tqdm(inputs, desc=f"predict {len(loaded)} checkpoints", unit="file", disable=args.quiet):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                analysis = analyse_song(load_audio(path), loaded, smooth=args.smooth)
+        except MemoError as exc:  # audio that cannot be used fails every checkpoint
+            for key in loaded:
+                failed[key].append((path, str(exc)))
+            continue
+        for key, reason in analysis.problems.items():
+            failed[key].append((path, reason))
+        for key, song in analysis.results.items():
+            _write_song(song, out / key, stem)
+            if song.task == "tagging" and not args.quiet:
+                _show_tags(f"{key} {path.name}", song)
+    return max(_summary(ckpt, len(inputs), failed[key], out / key) for key, ckpt in loaded.items())
 
 
 def _predict_with(ckpt, args: argparse.Namespace, out: Path) -> int:
     from tqdm import tqdm
 
-    from .explain import explain_song, fuse_tag_explanations, write_explanations_npz, write_predictions_csv
+    from .audio import load_audio
+    from .explain import explain_song, fuse_tag_explanations
 
     if args.hop is not None:
         set_hop = getattr(ckpt.model, "set_hop_seconds", None)
@@ -305,24 +361,18 @@ def _predict_with(ckpt, args: argparse.Namespace, out: Path) -> int:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                song = explain_song(ckpt, path, smooth=args.smooth)
-                fused = fuse_tag_explanations([song] + [explain_song(c, path) for c in fuse]) if fuse else None
+                audio = load_audio(path)  # decoded once for the checkpoint and every fusion member
+                song = explain_song(ckpt, audio, smooth=args.smooth)
+                # members' maps are not fused: score them without the explanation passes
+                fused = (fuse_tag_explanations([song] + [explain_song(c, audio, explain=False) for c in fuse])
+                         if fuse else None)
         except MemoError as exc:
             failed.append((path, str(exc)))
             continue
-        write_predictions_csv(song, out / stem.parent / f"{stem.name}.csv")
-        write_explanations_npz(song, out / stem.parent / f"{stem.name}.explanations.npz")
-        if fused is not None:
-            write_predictions_csv(fused, out / stem.parent / f"{stem.name}.fused.csv")
+        _write_song(song, out, stem, fused)
         if tagging and not args.quiet:
-            top = (fused or song).tag_scores().head(5)
-            tqdm.write(f"{path.name}: " + ", ".join(f"{tag} {score:.2f}" for tag, score in top.items()))
-    what = ("tag scores CSV" + (" + fused CSV" if fuse else "") if tagging else "per-frame CSV")
-    print(f"{ckpt.info['model_name']}: {len(inputs) - len(failed)} of {len(inputs)} files -> {out} "
-          f"({what} + explanations .npz)")
-    for path, reason in failed:
-        print(f"skipped {path}: {reason}", file=sys.stderr)
-    return 1 if failed and len(failed) == len(inputs) else 0
+            _show_tags(path.name, fused or song)
+    return _summary(ckpt, len(inputs), failed, out, fused=bool(fuse))
 
 
 def cmd_train_defaults(args: argparse.Namespace) -> int:

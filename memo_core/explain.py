@@ -37,6 +37,7 @@ and an ``.npz`` holding for each map
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -123,6 +124,7 @@ def explain_song(
     *,
     smooth: bool = False,
     cache: bool = True,
+    explain: bool = True,
 ) -> SongExplanation:
     """Predict one song and collect its explanation maps.
 
@@ -132,6 +134,8 @@ def explain_song(
         smooth: apply Ma et al.'s 25-frame triangle filter to the predictions
             (the maps are left as the model gave them).
         cache: use the on-disk feature cache.
+        explain: compute the explanation maps (``False``: predictions only, see
+            :func:`explain_features`).
 
     Returns:
         The :class:`SongExplanation`.
@@ -150,11 +154,12 @@ def explain_song(
         warnings.simplefilter("ignore")  # library version notes are for load time, not per song
         check_feature_spec(ckpt, extractor)
     features = extract(audio, extractor.name, cache=cache, **extractor.params)
-    return explain_features(ckpt, features, source=audio.source, frame_seconds=extractor.frame_seconds, smooth=smooth)
+    return explain_features(ckpt, features, source=audio.source, frame_seconds=extractor.frame_seconds, smooth=smooth,
+                            explain=explain)
 
 
 def explain_features(checkpoint: LoadedCheckpoint, features: np.ndarray, *, source: str, frame_seconds: float,
-                     smooth: bool = False) -> SongExplanation:
+                     smooth: bool = False, explain: bool = True) -> SongExplanation:
     """Predict one song from its raw (unnormalised) features and collect the explanation maps.
 
     What :func:`~memo_core.explain.explain_song` does after extraction, for
@@ -166,6 +171,10 @@ def explain_features(checkpoint: LoadedCheckpoint, features: np.ndarray, *, sour
         source: the audio's name.
         frame_seconds: seconds per feature frame.
         smooth: apply the 25-frame triangle filter to per-frame predictions.
+        explain: collect the explanation maps; ``False`` leaves them out (the
+            result's ``explanations`` is empty) and skips the extra passes of
+            models whose ``forward`` takes ``explain`` (the tagger's windows and
+            occlusion), e.g. for late-fusion members whose maps are dropped.
 
     Raises:
         MemoError: features of the wrong width, or a model that does not predict per frame.
@@ -173,10 +182,11 @@ def explain_features(checkpoint: LoadedCheckpoint, features: np.ndarray, *, sour
     x = checkpoint.normalizer.apply(features)
     model = checkpoint.model.eval()
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    skip = {} if explain or "explain" not in inspect.signature(model.forward).parameters else {"explain": False}
     with torch.inference_mode():
-        out = model(torch.from_numpy(x)[None].to(device), torch.tensor([len(x)], device=device))
+        out = model(torch.from_numpy(x)[None].to(device), torch.tensor([len(x)], device=device), **skip)
     n = len(x)
-    maps = _maps(model, out, n_frames=n, targets=checkpoint.targets, frame_seconds=frame_seconds)
+    maps = _maps(model, out, n_frames=n, targets=checkpoint.targets, frame_seconds=frame_seconds) if explain else {}
     name = str(checkpoint.info.get("model_name", ""))
     if getattr(model, "task", "regression") == "tagging":
         logits = out.prediction[0].float().cpu().numpy().astype(np.float64)

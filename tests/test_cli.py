@@ -140,3 +140,34 @@ def test_compare_writes_a_markdown_table(tiny_corpus, tmp_path, capsys):
     cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")]))
     assert cells["epochs"] == "2"  # epochs capped at 2
     assert cells["features"] == "`chroma`" and float(cells["GFLOPs"]) > 0
+
+
+def test_predict_fuse_decodes_once_and_skips_the_members_explanations(tmp_path, monkeypatch, capsys):
+    import memo_core.audio
+    from memo_core.checkpoints import save_checkpoint
+    from memo_core.data.sequences import Normalizer
+    from memo_core.explain import read_explanations_npz
+    from memo_core.features import get_extractor
+    from memo_core.models.registry import get_model
+    from memo_core.models.vggish import VGGishTagger
+
+    paths = []
+    for preset in ("tiny", "tiny_arelu"):
+        model = get_model("vggish", preset, n_targets=2, target_names=("calm", "dark"))
+        paths.append(str(save_checkpoint(tmp_path / f"{preset}.pt", model, feature_spec=get_extractor("mel96").spec(),
+                                         normalizer=Normalizer(np.zeros(96, np.float32), np.ones(96, np.float32)),
+                                         targets=("calm", "dark"))))
+    sf.write(tmp_path / "song.wav", make_tone(seconds=8.0), 22050)
+    decoded, windows = [], []
+    real_load, real_windows = memo_core.audio.load_audio, VGGishTagger._window_scores
+    monkeypatch.setattr(memo_core.audio, "load_audio", lambda *a, **k: decoded.append(a) or real_load(*a, **k))
+    monkeypatch.setattr(VGGishTagger, "_window_scores",
+                        lambda self, *a: windows.append(1) or real_windows(self, *a))
+    out = tmp_path / "out"
+    assert main(["predict", "--checkpoint", paths[0], "--fuse", paths[1], str(tmp_path / "song.wav"),
+                 "--out", str(out), "-q"]) == 0
+    assert len(decoded) == 1  # one decode for the checkpoint and its fusion member
+    assert len(windows) == 1  # only the checkpoint whose maps are written runs the explanation passes
+    fused = pd.read_csv(out / "song.fused.csv")
+    assert list(fused["tag"]) == ["calm", "dark"] and fused["score"].between(0, 1).all()
+    assert set(read_explanations_npz(out / "song.explanations.npz")) >= {"tag_windows", "tag_occlusion"}

@@ -121,11 +121,17 @@ def test_cli_checkpoints_and_predict_find_the_defaults(quick_set, tmp_path, monk
     assert main(["checkpoints"]) == 1
     assert "SKIPPED" in capsys.readouterr().out
 
+    import memo_core.audio
+
     clip = shared_data / "emomusic" / "clips_45seconds" / "2.mp3"
     out = tmp_path / "pred"
+    decoded, real_load = [], memo_core.audio.load_audio
+    monkeypatch.setattr(memo_core.audio, "load_audio", lambda *a, **k: decoded.append(a) or real_load(*a, **k))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert main(["predict", str(clip), "--out", str(out), "-q"]) == 0
+    assert len(decoded) == 1  # one decode of the file for all three usable checkpoints
+    monkeypatch.setattr(memo_core.audio, "load_audio", real_load)
     printed = capsys.readouterr()
     assert "skipped default checkpoint mca" in printed.err
     assert sorted(p.name for p in out.iterdir()) == ["at_chroma", "damff", "vggish"]
