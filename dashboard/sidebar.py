@@ -17,6 +17,7 @@ import streamlit as st
 from dashboard import resources
 from memo_core.analysis import SongAnalysis
 from memo_core.audio import Audio
+from memo_core.defaults import FEATURE_SUBSET_FAMILY
 from memo_core.errors import MemoError
 from memo_core.views import NATIVE_SCALES, SongView, scale_of, search_songs, song_label
 
@@ -33,7 +34,7 @@ DATASET_LABELS = {
 _SOURCES = ("A dataset song", "Upload a file", "Emotion lab song")
 _STATE = "memo_selection"
 #: Families whose checkpoints start unchosen (the feature-subset study: compared on the Compare page).
-_OPTIONAL_FAMILIES = ("Feature subsets",)
+_OPTIONAL_FAMILIES = (FEATURE_SUBSET_FAMILY,)
 
 
 @dataclass

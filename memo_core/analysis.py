@@ -59,7 +59,6 @@ import json
 import os
 import queue
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -77,6 +76,7 @@ from .audio import Audio, load_audio
 from .checkpoints import LoadedCheckpoint, check_feature_spec
 from .errors import AudioError, MemoError
 from .explain import SongExplanation, explain_features
+from .fileio import atomic_write
 
 __all__ = [
     "RESULT_FORMAT_VERSION",
@@ -187,7 +187,6 @@ def _save_result(key: str, result: SongExplanation) -> Path | None:
     from .features.cache import CACHE_ENV, CacheWarning
 
     path = _entry_path(key)
-    tmp = None
     try:
         columns = [str(c) for c in result.predictions.columns]
         maps = list(result.explanations.items())
@@ -201,12 +200,8 @@ def _save_result(key: str, result: SongExplanation) -> Path | None:
             arrays[f"map{i}"] = np.asarray(entry["values"])
             for k, values in enumerate(entry["axes"].values()):
                 arrays[f"map{i}_axis{k}"] = np.asarray(values)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:16]}-", suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)  # uncompressed: attention maps hardly compress, and reading stays fast
-        os.replace(tmp, path)
-        return path
+        # uncompressed: attention maps hardly compress, and reading stays fast
+        return atomic_write(path, lambda handle: np.savez(handle, **arrays), binary=True)
     except OSError as exc:
         warnings.warn(f"Could not write the analysis cache at {path.parent} ({exc.strerror or exc}); the result "
                       f"was computed but not cached. Set {CACHE_ENV} to a writable folder to cache it.",
@@ -214,9 +209,6 @@ def _save_result(key: str, result: SongExplanation) -> Path | None:
     except Exception as exc:  # a map that does not fit the layout: keep the result, skip the cache
         warnings.warn(f"Could not store {result.model_name}'s result in the analysis cache ({type(exc).__name__}: "
                       f"{exc}); it was computed but not cached.", CacheWarning, stacklevel=3)
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
     return None
 
 

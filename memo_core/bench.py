@@ -379,7 +379,7 @@ def bench_training(*, folder: str | Path | None = None, keys: Sequence[str] | No
     import torch
 
     from .defaults import DEFAULT_SET, load_default_checkpoints
-    from .train import OPTIMIZERS, loss_function, resolve_train_config
+    from .train import OPTIMIZERS, loss_function, resolve_train_config, train_step
 
     specs = [s for s in DEFAULT_SET if not keys or s.key in keys]
     loaded = {}
@@ -411,12 +411,7 @@ def bench_training(*, folder: str | Path | None = None, keys: Sequence[str] | No
             times = []
             for i in range(max(0, int(warmup)) + max(1, int(steps))):
                 started = time.perf_counter()
-                loss = loss_fn(model(batch.x, batch.lengths), batch)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-                optimizer.step()
+                train_step(model, batch, loss_fn=loss_fn, optimizer=optimizer, params=params, config=config)
                 if i >= max(0, int(warmup)):
                     times.append(time.perf_counter() - started)
             row["step_s"] = statistics.median(times)
@@ -672,19 +667,11 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def write_json(report: dict[str, Any], path: str | Path) -> Path:
-    """Write the report as JSON atomically (temp file in the same folder, then ``os.replace``)."""
-    path = Path(path).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(report, handle, indent=2, default=float)
-            handle.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    """Write the report as JSON atomically (:func:`memo_core.fileio.atomic_write`)."""
+    from .fileio import atomic_write
+
+    return atomic_write(Path(path).expanduser(),
+                        lambda handle: (json.dump(report, handle, indent=2, default=float), handle.write("\n")))
 
 
 # --------------------------------------------------------------------------- command line

@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
-from .defaults import FEATURE_SUBSETS
+from .defaults import FEATURE_SUBSET_FAMILY, FEATURE_SUBSETS
 from .errors import MemoError
 
 __all__ = [
@@ -50,8 +50,6 @@ __all__ = [
     "run_experiment",
 ]
 
-#: The manifest family of the AT checkpoints trained on other feature sets (Chaki et al. Tables 3-4).
-FEATURE_SUBSET_FAMILY = "Feature subsets"
 TARGETS = ("valence", "arousal")
 TAG_METRICS = ("ROC-AUC-macro", "PR-AUC-macro", "F1-macro")
 #: Per-frame models quick enough to train in seconds at their tiny presets (``mlr`` is the linear baseline).

@@ -38,6 +38,7 @@ __all__ = [
     "DefaultSpec",
     "DEFAULT_SET",
     "FEATURE_SUBSETS",
+    "FEATURE_SUBSET_FAMILY",
     "MANIFEST_NAME",
     "default_checkpoints_dir",
     "train_default_set",
@@ -52,6 +53,8 @@ MANIFEST_FORMAT = "memo-manifest"
 MANIFEST_VERSION = 1
 CHECKPOINTS_ENV = "MEMO_CHECKPOINTS_DIR"
 
+#: The manifest family of the AT checkpoints trained on the other feature sets (Chaki et al. Tables 3-4).
+FEATURE_SUBSET_FAMILY = "Feature subsets"
 #: The feature sets of the feature-subset comparison (Chaki et al. 2020, Table 3-4 style), one small AT each.
 FEATURE_SUBSETS = ("chroma", "cqt", "chroma_cqt", "spectral", "deam260", "compare6373")
 
@@ -102,7 +105,7 @@ DEFAULT_SET: tuple[DefaultSpec, ...] = (
                 "mood/theme tags with self-attention maps (layer 3)", 15),
     DefaultSpec("vggish_arelu", "vggish", "tiny_arelu", None, "VGG-ish", "Rajamani et al. 2020",
                 "mood/theme tags, AReLU; late fusion with the others", 15),
-    *(DefaultSpec(f"at_{name}", "at", "tiny", name, "Feature subsets", "Chaki et al. 2020",
+    *(DefaultSpec(f"at_{name}", "at", "tiny", name, FEATURE_SUBSET_FAMILY, "Chaki et al. 2020",
                   f"AT on `{name}` for the feature-subset comparison", 60)
       for name in FEATURE_SUBSETS if name != _SEQ),
 )
@@ -162,12 +165,15 @@ def train_default_set(
         The manifest written.
 
     Raises:
-        MemoError: an unknown key, or a corpus that cannot be read.
+        MemoError: an unknown key, a ``max_epochs`` below 1, or a corpus that cannot be read.
     """
     from .data import load_dataset, synth
     from .data.synth_loader import read_corpus_info
     from .train import dataset_split, model_data_defaults, save_trained, score_held_out, split_examples, train_model
 
+    if max_epochs is not None and (isinstance(max_epochs, bool) or int(max_epochs) != max_epochs or max_epochs < 1):
+        # 0 would save untrained weights over the shipped checkpoints
+        raise MemoError(f"max_epochs must be a whole number of at least 1, got {max_epochs!r}")
     out = Path(out_dir).expanduser() if out_dir is not None else default_checkpoints_dir()
     specs = _specs(only)
     root = Path(corpus) if corpus is not None else synth.ensure_corpus(progress=progress)

@@ -36,6 +36,7 @@ from .models.base import Batch, SequenceModel
 from .models.outputs import ModelOutput
 
 __all__ = [
+    "train_step",
     "TrainConfig",
     "History",
     "TrainResult",
@@ -360,6 +361,31 @@ def _check_data(model, train_data, val_data) -> None:
                 )
 
 
+
+def train_step(model: torch.nn.Module, batch: Any, *, loss_fn: Callable, optimizer: torch.optim.Optimizer,
+               params: Sequence[torch.Tensor], config: TrainConfig, generator: torch.Generator | None = None,
+               epoch: int | None = None) -> torch.Tensor:
+    """One optimiser step as :func:`fit` takes it: input noise (``config.input_noise_std``, on real frames
+    only), forward, loss, backward, gradient clipping, step. Returns the detached loss.
+
+    Raises:
+        MemoError: the loss is not finite (say lower the learning rate).
+    """
+    x = batch.x
+    if config.input_noise_std > 0:
+        noise = torch.randn(x.shape, generator=generator).to(x.device) * config.input_noise_std
+        x = x + noise * (torch.arange(x.shape[1], device=x.device)[None, :, None] < batch.lengths[:, None, None])
+    loss = loss_fn(model(x, batch.lengths), batch)
+    if not torch.isfinite(loss):
+        raise MemoError(f"the training loss became {float(loss)} in epoch {epoch}; lower the learning rate")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.grad_clip is not None:
+        torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
+    optimizer.step()
+    return loss.detach()
+
+
 def fit(
     model: SequenceModel,
     train_data: Sequence[SequenceExample],
@@ -419,20 +445,10 @@ def fit(
             for batch in iterate_batches(train_data, batch_size=int(config.batch_size), device=device, order=order,
                                          segment_frames=config.segment_frames, rng=rng,
                                          collate_fn=_collate_for(model)):
-                x = batch.x
-                if config.input_noise_std > 0:
-                    noise = torch.randn(x.shape, generator=generator).to(device) * config.input_noise_std
-                    x = x + noise * (torch.arange(x.shape[1], device=device)[None, :, None] < batch.lengths[:, None, None])
-                loss = loss_fn(model(x, batch.lengths), batch)
-                if not torch.isfinite(loss):
-                    raise MemoError(f"the training loss became {float(loss)} in epoch {epoch}; lower the learning rate")
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-                optimizer.step()
+                loss = train_step(model, batch, loss_fn=loss_fn, optimizer=optimizer, params=params, config=config,
+                                  generator=generator, epoch=epoch)
                 n = max(1, int(batch.mask.sum()))
-                total += float(loss.detach()) * n
+                total += float(loss) * n
                 weight += n
             history.train_loss.append(total / max(1, weight))
             val = _mean_loss(model, select_on, loss_fn, config)

@@ -143,3 +143,14 @@ def test_cli_checkpoints_and_predict_find_the_defaults(quick_set, tmp_path, monk
     assert (tmp_path / "one" / "2.csv").is_file()
     assert main(["predict", "--checkpoint", "mca", str(clip), "--out", str(tmp_path / "two"), "-q"]) == 2
     assert "changed or truncated" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5])
+def test_train_defaults_refuses_an_epoch_cap_below_one(tmp_path, bad):
+    """0 epochs would save untrained weights over the shipped checkpoints."""
+    from memo_core.defaults import train_default_set
+    from memo_core.errors import MemoError
+
+    with pytest.raises(MemoError, match="max_epochs"):
+        train_default_set(tmp_path / "out", corpus=tmp_path / "never-read", max_epochs=bad, progress=False)
+    assert not (tmp_path / "out").exists()
