@@ -19,6 +19,8 @@ chroma_cqt     276         0.5             cqt + chroma (librosa)
 spectral       197         0.5             Chaki et al.'s librosa descriptors
 logmel128      128         0.01            DAMFF log-mel, 50 rows a 500 ms step
 mel96          96          256 / 12000     MTG-Jamendo baseline mel dB
+loudness       2           0.5             RMS dB per 500 ms and trailing 2 s
+tonal          14          0.5             key/mode (Krumhansl-Kessler), tonnetz, chroma
 =============  ==========  ==============  ===========================================
 
 Example::
@@ -31,7 +33,7 @@ Example::
 
 from __future__ import annotations
 
-from . import librosa_sets, opensmile_sets, spectrograms  # noqa: F401 - importing registers the extractors
+from . import combined, librosa_sets, opensmile_sets, spectrograms, tonal  # noqa: F401 - importing registers the extractors
 from .base import (
     FEATURES_VERSION,
     FeatureExtractor,

@@ -1,0 +1,59 @@
+"""Feature sets made of other 500 ms sets side by side.
+
+A combined set concatenates the columns of its parts frame by frame; each part
+comes through the on-disk cache (:func:`memo_core.features.cache.extract`), so
+a part already extracted for another model is read, not computed again.
+
+=================  ==========  ==============================================
+name               n_features  parts
+=================  ==========  ==============================================
+``deam260_tonal``  276         ``deam260`` + ``tonal`` + ``loudness``
+``spectral_tonal`` 213         ``spectral`` + ``tonal`` + ``loudness``
+=================  ==========  ==============================================
+
+``deam260_tonal`` is what MEMO's per-frame families train on for real music:
+the MediaEval baseline's openSMILE descriptors (timbre, energy, voicing),
+plus key/mode strength, tonnetz and harmonic change (where valence cues such
+as mode live, and which ``deam260`` lacks), plus an explicit loudness.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..audio import Audio
+from .base import FeatureExtractor, fit_rows, get_extractor, register_feature
+
+__all__ = ["CombinedSet"]
+
+
+class CombinedSet(FeatureExtractor):
+    """Columns of :attr:`parts` side by side (the parts with their default parameters)."""
+
+    parts: tuple[str, ...] = ()
+
+    def _compute(self, audio: Audio) -> np.ndarray:
+        from .cache import extract
+
+        blocks = [extract(audio, part) for part in self.parts]
+        n = audio.n_frames if audio.n_frames is not None else min(len(b) for b in blocks)
+        return np.concatenate([fit_rows(b, n) for b in blocks], axis=1)
+
+    def _feature_names(self) -> list[str]:
+        return [f"{part}:{name}" for part in self.parts for name in get_extractor(part).feature_names]
+
+
+@register_feature("deam260_tonal")
+class Deam260Tonal(CombinedSet):
+    """``deam260`` (260) + ``tonal`` (14) + ``loudness`` (2) per 500 ms."""
+
+    parts = ("deam260", "tonal", "loudness")
+    n_features = 276
+
+
+@register_feature("spectral_tonal")
+class SpectralTonal(CombinedSet):
+    """``spectral`` (197) + ``tonal`` (14) + ``loudness`` (2) per 500 ms."""
+
+    parts = ("spectral", "tonal", "loudness")
+    n_features = 213
