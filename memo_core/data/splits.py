@@ -16,7 +16,7 @@ from ..errors import DatasetError
 from ._common import song_sort_key
 from .records import DatasetLoad
 
-__all__ = ["official_split", "kfold_by_song", "train_val_test_by_song"]
+__all__ = ["official_split", "kfold_by_song", "train_val_test_by_song", "grouped_folds", "grouped_split"]
 
 
 def _unique_sorted(song_ids: Iterable[str]) -> list[str]:
@@ -129,3 +129,56 @@ def train_val_test_by_song(
         "test": ids[n_val : n_val + n_test],
     }
     return {name: sorted(part, key=song_sort_key) for name, part in parts.items()}
+
+
+def grouped_folds(groups: dict[str, str], *, n_folds: int = 5, seed: int = 0) -> list[list[str]]:
+    """K folds of songs where all songs of one group (an artist, a piece's segments) share a fold.
+
+    Groups are shuffled (seeded), then each goes to the fold with the fewest songs so far
+    (largest groups first), so folds are balanced in songs while no group spans two folds.
+
+    Args:
+        groups: ``{song_id: group key}``.
+        n_folds: number of folds, at least 2 and at most the number of groups.
+        seed: shuffling seed.
+
+    Returns:
+        ``n_folds`` lists of song ids (each sorted), disjoint, covering every song.
+
+    Raises:
+        DatasetError: fewer than 2 folds or more folds than groups.
+    """
+    members: dict[str, list[str]] = {}
+    for song_id in _unique_sorted(groups):
+        members.setdefault(str(groups[song_id]), []).append(song_id)
+    if n_folds < 2:
+        raise DatasetError(f"n_folds must be at least 2, got {n_folds}")
+    if n_folds > len(members):
+        raise DatasetError(f"cannot make {n_folds} folds from {len(members)} groups: use n_folds <= {len(members)}")
+    keys = sorted(members)
+    order = np.random.default_rng(seed).permutation(len(keys))
+    shuffled = [keys[i] for i in order]
+    shuffled.sort(key=lambda k: -len(members[k]))  # stable: ties keep the seeded order
+    folds: list[list[str]] = [[] for _ in range(n_folds)]
+    for key in shuffled:
+        target = min(range(n_folds), key=lambda f: (len(folds[f]), f))
+        folds[target].extend(members[key])
+    return [sorted(fold, key=song_sort_key) for fold in folds]
+
+
+def grouped_split(groups: dict[str, str], *, n_folds: int = 5, test_fold: int = 0, val_fold: int | None = 1,
+                  seed: int = 0) -> dict[str, list[str]]:
+    """Train/validation/test songs from :func:`grouped_folds`: one fold for test, one for validation.
+
+    Returns:
+        ``{"train": ids, "validation": ids, "test": ids}`` with no group in two parts.
+
+    Raises:
+        DatasetError: bad fold numbers (see :func:`grouped_folds`).
+    """
+    folds = grouped_folds(groups, n_folds=n_folds, seed=seed)
+    if not 0 <= test_fold < n_folds or (val_fold is not None and (not 0 <= val_fold < n_folds or val_fold == test_fold)):
+        raise DatasetError(f"test_fold {test_fold} and val_fold {val_fold} must be distinct folds of 0..{n_folds - 1}")
+    held = {test_fold} | ({val_fold} if val_fold is not None else set())
+    train = sorted((s for f, fold in enumerate(folds) if f not in held for s in fold), key=song_sort_key)
+    return {"train": train, "validation": folds[val_fold] if val_fold is not None else [], "test": folds[test_fold]}

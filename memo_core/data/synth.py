@@ -593,46 +593,52 @@ def _soft_choice(centres, x: float) -> np.ndarray:
 _RENDER_GAIN = 7.5
 
 
-def _render_midi(midi) -> np.ndarray:
-    """Render with midirenderer; mono float64 at 44.1 kHz."""
+def _render_midi(midi, *, soundfont: Optional[bytes] = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Render with midirenderer; mono float64 at ``sample_rate`` (44.1 kHz).
+
+    ``soundfont`` is the bytes of an .sf2 file (default: TimGM6mb);
+    :mod:`memo_core.data.midi_render` passes FluidR3_GM where installed.
+    """
     import midirenderer
     import soxr
 
     buf = io.BytesIO()
     midi.write(buf)
-    wav = midirenderer.render_wave_from(_soundfont(), buf.getvalue())
+    wav = midirenderer.render_wave_from(_soundfont() if soundfont is None else soundfont, buf.getvalue())
     x, rate = sf.read(io.BytesIO(wav), dtype="float64", always_2d=True)
     x = x.mean(axis=1)
-    if rate != SAMPLE_RATE:
-        x = soxr.resample(x, rate, SAMPLE_RATE)
+    if rate != sample_rate:
+        x = soxr.resample(x, rate, sample_rate)
     return x
 
 
 def _post_process(x: np.ndarray, style: Style, rng: np.random.Generator, *, n_samples: int,
-                  arousal: np.ndarray, valence: np.ndarray) -> np.ndarray:
-    """Brightness cue, reverb, EQ tilt, compression, gain, noise; exactly n_samples long."""
+                  arousal: np.ndarray, valence: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Brightness cue, reverb, EQ tilt, compression, gain, noise; exactly n_samples long at ``sample_rate``."""
     from scipy.signal import fftconvolve, lfilter
 
     if len(x) < n_samples:
         x = np.pad(x, (0, n_samples - len(x)))
     x = x[:n_samples] * _RENDER_GAIN
     # Convolution reverb: noise with an exponential decay of the drawn RT60.
-    n_ir = int(min(style.reverb_rt60 * 1.2, 2.5) * SAMPLE_RATE)
-    t = np.arange(n_ir) / SAMPLE_RATE
+    n_ir = int(min(style.reverb_rt60 * 1.2, 2.5) * sample_rate)
+    t = np.arange(n_ir) / sample_rate
     ir = rng.standard_normal(n_ir) * np.exp(-6.91 * t / style.reverb_rt60)
     ir /= np.sqrt(np.sum(ir**2))
     wet = fftconvolve(x, ir)[:n_samples]
     x = (1 - style.reverb_wet) * x + style.reverb_wet * wet
     # Brightness follows the design (a cue, 4a + 2v dB) on top of the song's random
     # EQ tilt (a nuisance, +-2 dB): add or subtract a one-pole high-passed copy.
-    frame = np.minimum(np.arange(n_samples) // int(FRAME_SECONDS * SAMPLE_RATE), len(arousal) - 1)
+    frame = np.minimum(np.arange(n_samples) // int(FRAME_SECONDS * sample_rate), len(arousal) - 1)
     cue = 4.0 * arousal + 2.0 * valence
     cue_db = np.convolve(np.pad(cue, 1, mode="edge"), np.ones(3) / 3, mode="valid")[frame]
     g = 10 ** ((style.tilt_db + cue_db) / 20) - 1
-    hp = x - lfilter([0.15], [1, -0.85], x)
+    # A one-pole low-pass with its corner (~1.1 kHz) kept at any sample rate (pole 0.85 at 44.1 kHz).
+    pole = 0.85 ** (SAMPLE_RATE / sample_rate)
+    hp = x - lfilter([round(1 - pole, 12)], [1, -pole], x)
     x = x + g * hp
     # Compressor on a 50 ms RMS envelope, threshold 10 dB below the loudest part.
-    win = int(0.05 * SAMPLE_RATE)
+    win = int(0.05 * sample_rate)
     env = np.sqrt(np.convolve(x**2, np.ones(win) / win, mode="same") + 1e-12)
     thr = np.percentile(env, 99) * 10 ** (-10 / 20)
     over = np.maximum(env / thr, 1.0)
@@ -647,7 +653,7 @@ def _post_process(x: np.ndarray, style: Style, rng: np.random.Generator, *, n_sa
     limit = 0.9
     x = np.where(peak > limit, np.sign(x) * (limit + (1 - limit) * np.tanh((peak - limit) / (1 - limit))), x)
     # Short fades avoid clicks at the cut.
-    fade = int(0.01 * SAMPLE_RATE)
+    fade = int(0.01 * sample_rate)
     x[:fade] *= np.linspace(0, 1, fade)
     x[-fade:] *= np.linspace(1, 0, fade)
     return x.astype(np.float32)

@@ -60,11 +60,12 @@ def assert_bipolar(load: DatasetLoad) -> None:
 
 
 def test_registry_lists_all_datasets():
-    assert list_datasets() == ["deam", "emomusic", "generic", "mtg_jamendo", "pmemo", "synth"]
+    assert list_datasets() == ["4q", "deam", "emomusic", "emopia", "emopia_rendered", "generic", "mtg_jamendo",
+                               "pmemo", "synth", "vgmidi", "vgmidi_rendered"]
 
 
 def test_unknown_dataset_lists_names():
-    with pytest.raises(DatasetError, match="known datasets: deam, emomusic"):
+    with pytest.raises(DatasetError, match="known datasets: 4q, deam, emomusic"):
         load_dataset("nope", "/tmp")
 
 
