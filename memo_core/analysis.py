@@ -97,6 +97,9 @@ _COST_HINT_MS = {"compare6373": 40.0, "deam260": 37.0, "spectral": 12.0, "chroma
 #: Modules whose extractors share work on the latest audio: their sets run in one job, in
 #: ``module.one_pass`` where the module has one, and ``module.clear_intermediates()`` ends the job.
 _SHARED_INTERMEDIATES = ("memo_core.features.librosa_sets", "memo_core.features.opensmile_sets")
+#: Modules whose sets read another module's intermediates run in that module's job (``tonal`` reads the
+#: CQT ``librosa_sets`` keeps for the latest audio; the job's end clears it).
+_JOIN_JOB = {"memo_core.features.tonal": "memo_core.features.librosa_sets"}
 
 
 @dataclass
@@ -268,11 +271,20 @@ def _one_torch_thread():
         torch.set_num_threads(previous)
 
 
+def _job_module(extractor: Any) -> str:
+    module = type(extractor).__module__
+    return _JOIN_JOB.get(module, module)
+
+
+def _feature_id(extractor: Any) -> str:
+    return json.dumps({"name": extractor.name, "params": extractor.params}, sort_keys=True, default=str)
+
+
 def _feature_jobs(extractors: Mapping[str, Any], duration_s: float) -> list[list[str]]:
     """Extractor ids grouped into jobs (sets sharing in-memory intermediates together), longest first."""
     groups: dict[str, list[str]] = {}
     for fid, extractor in extractors.items():
-        module = type(extractor).__module__
+        module = _job_module(extractor)
         groups.setdefault(module if module in _SHARED_INTERMEDIATES else fid, []).append(fid)
     cost = lambda fid: _COST_HINT_MS.get(extractors[fid].name, 10.0) * duration_s  # noqa: E731
     return sorted(groups.values(), key=lambda job: -sum(cost(f) for f in job))
@@ -330,6 +342,7 @@ def analyse_song(
     """
     from .features import extract, get_extractor
     from .features.cache import cache_path
+    from .features.combined import CombinedSet
 
     started = time.perf_counter()
     audio = _as_audio(audio)
@@ -368,6 +381,18 @@ def analyse_song(
     users: dict[str, list[str]] = {}
     for key, (fid, _) in needs.items():
         users.setdefault(fid, []).append(key)
+    # a combined set (deam260_tonal, ...) is its parts side by side: each part is extracted in its own
+    # family's job (sharing its pass), and the combination is made here when the last part is ready
+    combos: dict[str, list[str]] = {}
+    for fid, extractor in list(extractors.items()):
+        if isinstance(extractor, CombinedSet):
+            combos[fid] = []
+            for part in extractor.parts:
+                part_extractor = get_extractor(part)
+                part_fid = _feature_id(part_extractor)
+                extractors.setdefault(part_fid, part_extractor)
+                combos[fid].append(part_fid)
+    part_values: dict[str, np.ndarray | None] = {}
 
     total = len(extractors) + len(checkpoints)
     done = 0
@@ -391,7 +416,7 @@ def analyse_song(
     def extract_job(job: list[str]) -> None:
         reported: set[str] = set()
         try:
-            module = sys.modules[type(extractors[job[0]]).__module__]
+            module = sys.modules[_job_module(extractors[job[0]])]
             shared = module.__name__ in _SHARED_INTERMEDIATES
             one_pass = getattr(module, "one_pass", None) if shared else None
             # Only sets still to compute share a pass: one already in the feature cache is read from there.
@@ -430,14 +455,29 @@ def analyse_song(
     if extractors:
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="memo-analysis")
         try:
-            futures = [pool.submit(extract_job, job) for job in _feature_jobs(extractors, audio.duration)]
+            plain = {f: e for f, e in extractors.items() if f not in combos}
+            futures = [pool.submit(extract_job, job) for job in _feature_jobs(plain, audio.duration)]
             while done < total:
                 kind, name, value, seconds, error = events.get()
                 if kind == "features":
                     label = f"features {extractors[name].name}"
                     timings[label] = seconds
                     report(label)
-                    for key in users[name]:
+                    part_values[name] = value if error is None else None
+                    for combo, parts in combos.items():
+                        if name in parts and all(p in part_values for p in parts) and combo not in part_values:
+                            missing = [extractors[p].name for p in parts if part_values[p] is None]
+                            t0 = time.perf_counter()
+                            try:
+                                if missing:
+                                    raise MemoError(f"its part(s) {', '.join(missing)} failed")
+                                combined = extractors[combo].combine([part_values[p] for p in parts], audio)
+                            except Exception as exc:
+                                events.put(("features", combo, None, time.perf_counter() - t0, exc))
+                            else:
+                                events.put(("features", combo, combined, time.perf_counter() - t0, None))
+                            part_values[combo] = None  # dispatched once
+                    for key in users.get(name, []):
                         if error is None:
                             futures.append(pool.submit(model_job, key, value))
                         else:

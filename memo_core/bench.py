@@ -379,7 +379,7 @@ def bench_training(*, folder: str | Path | None = None, keys: Sequence[str] | No
     import torch
 
     from .defaults import DEFAULT_SET, load_default_checkpoints
-    from .train import OPTIMIZERS, loss_function, resolve_train_config, train_step
+    from .train import OPTIMIZERS, objective, resolve_train_config, train_step
 
     specs = [s for s in DEFAULT_SET if not keys or s.key in keys]
     loaded = {}
@@ -406,7 +406,7 @@ def bench_training(*, folder: str | Path | None = None, keys: Sequence[str] | No
             row["input_shape"] = list(batch.x.shape)
             params = [p for p in model.parameters() if p.requires_grad]
             optimizer = OPTIMIZERS[config.optimizer](params, config.lr, config.weight_decay)
-            loss_fn = loss_function(model, config)
+            loss_fn = objective(model, config)
             model.train()
             times = []
             for i in range(max(0, int(warmup)) + max(1, int(steps))):

@@ -83,9 +83,19 @@ class DefaultSpec:
     max_epochs: int | None = None
 
 
-_SEQ = "deam260"  # the MediaEval 2015 / DEAM baseline features Ma et al. and Li et al. use
+#: The per-frame families' features: the MediaEval 2015 / DEAM baseline descriptors Ma et al. and Li et al. use
+#: (``deam260``), with key/mode, tonnetz and loudness beside them (``deam260_tonal``: valence cues such as mode
+#: live there, and ``deam260`` alone has no pitch-class feature).
+_SEQ = "deam260_tonal"
+BASELINE_FAMILY = "Baselines"
 
 DEFAULT_SET: tuple[DefaultSpec, ...] = (
+    DefaultSpec("loudness", "loudness", "paper", "loudness", BASELINE_FAMILY, "baseline (issue #11)",
+                "the loudness baseline: one feature, the RMS level of the preceding 2 s", None),
+    DefaultSpec("mlr", "mlr", "paper", _SEQ, BASELINE_FAMILY, "MediaEval 2015 baseline",
+                "per-frame linear regression on the same features as the explained models", None),
+    DefaultSpec("songlin", "songlin", "paper", _SEQ, BASELINE_FAMILY, "baseline (issue #18)",
+                "song-level ridge on feature statistics: one value per song, the bar on real recordings", None),
     DefaultSpec("mca", "mca", "tiny", _SEQ, "MCA", "Ma et al. 2017",
                 "MCA over A-LSTMs at 5, 10, 20 frames: scale weights and window attention", 30),
     DefaultSpec("mca_uniform", "mca", "uniform_tiny", _SEQ, "MCA", "Ma et al. 2017",
@@ -140,24 +150,97 @@ def _specs(only: Sequence[str] | None) -> list[DefaultSpec]:
     return [known[k] for k in only]
 
 
+#: A source of :func:`train_default_set`: ``(dataset name, folder or None, weight)``.
+SourceSpec = tuple[str, "str | Path | None", float]
+#: The fewest clips a tag needs to be in a tagger's vocabulary when it learns a dataset's own tags (4Q's moods).
+MIN_TAG_COUNT = 25
+
+
+def _load_sources(sources: Sequence[SourceSpec] | None, corpus: str | Path | None, progress: bool):
+    """``[(name, DatasetLoad, weight)]`` and the synthetic corpus's parameters (``{}`` without it)."""
+    from .data import load_dataset, synth
+    from .data.synth_loader import read_corpus_info
+
+    specs = list(sources) if sources else [("synth", corpus, 1.0)]
+    loads, corpus_info = [], {}
+    for name, root, weight in specs:
+        if name == "synth":
+            root = Path(root) if root is not None else (Path(corpus) if corpus is not None
+                                                         else synth.ensure_corpus(progress=progress))
+            info = read_corpus_info(root)
+            corpus_info = {k: info.get(k) for k in ("name", "version", "seed", "n_songs", "duration_s", "sample_rate")}
+        loads.append((name, load_dataset(name, root, require_audio=True), float(weight), root))
+    return loads, corpus_info
+
+
+def _tag_source(loads):
+    """The source a tagger learns: the first real source whose songs carry tags, else the synthetic corpus."""
+    tagged = [item for item in loads if any(s.tags for s in item[1].songs)]
+    real = [item for item in tagged if item[0] != "synth"]
+    if real:
+        return real[0]
+    if tagged:
+        return tagged[0]
+    raise MemoError("no training source carries mood/theme tags for the taggers")
+
+
+def _tag_vocabulary(load) -> list[str]:
+    from collections import Counter
+
+    from .data.tags import tag_vocabulary
+
+    if load.dataset in ("synth", "mtg_jamendo"):
+        return tag_vocabulary(load)
+    counts = Counter(t for s in load.songs for t in s.tags)
+    vocab = sorted(t for t, n in counts.items() if n >= MIN_TAG_COUNT)
+    if not vocab:
+        raise MemoError(f"{load.dataset}: no tag is carried by {MIN_TAG_COUNT} songs or more")
+    return vocab
+
+
+_SOURCE_TITLES = {"4q": "4Q real recordings (Panda et al. 2018)", "vgmidi_rendered": "VGMIDI rendered",
+                  "emopia_rendered": "EMOPIA rendered", "deam": "DEAM", "emomusic": "emoMusic", "pmemo": "PMEmo"}
+
+
+def _describe(record: list[dict[str, Any]], corpus_info: dict[str, Any]) -> str:
+    def title(r):
+        if r["dataset"] == "synth":
+            return (f"MEMO synthetic corpus (seed {corpus_info.get('seed', '?')}, {corpus_info.get('n_songs', '?')} "
+                    f"songs of {corpus_info.get('duration_s', '?')} s)")
+        return _SOURCE_TITLES.get(r["dataset"], r["dataset"])
+
+    return "; ".join(f"{title(r)}, {r['labels']}: {r['songs'].get('train', 0)} training, "
+                     f"{r['songs'].get('validation', 0)} validation, {r['songs'].get('test', 0)} test songs"
+                     for r in record)
+
+
 def train_default_set(
     out_dir: str | Path | None = None,
     *,
     corpus: str | Path | None = None,
+    sources: Sequence[SourceSpec] | None = None,
     only: Sequence[str] | None = None,
     max_epochs: int | None = None,
     seed: int = 0,
     progress: bool = True,
     on_done: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train the default checkpoints on the synthetic corpus and write them with their manifest.
+    """Train the default checkpoints on a mixture of sources and write them with their manifest.
+
+    Per-frame models train on every source (:func:`memo_core.mixture.build_mixture`: dynamic labels
+    through the frame loss, clip-level labels such as 4Q's quadrants through the song-level sign loss,
+    each source split on its own, by artist where it has artists); taggers learn the tags of the first
+    real source that has tags (4Q's AllMusic moods carried by at least :data:`MIN_TAG_COUNT` clips),
+    else the synthetic corpus's.
 
     Args:
         out_dir: where (default :func:`default_checkpoints_dir`).
-        corpus: a synthetic corpus folder (default: the default corpus, rendered if missing).
+        corpus: the synthetic corpus folder when ``sources`` is not given or names ``synth`` without a folder
+            (default: the default corpus, rendered if missing).
+        sources: ``(dataset, folder, weight)`` per source; default ``[("synth", corpus, 1.0)]``.
         only: keys of :data:`DEFAULT_SET` to (re)train; the manifest keeps the other entries.
         max_epochs: a cap below each entry's own (for quick runs and tests).
-        seed: training seed.
+        seed: training and split seed.
         progress: progress bars.
         on_done: called with each finished manifest entry.
 
@@ -165,23 +248,23 @@ def train_default_set(
         The manifest written.
 
     Raises:
-        MemoError: an unknown key, a ``max_epochs`` below 1, or a corpus that cannot be read.
+        MemoError: an unknown key, a ``max_epochs`` below 1, or a source that cannot be read.
     """
-    from .data import load_dataset, synth
-    from .data.synth_loader import read_corpus_info
-    from .train import dataset_split, model_data_defaults, save_trained, score_held_out, split_examples, train_model
+    from .data.licences import licence_of
+    from .evaluate import evaluate_clips
+    from .mixture import Source, build_mixture, source_split
+    from .models.registry import model_class
+    from .train import model_data_defaults, save_trained, score_held_out, split_examples, train_model
 
     if max_epochs is not None and (isinstance(max_epochs, bool) or int(max_epochs) != max_epochs or max_epochs < 1):
         # 0 would save untrained weights over the shipped checkpoints
         raise MemoError(f"max_epochs must be a whole number of at least 1, got {max_epochs!r}")
     out = Path(out_dir).expanduser() if out_dir is not None else default_checkpoints_dir()
     specs = _specs(only)
-    root = Path(corpus) if corpus is not None else synth.ensure_corpus(progress=progress)
-    info = read_corpus_info(root)
-    corpus_info = {k: info.get(k) for k in ("name", "version", "seed", "n_songs", "duration_s", "sample_rate")}
-    load = load_dataset("synth", root, require_audio=True)
-    split = dataset_split(load, seed=0)
-    cache: dict[tuple, dict[str, list]] = {}
+    loads, corpus_info = _load_sources(sources, corpus, progress)
+    mixture = [Source(name, load, weight) for name, load, weight, _ in loads]
+    primary = loads[0][1]  # a per-frame model's task and features do not depend on it
+    cache: dict[tuple, tuple[dict[str, list], list[dict[str, Any]]]] = {}
     previous = {}
     if (out / MANIFEST_NAME).is_file():
         try:
@@ -190,33 +273,52 @@ def train_default_set(
             previous = {}
     entries = dict(previous)
     for spec in specs:
-        task, feats, tgts = model_data_defaults(spec.model, load, features=spec.features)
-        key = (task, feats, tgts)
-        if key not in cache:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                cache[key] = split_examples(task, load, split, features=feats, targets=tgts, progress=progress)
-        parts = cache[key]
+        if getattr(model_class(spec.model), "task", "regression") == "tagging":
+            name, load, weight, root = _tag_source(loads)
+            split, how = source_split(load, seed=seed)
+            vocab = _tag_vocabulary(load)
+            task, feats, tgts = model_data_defaults(spec.model, load, features=spec.features)
+            tgts = tuple(vocab)
+            key = (task, feats, tgts)
+            if key not in cache:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    parts = split_examples(task, load, split, features=feats, targets=tgts, progress=progress)
+                cache[key] = (parts, [{"name": name, "dataset": load.dataset, "weight": weight,
+                                       "labels": f"{len(tgts)} mood/theme tags", "split": how,
+                                       "songs": {p: len(v) for p, v in parts.items()},
+                                       "licence": licence_of(load.dataset)}])
+        else:
+            task, feats, tgts = model_data_defaults(spec.model, primary, features=spec.features)
+            key = (task, feats, tgts)
+            if key not in cache:
+                cache[key] = build_mixture(mixture, features=feats, targets=tgts, seed=seed, progress=progress)
+        parts, record = cache[key]
         epochs = spec.max_epochs if max_epochs is None else min(max_epochs, spec.max_epochs or max_epochs)
         overrides = {"seed": seed} | ({"max_epochs": epochs} if epochs is not None else {})
         started = time.perf_counter()
         result = train_model(spec.model, spec.preset, parts["train"], parts.get("validation", []),
                              config_overrides=overrides, progress=progress)
         seconds = time.perf_counter() - started
-        metrics = score_held_out(result, parts.get("test", []))
-        path = save_trained(out / f"{spec.key}.pt", result, parts, dataset="synth", features=feats, split_seed=0,
-                            metrics=metrics, info={"corpus": corpus_info})  # root None: the default corpus
+        test = parts.get("test", [])
+        framed = [ex for ex in test if getattr(ex, "mask", None) is None or ex.mask.any()]
+        metrics = score_held_out(result, framed)
+        clip_metrics: dict[str, float] = {}
+        if task == "regression" and any(getattr(ex, "has_song_targets", False) for ex in test):
+            clip_metrics = evaluate_clips(result.model, test, result.normalizer)
+        names = [r["name"] for r in record]
+        path = save_trained(out / f"{spec.key}.pt", result, parts, dataset="+".join(names), features=feats,
+                            split_seed=seed, metrics=metrics,
+                            info={"corpus": corpus_info, "sources": record, "clip_metrics": clip_metrics})
         entry = {
             "key": spec.key, "file": path.name, "model": spec.model, "preset": spec.preset, "family": spec.family,
             "paper": spec.paper, "task": task, "features": feats, "targets": list(result.targets),
             "purpose": spec.purpose,
-            "training_data": (f"MEMO synthetic corpus (seed {corpus_info.get('seed', '?')}, "
-                              f"{corpus_info.get('n_songs', len(load.songs))} songs of "
-                              f"{corpus_info.get('duration_s', '?')} s): {len(parts['train'])} training, "
-                              f"{len(parts.get('validation', []))} validation songs; metrics on "
-                              f"{len(parts.get('test', []))} held-out test songs"),
+            "training_data": _describe(record, corpus_info) + "; metrics on each source's held-out test songs",
+            "training_sources": record,
             "split_sizes": {part: len(exs) for part, exs in parts.items()},
             "metrics": metrics,
+            "clip_metrics": clip_metrics,
             "n_parameters": result.model.n_parameters(),
             "size_bytes": path.stat().st_size,
             "sha256": sha256_of(path),
@@ -230,7 +332,8 @@ def train_default_set(
             "format": MANIFEST_FORMAT,
             "version": MANIFEST_VERSION,
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "trained_on": {"dataset": "synth", "corpus": corpus_info,
+            "trained_on": {"dataset": "+".join(n for n, *_ in loads), "corpus": corpus_info,
+                           "sources": [{"dataset": n, "weight": w} for n, _, w, _ in loads],
                            "machine": f"{platform.machine()}, {os.cpu_count()} cores"},
             "checkpoints": [entries[k] for k in order],
         }

@@ -144,6 +144,43 @@ def evaluate(
     return _report(examples, predict_examples(model, examples, normalizer, smooth=smooth))
 
 
+def clip_scores(model: torch.nn.Module, examples: Sequence[SequenceExample], normalizer: Normalizer) -> np.ndarray:
+    """Each song's mean predicted value per target (what a clip-level label is compared with).
+
+    Returns:
+        [shape=(n_songs, n_targets)]
+    """
+    return np.stack([p.mean(axis=0) for p in predict_examples(model, examples, normalizer)])
+
+
+def evaluate_clips(model: torch.nn.Module, examples: Sequence[SequenceExample], normalizer: Normalizer
+                   ) -> dict[str, float]:
+    """ROC-AUC of the song-mean prediction against clip-level sign labels (``song_targets``), per target.
+
+    Returns:
+        ``{"arousal/ROC-AUC": ..., "valence/ROC-AUC": ..., "n_songs": ...}`` for the targets with both
+        signs among the songs.
+
+    Raises:
+        MemoError: no song with a clip label.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    labelled = [ex for ex in examples if getattr(ex, "has_song_targets", False)]
+    if not labelled:
+        raise MemoError("evaluate_clips needs songs with clip-level labels (song_targets)")
+    scores = clip_scores(model, labelled, normalizer)
+    labels = np.stack([np.asarray(ex.song_targets, dtype=np.float64) for ex in labelled])
+    out: dict[str, float] = {}
+    for j, name in enumerate(labelled[0].target_names):
+        known = np.isfinite(labels[:, j])
+        y = labels[known, j] > 0
+        if y.any() and (~y).any():
+            out[f"{name}/ROC-AUC"] = float(roc_auc_score(y, scores[known, j]))
+    out["n_songs"] = float(len(labelled))
+    return out
+
+
 def predict_tag_scores(model: torch.nn.Module, examples: Sequence[Any], normalizer: Normalizer, *,
                        batch_size: int = 16) -> np.ndarray:
     """A tagger's sigmoid scores for each song's input (its first mel frames). [shape=(n_songs, n_tags)]"""

@@ -45,6 +45,8 @@ __all__ = [
     "collate",
     "iterate_batches",
     "loss_function",
+    "objective",
+    "song_sign_loss",
     "fit",
     "resolve_train_config",
     "train_model",
@@ -80,6 +82,9 @@ class TrainConfig:
             over annotated frames; used when the model does not override
             ``training_loss``.
         grad_clip: max global gradient norm, or ``None``.
+        song_loss_weight: weight of the clip-level sign loss (:func:`song_sign_loss`) beside the
+            frame loss, for songs labelled per clip (each song's own ``weight`` multiplies it).
+        song_margin: the margin of that loss on the [-1, 1] scale.
         seed: seeds model initialisation (in :func:`train_model`), shuffling,
             noise and windows.
         shuffle: shuffle the training songs every epoch.
@@ -99,6 +104,8 @@ class TrainConfig:
     seed: int = 0
     shuffle: bool = True
     device: str = "cpu"
+    song_loss_weight: float = 1.0
+    song_margin: float = 0.3
 
     def validate(self) -> "TrainConfig":
         """Raise :class:`MemoError` on values ``fit`` cannot use; return self."""
@@ -119,6 +126,8 @@ class TrainConfig:
             problems.append(f"segment_frames {self.segment_frames} (must be >= 1 or None)")
         if self.input_noise_std < 0 or self.weight_decay < 0:
             problems.append("input_noise_std and weight_decay must be >= 0")
+        if self.song_loss_weight < 0 or not self.song_margin >= 0:
+            problems.append("song_loss_weight and song_margin must be >= 0")
         if self.grad_clip is not None and not self.grad_clip > 0:
             problems.append(f"grad_clip {self.grad_clip} (must be > 0 or None)")
         if problems:
@@ -206,11 +215,25 @@ def collate(examples: Sequence[SequenceExample], *, device: str | torch.device =
         y[i, : ex.n_frames] = ex.targets
         mask[i, : ex.n_frames] = ex.mask
     lengths = torch.tensor([ex.n_frames for ex in examples], dtype=torch.long)
+    song_y = song_mask = song_weight = None
+    if any(getattr(ex, "has_song_targets", False) for ex in examples):
+        labels = np.full((b, examples[0].n_targets), np.nan, dtype=np.float32)
+        for i, ex in enumerate(examples):
+            if ex.song_targets is not None:
+                labels[i] = ex.song_targets
+        known = np.isfinite(labels)
+        song_y = torch.from_numpy(np.where(known, np.sign(labels), 0.0).astype(np.float32)).to(device)
+        song_mask = torch.from_numpy(known).to(device)
+        song_weight = torch.tensor([float(getattr(ex, "weight", 1.0)) for ex in examples],
+                                   dtype=torch.float32).to(device)
     return Batch(
         x=torch.from_numpy(x).to(device),
         lengths=lengths.to(device),
         y=torch.from_numpy(y).to(device),
         mask=torch.from_numpy(mask).to(device),
+        song_y=song_y,
+        song_mask=song_mask,
+        song_weight=song_weight,
     )
 
 
@@ -219,8 +242,11 @@ def _window(ex: SequenceExample, n: int, rng: np.random.Generator) -> SequenceEx
     if ex.n_frames <= n:
         return ex
     annotated = np.flatnonzero(ex.mask)
-    lo = max(0, int(annotated[0]) - n + 1)
-    hi = min(ex.n_frames - n, int(annotated[-1]))
+    if annotated.size == 0:  # a clip-labelled song: its label holds for any part of it
+        lo, hi = 0, ex.n_frames - n
+    else:
+        lo = max(0, int(annotated[0]) - n + 1)
+        hi = min(ex.n_frames - n, int(annotated[-1]))
     start = int(rng.integers(lo, hi + 1)) if hi >= lo else 0
     s = slice(start, start + n)
     return dataclasses.replace(
@@ -279,6 +305,32 @@ def _masked_ccc(output: ModelOutput, batch: Batch) -> Tensor:
     return (1 - ccc).mean()
 
 
+def song_sign_loss(song_outputs: Tensor, batch: Batch, *, margin: float) -> Tensor:
+    """Squared hinge on clip-level sign labels: ``mean(w * max(0, margin - s * o)^2)``.
+
+    A clip labelled only with a sign (4Q's quadrant, EMOPIA's) says on which side of 0 the
+    song's valence/arousal lies, not how far: the loss is 0 once the song-level output ``o``
+    is on the labelled side by at least ``margin``, so no rating magnitude is invented.
+
+    Args:
+        song_outputs: the model's song-level outputs. [shape=(batch, n_outputs, n_targets)]
+        batch: with ``song_y`` (+1/-1, 0 unknown), ``song_mask`` and ``song_weight``.
+        margin: the distance from 0 (on the [-1, 1] scale) a song mean must reach.
+
+    Returns:
+        A scalar (0 when the batch has no clip label).
+    """
+    if batch.song_y is None or batch.song_mask is None or not bool(batch.song_mask.any()):
+        return song_outputs.sum() * 0.0
+    sign = batch.song_y[:, None, :].to(song_outputs.dtype)
+    known = batch.song_mask[:, None, :].to(song_outputs.dtype).expand_as(song_outputs)
+    weight = (batch.song_weight if batch.song_weight is not None
+              else torch.ones(song_outputs.shape[0], device=song_outputs.device))
+    weight = weight.to(song_outputs.dtype)[:, None, None]
+    hinge = torch.relu(margin - sign * song_outputs) ** 2
+    return (hinge * known * weight).sum() / (known * weight).sum().clamp_min(1e-8)
+
+
 LOSSES: dict[str, Callable[[ModelOutput, Batch], Tensor]] = {
     "mse": _masked_mse,
     "rmse": _masked_rmse,
@@ -299,6 +351,30 @@ def loss_function(model: torch.nn.Module, config: TrainConfig) -> Callable[[Mode
     if own is not None and own is not SequenceModel.training_loss:
         return model.training_loss
     return LOSSES[config.loss]
+
+
+def objective(model: torch.nn.Module, config: TrainConfig) -> Callable[[ModelOutput, Batch], Tensor]:
+    """What :func:`fit` minimises: :func:`loss_function` on the annotated frames, plus, for batches with
+    clip-level labels, ``config.song_loss_weight`` times :func:`song_sign_loss` on the model's
+    :meth:`~memo_core.models.base.SequenceModel.song_outputs`.
+
+    The frame loss only sees annotated frames, so songs with clip labels alone add nothing to it:
+    their dynamics are never invented, they only move the song-level output. Taggers and models
+    without ``song_outputs`` get the frame loss alone.
+    """
+    frame_loss = loss_function(model, config)
+    song_outputs = getattr(model, "song_outputs", None)
+    if song_outputs is None or getattr(model, "task", "regression") != "regression" or config.song_loss_weight == 0:
+        return frame_loss
+
+    def combined(output: ModelOutput, batch: Batch) -> Tensor:
+        loss = frame_loss(output, batch)
+        if batch.song_y is not None:
+            loss = loss + config.song_loss_weight * song_sign_loss(song_outputs(output, batch.lengths), batch,
+                                                                   margin=config.song_margin)
+        return loss
+
+    return combined
 
 
 # --------------------------------------------------------------------------- fit
@@ -326,6 +402,14 @@ def _collate_for(model) -> Callable[..., Batch]:
     return getattr(model, "make_batch", None) or collate
 
 
+def _n_labels(batch: Batch) -> int:
+    """What a batch's loss averages over: its annotated frames plus its clip-labelled songs."""
+    n = int(batch.mask.sum())
+    if batch.song_mask is not None:
+        n += int(batch.song_mask.any(dim=1).sum())
+    return n
+
+
 def _mean_loss(model, examples, loss_fn, config) -> float:
     """The validation value early stopping minimises: the model's ``selection_loss``, else the mean loss."""
     if not examples:
@@ -342,7 +426,7 @@ def _mean_loss(model, examples, loss_fn, config) -> float:
     total, weight = 0.0, 0
     with torch.no_grad():
         for batch in batches():
-            n = int(batch.mask.sum())
+            n = _n_labels(batch)
             if n:
                 total += float(loss_fn(model(batch.x, batch.lengths), batch)) * n
                 weight += n
@@ -422,7 +506,7 @@ def fit(
     started = time.perf_counter()
     device = torch.device(config.device)
     model.to(device)
-    loss_fn = loss_function(model, config)
+    loss_fn = objective(model, config)
     generator = torch.Generator(device="cpu").manual_seed(int(config.seed))
     rng = np.random.default_rng(int(config.seed))
     history = History()
@@ -447,7 +531,7 @@ def fit(
                                          collate_fn=_collate_for(model)):
                 loss = train_step(model, batch, loss_fn=loss_fn, optimizer=optimizer, params=params, config=config,
                                   generator=generator, epoch=epoch)
-                n = max(1, int(batch.mask.sum()))
+                n = max(1, _n_labels(batch))
                 total += float(loss) * n
                 weight += n
             history.train_loss.append(total / max(1, weight))

@@ -38,6 +38,7 @@ SET = {
     "at_chroma": ("at", "tiny", "chroma", {}),
     "vggish_sa3": ("vggish", "tiny_sa3", "mel96", SMALL_TAGGER),
     "at_compare6373": ("at", "tiny", "compare6373", {}),
+    "at_tonal": ("at", "tiny", "deam260_tonal", {}),
 }
 QUICK = ("mca", "at", "at_chroma", "vggish_sa3")  # the set most tests use: mca and at share deam260
 
@@ -278,3 +279,27 @@ def test_features_extracted_side_by_side_equal_features_extracted_alone(tmp_path
     assert not result.problems and sorted(seen) == ["compare6373", "deam260"]
     for name, values in seen.items():
         np.testing.assert_array_equal(values, get_extractor(name).compute(AUDIO))
+
+
+def test_a_combined_set_is_joined_from_its_parts_extracted_once_each(tmp_path, cache, monkeypatch):
+    """deam260_tonal = deam260 + tonal + loudness: each part extracted once (deam260 shared with mca), the
+    combination equal to the set extracted alone, and with the cache off nothing is written."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ckpts, _ = load_default_checkpoints(make_checkpoint_set(tmp_path / "set", keys=("mca", "at_tonal")))
+    seen = []
+    real = features_module.extract
+
+    def recording(audio, name, **kwargs):
+        seen.append(name)
+        return real(audio, name, **kwargs)
+
+    monkeypatch.setattr(features_module, "extract", recording)
+    steps = []
+    result = analyse_song(AUDIO, ckpts, cache=False, workers=2, progress=lambda step, done, total: steps.append(step))
+    assert not result.problems, result.problems
+    assert sorted(seen) == ["deam260", "loudness", "tonal"]  # the combination itself is never extracted
+    assert "features deam260_tonal" in steps and steps[-1].startswith("model")
+    assert not cache.exists()
+    alone = explain_song(ckpts["at_tonal"], AUDIO)
+    assert_same(result.results["at_tonal"], alone, exact=False)

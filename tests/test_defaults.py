@@ -56,7 +56,7 @@ def test_manifest_records_what_each_checkpoint_is(quick_set, tiny_corpus):
         assert entry["split_sizes"]["train"] >= 1
     by_key = {e["key"]: e for e in manifest["checkpoints"]}
     assert by_key["damff"]["features"] == "logmel128_steps" and by_key["vggish"]["features"] == "mel96"
-    assert by_key["at_chroma"]["features"] == "chroma" and by_key["mca"]["features"] == "deam260"
+    assert by_key["at_chroma"]["features"] == "chroma" and by_key["mca"]["features"] == "deam260_tonal"
     assert by_key["vggish"]["task"] == "tagging" and len(by_key["vggish"]["targets"]) == 18
     assert "valence/RMSE" in by_key["mca"]["metrics"]
 

@@ -37,12 +37,16 @@ __all__ = [
     "SkippedSongsWarning",
     "align_annotations",
     "build_examples",
+    "build_clip_examples",
+    "clip_signs",
     "select_targets",
     "Normalizer",
 ]
 
 #: The dynamic targets MEMO predicts, in their default order.
 TARGET_NAMES = ("valence", "arousal")
+#: Default bound on standardised features (:class:`Normalizer`): 5 training standard deviations.
+DEFAULT_CLIP = 5.0
 
 
 class SkippedSongsWarning(UserWarning):
@@ -74,6 +78,13 @@ class SequenceExample(FrameFeatures):
         mask: True on annotated frames. [shape=(n_frames,)] bool
         frame_times: start time of each frame in seconds. [shape=(n_frames,)]
         target_names: the names of the target columns, e.g. ``("valence", "arousal")``.
+        song_targets: clip-level labels, one per target, NaN where unknown: the SIGN of the song's
+            valence/arousal (+1/-1) for sources labelled per clip (4Q's quadrants, EMOPIA's), ``None``
+            for songs with dynamic labels only. A clip-labelled song has no annotated frame (``mask``
+            all False): no frame target is ever invented from a clip label.
+            [shape=(n_targets,)] float32
+        source: the training source the song comes from (``"synth"``, ``"4q"``, ...), for mixtures.
+        weight: the weight of this song's clip-level loss (the source's weight in a mixture).
     """
 
     song_id: str
@@ -82,6 +93,13 @@ class SequenceExample(FrameFeatures):
     mask: np.ndarray
     frame_times: np.ndarray
     target_names: tuple[str, ...] = TARGET_NAMES
+    song_targets: np.ndarray | None = None
+    source: str = ""
+    weight: float = 1.0
+
+    @property
+    def has_song_targets(self) -> bool:
+        return self.song_targets is not None and bool(np.isfinite(self.song_targets).any())
 
     @property
     def n_targets(self) -> int:
@@ -220,6 +238,80 @@ def build_examples(
     return examples
 
 
+def clip_signs(song: SongRecord, targets: Sequence[str] = TARGET_NAMES) -> np.ndarray | None:
+    """A song's clip-level sign labels (+1/-1, NaN unknown) per target, or ``None`` when it has none.
+
+    Read from ``meta["valence_sign"]``/``meta["arousal_sign"]`` (4Q's quadrant), else from the sign
+    of ``static_valence``/``static_arousal`` (EMOPIA's weak labels; a static rating of exactly 0
+    says nothing and stays unknown).
+    """
+    values = []
+    for name in targets:
+        sign = song.meta.get(f"{name}_sign")
+        if sign is None:
+            static = getattr(song, f"static_{name}", None)
+            sign = None if static is None or not np.isfinite(static) or static == 0 else float(np.sign(static))
+        values.append(np.nan if sign is None else float(np.sign(sign)))
+    out = np.asarray(values, dtype=np.float32)
+    return out if np.isfinite(out).any() else None
+
+
+def build_clip_examples(
+    songs: Iterable[SongRecord],
+    *,
+    features: str,
+    feature_params: dict | None = None,
+    targets: Sequence[str] = TARGET_NAMES,
+    progress: bool = True,
+) -> list[SequenceExample]:
+    """Examples for songs labelled per clip (4Q, EMOPIA): features, no annotated frame, ``song_targets``.
+
+    Songs without audio, unreadable audio or no clip label are skipped (one
+    :class:`SkippedSongsWarning` counts them).
+
+    Raises:
+        DatasetError: no song could be used.
+    """
+    from tqdm.auto import tqdm
+
+    from ..errors import AudioError, FeatureError
+    from ..features import extract, frame_times
+
+    targets = _check_targets(targets)
+    params = dict(feature_params or {})
+    songs = list(songs)
+    examples: list[SequenceExample] = []
+    skipped: Counter[str] = Counter()
+    for song in tqdm(songs, desc=f"features {features}", unit="song", disable=not progress):
+        labels = clip_signs(song, targets)
+        if labels is None:
+            skipped["no clip-level label"] += 1
+            continue
+        if not song.has_audio:
+            skipped["no audio file"] += 1
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                audio = load_audio(song.audio_path)
+            x = extract(audio, features, **params)
+        except (AudioError, FeatureError) as exc:
+            skipped[f"unreadable audio ({type(exc).__name__})"] += 1
+            continue
+        n = len(x)
+        examples.append(SequenceExample(song.song_id, x, np.zeros((n, len(targets)), np.float32),
+                                        np.zeros(n, dtype=bool), frame_times(n, FRAME_SECONDS), targets,
+                                        song_targets=labels))
+    if skipped:
+        detail = "; ".join(f"{n} {reason}" for reason, n in skipped.most_common())
+        warnings.warn(f"{sum(skipped.values())} of {len(songs)} songs skipped ({detail}); {len(examples)} used.",
+                      SkippedSongsWarning, stacklevel=2)
+    if not examples:
+        raise DatasetError(f"none of the {len(songs)} clip-labelled songs could be used "
+                           f"({'; '.join(f'{n} {r}' for r, n in skipped.items())})")
+    return examples
+
+
 def select_targets(examples: Sequence[SequenceExample], targets: Sequence[str]) -> list[SequenceExample]:
     """The examples with only the named target columns (e.g. ``("arousal",)``), in that order.
 
@@ -235,7 +327,8 @@ def select_targets(examples: Sequence[SequenceExample], targets: Sequence[str]) 
         if missing:
             raise MemoError(f"song {ex.song_id} has targets {ex.target_names}, not {missing}")
         cols = [ex.target_names.index(t) for t in targets]
-        out.append(dataclasses.replace(ex, targets=ex.targets[:, cols], target_names=targets))
+        song = None if ex.song_targets is None else np.asarray(ex.song_targets, dtype=np.float32)[cols]
+        out.append(dataclasses.replace(ex, targets=ex.targets[:, cols], target_names=targets, song_targets=song))
     return out
 
 
@@ -243,17 +336,25 @@ def select_targets(examples: Sequence[SequenceExample], targets: Sequence[str]) 
 class Normalizer:
     """Per-feature standardisation fitted on training frames: ``(x - mean) / std``.
 
+    Robust to recordings unlike the training data: standardised values are clipped to
+    ``[-clip, clip]`` (``clip=None``: no clipping, as checkpoints saved before it), so a feature
+    several training standard deviations away (a real recording's level or noise floor after
+    training on rendered MIDI) cannot drive a network into saturation. The clip is stored with the
+    statistics in the checkpoint.
+
     Attributes:
         mean: per-feature means. [shape=(n_features,)] float32
         std: per-feature standard deviations, 1 where a feature is constant. [shape=(n_features,)] float32
+        clip: bound on the standardised values, or ``None``.
     """
 
     mean: np.ndarray
     std: np.ndarray
+    clip: float | None = None
 
     @classmethod
-    def fit(cls, examples: Sequence[SequenceExample]) -> "Normalizer":
-        """Statistics over every frame of the (training) examples.
+    def fit(cls, examples: Sequence[SequenceExample], *, clip: float | None = DEFAULT_CLIP) -> "Normalizer":
+        """Statistics over every frame of the (training) examples; ``clip`` bounds the standardised values.
 
         Raises:
             MemoError: no examples, or examples with different feature counts.
@@ -274,7 +375,9 @@ class Normalizer:
             squares += ((ex.features.astype(np.float64) - mean) ** 2).sum(axis=0)
         std = np.sqrt(squares / max(count, 1))
         std = np.where(std > 1e-8 * np.maximum(1.0, np.abs(mean)), std, 1.0)
-        return cls(mean.astype(np.float32), std.astype(np.float32))
+        if clip is not None and not clip > 0:
+            raise MemoError(f"clip must be > 0 or None, got {clip}")
+        return cls(mean.astype(np.float32), std.astype(np.float32), None if clip is None else float(clip))
 
     @property
     def n_features(self) -> int:
@@ -291,15 +394,21 @@ class Normalizer:
             raise MemoError(
                 f"features of shape {features.shape} do not fit a normaliser of {self.n_features} features"
             )
-        return ((features - self.mean) / self.std).astype(np.float32)
+        out = ((features - self.mean) / self.std).astype(np.float32)
+        if self.clip is not None:
+            np.clip(out, -self.clip, self.clip, out=out)
+        return out
 
     def apply_examples(self, examples: Sequence[SequenceExample]) -> list[SequenceExample]:
         """Copies of the examples with standardised features."""
         return [dataclasses.replace(ex, features=self.apply(ex.features)) for ex in examples]
 
     def to_dict(self) -> dict[str, torch.Tensor]:
-        """``{"mean": tensor, "std": tensor}``, for a checkpoint."""
-        return {"mean": torch.from_numpy(self.mean.copy()), "std": torch.from_numpy(self.std.copy())}
+        """``{"mean": tensor, "std": tensor[, "clip": tensor]}``, for a checkpoint."""
+        out = {"mean": torch.from_numpy(self.mean.copy()), "std": torch.from_numpy(self.std.copy())}
+        if self.clip is not None:
+            out["clip"] = torch.tensor(float(self.clip))
+        return out
 
     @classmethod
     def from_dict(cls, state: dict) -> "Normalizer":
@@ -315,4 +424,9 @@ class Normalizer:
             raise MemoError(f"normaliser state needs 'mean' and 'std' tensors ({exc})") from None
         if mean.ndim != 1 or mean.shape != std.shape or not np.all(std > 0):
             raise MemoError(f"normaliser state has bad shapes or std: mean {mean.shape}, std {std.shape}")
-        return cls(mean, std)
+        clip = state.get("clip") if hasattr(state, "get") else None
+        if clip is not None:
+            clip = float(torch.as_tensor(clip))
+            if not clip > 0:
+                raise MemoError(f"normaliser state has a bad clip {clip}")
+        return cls(mean, std, clip)

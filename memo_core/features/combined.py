@@ -1,8 +1,11 @@
 """Feature sets made of other 500 ms sets side by side.
 
-A combined set concatenates the columns of its parts frame by frame; each part
-comes through the on-disk cache (:func:`memo_core.features.cache.extract`), so
-a part already extracted for another model is read, not computed again.
+A combined set concatenates the columns of its parts frame by frame. A part
+already in the on-disk feature cache is read from there (never written: a
+combined extraction with the cache off leaves nothing on disk); whole-song
+analysis (:func:`memo_core.analysis.analyse_song`) extracts each part in its
+family's job, sharing the openSMILE pass and the CQT, and joins them with
+:meth:`CombinedSet.combine`.
 
 =================  ==========  ==============================================
 name               n_features  parts
@@ -33,11 +36,21 @@ class CombinedSet(FeatureExtractor):
     parts: tuple[str, ...] = ()
 
     def _compute(self, audio: Audio) -> np.ndarray:
-        from .cache import extract
+        from .cache import load_cached
 
-        blocks = [extract(audio, part) for part in self.parts]
-        n = audio.n_frames if audio.n_frames is not None else min(len(b) for b in blocks)
-        return np.concatenate([fit_rows(b, n) for b in blocks], axis=1)
+        blocks = []
+        for part in self.parts:
+            extractor = get_extractor(part)
+            # read a part another model already cached; never write here (an upload's features stay in memory)
+            values = load_cached(audio, extractor)
+            blocks.append(values if values is not None else extractor.compute(audio))
+        return self.combine(blocks, audio)
+
+    def combine(self, blocks: list[np.ndarray], audio: Audio) -> np.ndarray:
+        """The parts' frames (in :attr:`parts` order) side by side, cut or padded to the audio's frame count."""
+        n = audio.n_frames
+        return np.ascontiguousarray(np.concatenate([fit_rows(np.asarray(b, dtype=np.float32), n) for b in blocks],
+                                                   axis=1))
 
     def _feature_names(self) -> list[str]:
         return [f"{part}:{name}" for part in self.parts for name in get_extractor(part).feature_names]

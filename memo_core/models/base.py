@@ -51,12 +51,19 @@ class Batch:
         lengths: true frames per song. [shape=(batch,)]
         y: targets, 0 where unannotated. [shape=(batch, n_frames, n_targets)]
         mask: True on annotated frames within the song. [shape=(batch, n_frames)]
+        song_y: clip-level sign labels (+1/-1, 0 where unknown), or ``None`` when no song of
+            the batch has one. [shape=(batch, n_targets)]
+        song_mask: True where ``song_y`` holds a label. [shape=(batch, n_targets)]
+        song_weight: each song's clip-level loss weight. [shape=(batch,)]
     """
 
     x: Tensor
     lengths: Tensor
     y: Tensor
     mask: Tensor
+    song_y: Tensor | None = None
+    song_mask: Tensor | None = None
+    song_weight: Tensor | None = None
 
 
 class SequenceModel(nn.Module):
@@ -148,6 +155,19 @@ class SequenceModel(nn.Module):
             ``None`` to let :func:`memo_core.explain.explanation_axes` name them.
         """
         return None
+
+    def song_outputs(self, output: ModelOutput, lengths: Tensor) -> Tensor:
+        """The song-level outputs a clip-level label is scored on: the mean of the frame predictions
+        over each song's frames (a model with several outputs that train separately returns one row each).
+
+        Returns:
+            [shape=(batch, n_outputs, n_targets)]
+        """
+        pred = output.prediction
+        inside = (torch.arange(pred.shape[1], device=pred.device)[None, :] < lengths.to(pred.device)[:, None])
+        inside = inside.unsqueeze(-1).to(pred.dtype)
+        mean = (pred * inside).sum(1) / inside.sum(1).clamp_min(1.0)
+        return mean.unsqueeze(1)
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -338,6 +338,17 @@ class DBLSTMELM(SequenceModel):
         per_scale = err.sum(dim=(0, 1, 3)) / (mask.sum() * self.n_targets).clamp_min(1.0)
         return per_scale.sum()
 
+    def song_outputs(self, output: ModelOutput, lengths: Tensor) -> Tensor:
+        """Each scale's song mean (the scales train separately, so a clip label trains each of them).
+
+        Returns:
+            [shape=(batch, n_scales, n_targets)]
+        """
+        scale_predictions = output.explanations["scale_predictions"]  # (batch, n_frames, n_scales, n_targets)
+        inside = (torch.arange(scale_predictions.shape[1], device=scale_predictions.device)[None, :]
+                  < lengths.to(scale_predictions.device)[:, None]).to(scale_predictions.dtype)[:, :, None, None]
+        return (scale_predictions * inside).sum(1) / inside.sum(1).clamp_min(1.0)
+
     @torch.no_grad()
     def fit_closed_form(self, batches: Iterable[Batch], *, val_batches: Iterable[Batch] = ()) -> None:
         """Solve the ELM readout ``beta = pinv(H) T`` (Section 2.2) on annotated frames.
