@@ -8,6 +8,7 @@ what to do.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import json
 import sys
 import warnings
@@ -121,11 +122,17 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     load = load_dataset(args.dataset, Path(args.root) if args.root else None, require_audio=args.require_audio,
                         **_options(args.option))
     print(load.summary())
+    quadrants = Counter(s.meta.get("quadrant") for s in load.songs if s.meta.get("quadrant"))
+    if quadrants:
+        groups = {s.meta.get("group") for s in load.songs if s.meta.get("group")}
+        print("quadrants: " + ", ".join(f"{q} {n}" for q, n in sorted(quadrants.items()))
+              + (f"; {len(groups)} artists/groups (the split key)" if groups else ""))
     if args.list:
         for song in load.songs:
+            extra = "".join(f"\t{song.meta[k]}" for k in ("quadrant", "artist") if song.meta.get(k))
             print(
                 f"{song.song_id}\t{song.split or '-'}\t{song.n_frames} frames\t"
-                f"{'audio' if song.has_audio else 'no audio'}\t{','.join(song.tags)}"
+                f"{'audio' if song.has_audio else 'no audio'}{extra}\t{','.join(song.tags)}"
             )
     return 0
 
@@ -383,15 +390,92 @@ def cmd_train_defaults(args: argparse.Namespace) -> int:
     def done(entry: dict) -> None:
         shown = {k: v for k, v in entry["metrics"].items()
                  if k.endswith(("/RMSE", "/CCC-per-song")) or k in ("ROC-AUC-macro", "PR-AUC-macro")}
+        clips = {f"clips {k}": v for k, v in (entry.get("clip_metrics") or {}).items() if k.endswith("ROC-AUC")}
         print(f"{entry['key']}: {entry['model']}:{entry['preset']} on {entry['features']}, "
               f"{entry['epochs']} epochs in {entry['train_seconds']:.0f} s, {entry['size_bytes'] / 1e6:.2f} MB; "
-              + ", ".join(f"{k} {v:.3f}" for k, v in shown.items()), flush=True)
+              + ", ".join(f"{k} {v:.3f}" for k, v in {**shown, **clips}.items()), flush=True)
 
     only = [k.strip() for k in args.only.split(",")] if args.only else None
-    manifest = train_default_set(out, corpus=args.corpus, only=only, max_epochs=args.max_epochs, seed=args.seed,
-                                 progress=not args.quiet, on_done=done)
+    sources = [_source_spec(text) for text in (args.source or [])]
+    if args.dataset:
+        if not args.root and args.dataset != "synth":
+            raise MemoError(f"--dataset {args.dataset} needs --root PATH, the dataset's folder in its official layout")
+        sources.insert(0, (args.dataset, args.root, 1.0))
+    if sources and not any(name == "synth" for name, *_ in sources) and args.with_synth:
+        sources.insert(0, ("synth", args.corpus, 1.0))
+    if sources:
+        print("train-defaults: sources " + ", ".join(f"{n} ({r or 'default'}, weight {w:g})" for n, r, w in sources))
+    def estimate(figures: dict) -> None:
+        print(f"train-defaults: estimated {figures['total'] / 60:.0f} min on this kind of machine "
+              f"(feature extraction about {figures['extraction'] / 60:.0f} min when nothing is cached, training about "
+              f"{figures['training'] / 60:.0f} min); every finished checkpoint is kept: rerun with --resume to go on "
+              "after an interruption", flush=True)
+
+    manifest = train_default_set(out, corpus=args.corpus, sources=sources or None, only=only,
+                                 max_epochs=args.max_epochs, seed=args.seed, resume=args.resume,
+                                 progress=not args.quiet, on_done=done, on_estimate=estimate)
     total = sum(e["size_bytes"] for e in manifest["checkpoints"])
     print(f"{len(manifest['checkpoints'])} checkpoints, {total / 1e6:.1f} MB, manifest written to {out}")
+    return 0
+
+
+def _source_spec(text: str) -> tuple[str, str | None, float]:
+    """``NAME=PATH[@WEIGHT]`` (or ``NAME[@WEIGHT]`` for the synthetic corpus) as ``(name, path, weight)``."""
+    from .data import list_datasets
+
+    body, _, weight = text.partition("@")
+    name, _, root = body.partition("=")
+    name = name.strip()
+    if name not in list_datasets():
+        raise MemoError(f"--source {text!r}: unknown dataset {name!r}; known: {', '.join(list_datasets())}")
+    try:
+        value = float(weight) if weight else 1.0
+    except ValueError:
+        raise MemoError(f"--source {text!r}: the weight after @ must be a number") from None
+    if not value >= 0:
+        raise MemoError(f"--source {text!r}: the weight must be >= 0")
+    if not root and name != "synth":
+        raise MemoError(f"--source {text!r}: give the folder as {name}=PATH")
+    return name, root or None, value
+
+
+def cmd_validate_real(args: argparse.Namespace) -> int:
+    from .defaults import default_checkpoints_dir, load_default_checkpoints
+    from .validate_real import format_report, validate_checkpoints, write_into_manifest
+
+    folder = Path(args.dir) if args.dir else default_checkpoints_dir()
+    keys = [k.strip() for k in args.checkpoint.split(",")] if args.checkpoint else None
+    if keys:  # the baselines are always scored too: every figure is shown beside theirs
+        keys = list(dict.fromkeys(keys + ["loudness", "mlr", "songlin"]))
+    loaded, problems = load_default_checkpoints(folder, keys=keys)
+    for key, reason in problems.items():
+        if not (keys and key in ("loudness", "mlr", "songlin") and "no checkpoint" in reason):
+            print(f"skipped {key}: {reason}", file=sys.stderr)
+    if not loaded:
+        raise MemoError(f"no checkpoint could be loaded from {folder}")
+    real = None
+    if args.dataset:
+        if not args.root:
+            raise MemoError("--dataset needs --root PATH")
+        real = [(args.dataset, args.root)]
+    elif args.no_clips:
+        real = []
+    fourq = "" if args.no_4q else args.fourq_root
+    results = validate_checkpoints(loaded, real_sources=real, fourq_root=fourq, n_boot=args.n_boot, seed=args.seed,
+                                   faithfulness=not args.no_faithfulness, progress=not args.quiet)
+    print(format_report(results))
+    for key, res in results.items():
+        for t in (res.get("validation_real") or {}).get("targets", []):
+            if not t["met"]:
+                print(f"target missed: {key}: {t['what']} ({t['value']:.3f})")
+    if args.write:
+        path = write_into_manifest(folder, results)
+        print(f"figures written into {path}")
+    if args.json:
+        import json as _json
+
+        from .validate_real import plain
+        atomic_write(Path(args.json), lambda h: h.write(_json.dumps(plain(results), indent=2)))
     return 0
 
 
@@ -604,6 +688,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", help="comma-separated keys to retrain (the manifest keeps the others)")
     p.add_argument("--max-epochs", type=int, help="cap every model's epochs (quick runs)")
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.add_argument("--source", action="append", metavar="NAME=PATH[@WEIGHT]",
+                   help="a training source, repeatable: any dataset loader and its folder, and the weight of its "
+                        "clip-level loss (e.g. 4q=../shared/data/4q@1, vgmidi_rendered=DIR); default: the synthetic corpus")
+    p.add_argument("--dataset", help="retrain the whole set on this real dataset (deam, emomusic, pmemo, generic, 4q)")
+    p.add_argument("--root", help="its folder in the official layout (with --dataset)")
+    p.add_argument("--resume", action="store_true",
+                   help="skip checkpoints the folder already holds intact from the same sources (go on after an "
+                        "interruption)")
+    p.add_argument("--with-synth", action="store_true",
+                   help="add the synthetic corpus to the sources given (dynamics by design)")
+
+    p = add("validate-real", cmd_validate_real,
+            "score every checkpoint on real recordings (emoMusic/PMEmo clips, 4Q) with 90%% intervals")
+    p.add_argument("--dir", help="checkpoints folder (default: the shipped set)")
+    p.add_argument("--checkpoint", help="comma-separated keys (default: all; the baselines are always scored)")
+    p.add_argument("--dataset", help="a dataset with dynamic annotations instead of the shared emoMusic/PMEmo clips")
+    p.add_argument("--root", help="its folder (with --dataset)")
+    p.add_argument("--fourq-root", help="the 4Q folder (default ../shared/data/4q when present)")
+    p.add_argument("--no-4q", action="store_true", help="skip 4Q")
+    p.add_argument("--no-clips", action="store_true", help="skip the annotated clips")
+    p.add_argument("--no-faithfulness", action="store_true", help="skip the deletion tests of the maps")
+    p.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="resampling seed")
+    p.add_argument("--write", action="store_true", help="write the figures into the checkpoints' manifest")
+    p.add_argument("--json", help="also write the figures as JSON here")
 
     from .reproduce import configure_parser as reproduce_options, run_cli as run_reproduce
 

@@ -42,6 +42,7 @@ __all__ = [
     "MANIFEST_NAME",
     "default_checkpoints_dir",
     "train_default_set",
+    "estimate_seconds",
     "read_manifest",
     "check_entry",
     "load_default_checkpoints",
@@ -101,7 +102,7 @@ DEFAULT_SET: tuple[DefaultSpec, ...] = (
     DefaultSpec("mca_uniform", "mca", "uniform_tiny", _SEQ, "MCA", "Ma et al. 2017",
                 "uniform MCA, to compare with the learned scale weights", 30),
     DefaultSpec("dblstm_elm", "dblstm_elm", "tiny", _SEQ, "DBLSTM-ELM", "Li et al. 2016",
-                "DBLSTMs at 10/20/30/60 frames fused by an ELM; per-scale outputs", 20),
+                "DBLSTMs at 10/20/30/60 frames fused by an ELM; per-scale outputs", 40),
     DefaultSpec("at", "at", "tiny", _SEQ, "AT/BAT", "Chaki et al. 2020", "attention maps over all frames", 60),
     DefaultSpec("bat", "bat", "tiny", _SEQ, "AT/BAT", "Chaki et al. 2020", "causal (backward) attention maps", 60),
     DefaultSpec("chaki_lstm", "chaki_lstm", "tiny", _SEQ, "AT/BAT", "Chaki et al. 2020", "LSTM baseline", 60),
@@ -173,6 +174,23 @@ def _load_sources(sources: Sequence[SourceSpec] | None, corpus: str | Path | Non
     return loads, corpus_info
 
 
+def _duration(song) -> float:
+    """A song's audio length from its file header (45 s when the header cannot be read)."""
+    try:
+        import soundfile
+
+        return float(soundfile.info(str(song.audio_path)).duration)
+    except Exception:
+        return 45.0
+
+
+def _shipped_manifest() -> dict[str, Any] | None:
+    try:
+        return read_manifest(default_checkpoints_dir())
+    except MemoError:
+        return None
+
+
 def _tag_source(loads):
     """The source a tagger learns: the first real source whose songs carry tags, else the synthetic corpus."""
     tagged = [item for item in loads if any(s.tags for s in item[1].songs)]
@@ -214,6 +232,45 @@ def _describe(record: list[dict[str, Any]], corpus_info: dict[str, Any]) -> str:
                      for r in record)
 
 
+#: Seconds of extraction per second of audio, per feature set, cold, on the 2-core machine (README's table).
+EXTRACTION_SECONDS_PER_SECOND = {"deam260": 0.04, "compare6373": 0.04, "chroma": 0.006, "cqt": 0.005,
+                                 "chroma_cqt": 0.006, "spectral": 0.01, "logmel128_steps": 0.0015, "mel96": 0.0005,
+                                 "loudness": 0.001, "tonal": 0.005, "deam260_tonal": 0.046, "spectral_tonal": 0.016}
+#: Training seconds per training song (all epochs), per model, measured by the shipped set's own run; used when
+#: the manifest being replaced has no figure.
+_TRAIN_SECONDS_PER_SONG = 1.0
+
+
+def estimate_seconds(specs: Sequence[DefaultSpec], n_songs: int, audio_seconds: float,
+                     manifest: dict[str, Any] | None = None) -> dict[str, float]:
+    """What retraining ``specs`` on ``n_songs`` songs (``audio_seconds`` of audio in all) will take, roughly.
+
+    Extraction: each distinct feature set's cold cost per audio second (:data:`EXTRACTION_SECONDS_PER_SECOND`)
+    times the audio; training: each model's measured seconds per training song in ``manifest`` (the shipped
+    set's run, ``train_seconds / split_sizes.train``) times 70 % of the songs.
+
+    Returns:
+        ``{"extraction": s, "training": s, "total": s}``.
+    """
+    from .models.registry import model_class
+
+    known = {e.get("key"): e for e in (manifest or {}).get("checkpoints", [])}
+    feats = set()
+    train = 0.0
+    for spec in specs:
+        feats.add(spec.features or getattr(model_class(spec.model), "default_features", "") or "")
+        entry = known.get(spec.key) or {}
+        songs = (entry.get("split_sizes") or {}).get("train") or 0
+        per_song = float(entry["train_seconds"]) / songs if songs and entry.get("train_seconds") else _TRAIN_SECONDS_PER_SONG
+        train += per_song * 0.7 * n_songs
+    extraction = sum(EXTRACTION_SECONDS_PER_SECOND.get(f, 0.02) for f in feats) * audio_seconds
+    return {"extraction": extraction, "training": train, "total": extraction + train}
+
+
+def _sources_key(sources: Sequence[dict[str, Any]]) -> list[tuple]:
+    return sorted((r.get("name"), r.get("dataset"), float(r.get("weight", 1.0))) for r in sources or [])
+
+
 def train_default_set(
     out_dir: str | Path | None = None,
     *,
@@ -222,8 +279,10 @@ def train_default_set(
     only: Sequence[str] | None = None,
     max_epochs: int | None = None,
     seed: int = 0,
+    resume: bool = False,
     progress: bool = True,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    on_estimate: Callable[[dict[str, float]], None] | None = None,
 ) -> dict[str, Any]:
     """Train the default checkpoints on a mixture of sources and write them with their manifest.
 
@@ -241,8 +300,11 @@ def train_default_set(
         only: keys of :data:`DEFAULT_SET` to (re)train; the manifest keeps the other entries.
         max_epochs: a cap below each entry's own (for quick runs and tests).
         seed: training and split seed.
+        resume: skip every checkpoint the folder's manifest already holds intact (file matching its SHA-256)
+            from the same sources: an interrupted run continues where it stopped.
         progress: progress bars.
         on_done: called with each finished manifest entry.
+        on_estimate: called once, before any training, with :func:`estimate_seconds`'s figures.
 
     Returns:
         The manifest written.
@@ -272,6 +334,16 @@ def train_default_set(
         except MemoError:
             previous = {}
     entries = dict(previous)
+    if resume:
+        wanted = [{"name": n, "dataset": load.dataset, "weight": w} for n, load, w, _ in loads]
+        done = {k for k, e in previous.items()
+                if check_entry(out, e) is None and _sources_key(e.get("training_sources") or []) == _sources_key(wanted)}
+        specs = [s for s in specs if s.key not in done]
+    if on_estimate is not None:
+        n_songs = sum(len(load.songs) for _, load, _, _ in loads)
+        audio_seconds = sum(_duration(song) for _, load, _, _ in loads for song in load.songs)
+        on_estimate(estimate_seconds(specs, n_songs, audio_seconds, {"checkpoints": list(previous.values())}
+                                     if previous else _shipped_manifest()))
     for spec in specs:
         if getattr(model_class(spec.model), "task", "regression") == "tagging":
             name, load, weight, root = _tag_source(loads)

@@ -793,6 +793,15 @@ def save_trained(path: str | Path, result: TrainResult, parts: dict[str, Sequenc
                            metrics=metrics, history=result.history)
 
 
+def _clip_labelled_only(load, targets: Sequence[str]) -> bool:
+    """True when no song has dynamic labels for ``targets`` and some have clip-level signs (4Q, EMOPIA)."""
+    from .data.sequences import clip_signs
+
+    if any(all(getattr(s, t, None) is not None for t in targets) for s in load.songs):
+        return False
+    return any(clip_signs(s, targets) is not None for s in load.songs)
+
+
 def train_from_dataset(
     model_name: str,
     preset: str | None,
@@ -824,17 +833,34 @@ def train_from_dataset(
 
     load = load_dataset(dataset, root, require_audio=True, **(load_options or {}))
     task, features, targets = model_data_defaults(model_name, load, features=features, targets=targets)
-    parts = split_examples(task, load, dataset_split(load, seed=split_seed), features=features, targets=targets,
-                           progress=progress)
+    extra: dict[str, Any] = {}
+    if task == "regression" and _clip_labelled_only(load, targets):
+        # 4Q, EMOPIA: clip-level signs only; one source of a mixture (split by artist/group, clip sign loss)
+        from .mixture import Source, build_mixture
+
+        parts, record = build_mixture([Source(dataset, load)], features=features, targets=targets, seed=split_seed,
+                                      progress=progress)
+        extra = {"sources": record}
+    else:
+        parts = split_examples(task, load, dataset_split(load, seed=split_seed), features=features, targets=targets,
+                               progress=progress)
     if not parts.get("train"):
         raise MemoError(f"{dataset}: the split has no training songs with audio")
     result = train_model(model_name, preset, parts["train"], parts.get("validation", []),
                          config_overrides=config_overrides, model_overrides=model_overrides, on_epoch=on_epoch,
                          progress=progress)
-    metrics = score_held_out(result, parts.get("test", []), smooth=smooth)
+    test = parts.get("test", [])
+    if extra:
+        from .evaluate import evaluate_clips
+
+        metrics = evaluate_clips(result.model, test, result.normalizer) if test else {}
+        if not test:
+            result.metrics_note = "the split has no test songs with audio"
+    else:
+        metrics = score_held_out(result, test, smooth=smooth)
     if out is not None:
         save_trained(out, result, parts, dataset=dataset, features=features, split_seed=split_seed, metrics=metrics,
-                     info={"root": None if root is None else str(Path(root).expanduser().resolve()),
+                     info={**extra, "root": None if root is None else str(Path(root).expanduser().resolve()),
                            "smooth_in_metrics": smooth,
                            "load_options": {k: str(v) for k, v in (load_options or {}).items()}})
     return result, metrics

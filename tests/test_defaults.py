@@ -154,3 +154,25 @@ def test_train_defaults_refuses_an_epoch_cap_below_one(tmp_path, bad):
     with pytest.raises(MemoError, match="max_epochs"):
         train_default_set(tmp_path / "out", corpus=tmp_path / "never-read", max_epochs=bad, progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_resume_skips_the_intact_checkpoints_and_retrains_a_damaged_one(quick_set, tiny_corpus, tmp_path):
+    out = tmp_path / "set"
+    shutil.copytree(quick_set, out)
+    (out / "at_chroma.pt").write_bytes(b"damaged")  # no longer matches its SHA-256
+    trained, estimates = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train_default_set(out, corpus=tiny_corpus, only=QUICK, max_epochs=1, progress=False, resume=True,
+                          on_done=lambda e: trained.append(e["key"]), on_estimate=estimates.append)
+    assert trained == ["at_chroma"]
+    assert check_entry(out, {e["key"]: e for e in read_manifest(out)["checkpoints"]}["at_chroma"]) is None
+    # the estimate covers only what is left, from the measured cost of the run being resumed
+    assert len(estimates) == 1 and estimates[0]["total"] > 0
+    assert estimates[0]["total"] == pytest.approx(estimates[0]["extraction"] + estimates[0]["training"])
+
+
+def test_the_baselines_are_part_of_the_default_set():
+    by_key = {s.key: s for s in DEFAULT_SET}
+    assert by_key["loudness"].features == "loudness" and by_key["songlin"].features == by_key["mca"].features
+    assert by_key["mlr"].model == "mlr"

@@ -131,7 +131,7 @@ def load_4q(root: Path | None, *, require_audio: bool = False) -> DatasetLoad:
         if not audio.is_file():
             found = [p for p in (folder / q / f"{song_id}.mp3" for q in QUADRANT_SIGNS) if p.is_file()]
             audio = found[0] if found else None
-        info = meta_rows.get(song_id, {})
+        info = {k: v for k, v in meta_rows.get(song_id, {}).items() if isinstance(v, str)}  # empty cells: NaN
         artist = str(info.get("Artist") or "").strip()
         if not artist:
             artist = f"unknown artist of {song_id}"  # its own group: never merged with another clip

@@ -277,8 +277,14 @@ def build_clip_examples(
     from ..errors import AudioError, FeatureError
     from ..features import extract, frame_times
 
+    from ..features import get_extractor
+
     targets = _check_targets(targets)
     params = dict(feature_params or {})
+    extractor = get_extractor(features, **params)
+    if abs(extractor.frame_seconds - FRAME_SECONDS) > 1e-9:
+        raise FeatureError(f"{features} has {extractor.frame_seconds:g} s frames; per-frame models take one row per "
+                           "500 ms frame: use a 500 ms feature set (deam260, deam260_tonal, chroma, spectral, ...).")
     songs = list(songs)
     examples: list[SequenceExample] = []
     skipped: Counter[str] = Counter()

@@ -47,6 +47,8 @@ class DBLSTMELMConfig(SequenceConfig):
     delta_window: N of the regression delta ``d_t = sum_n n (o_{t+n} - o_{t-n}) / (2 sum_n n^2)``.
     smooth_frames: width (odd) of the centred moving average giving ``s``.
     elm_ridge: L2 term of the ELM readout (0 gives the paper's Moore-Penrose solution).
+    clip_target: the value a clip-level sign label stands for in the ELM's least squares (MEMO's
+        extension for clip-labelled sources such as 4Q: not in the paper).
     elm_seed: seed of the ELM's random input weights and biases.
     """
 
@@ -59,6 +61,7 @@ class DBLSTMELMConfig(SequenceConfig):
     delta_window: int = 2
     smooth_frames: int = 5
     elm_ridge: float = 0.0
+    clip_target: float = 0.3
     elm_seed: int = 0
 
 
@@ -338,6 +341,26 @@ class DBLSTMELM(SequenceModel):
         per_scale = err.sum(dim=(0, 1, 3)) / (mask.sum() * self.n_targets).clamp_min(1.0)
         return per_scale.sum()
 
+    @staticmethod
+    def _with_clip_rows(h: Tensor, t: Tensor, clip_h: Tensor, clip_t: Tensor, *, n_frame_songs: int
+                        ) -> tuple[Tensor, Tensor]:
+        """The ELM's rows plus one row per clip-labelled song with every target's sign: its mean hidden vector
+        against the signs times ``clip_target`` (the readout is linear, so a song's mean fused output is
+        ``mean(h) beta``). Each clip row is weighted to count as much as a frame-labelled song's frames together.
+
+        Args:
+            h, t: frame rows. [shape=(n_targets, n_rows, hidden)], [shape=(n_targets, n_rows, 1)]
+            clip_h, clip_t: song rows. [shape=(n_songs, n_targets, hidden)], [shape=(n_songs, n_targets)] (NaN unknown)
+            n_frame_songs: how many songs the frame rows come from.
+        """
+        known = torch.isfinite(clip_t).all(dim=1)
+        if not bool(known.any()):
+            return h, t
+        scale = math.sqrt(max(1.0, h.shape[1] / max(1, n_frame_songs)))
+        extra_h = clip_h[known].transpose(0, 1) * scale  # (n_targets, n_clips, hidden)
+        extra_t = clip_t[known].transpose(0, 1)[..., None] * scale
+        return torch.cat([h, extra_h], dim=1), torch.cat([t, extra_t], dim=1)
+
     def song_outputs(self, output: ModelOutput, lengths: Tensor) -> Tensor:
         """Each scale's song mean (the scales train separately, so a clip label trains each of them).
 
@@ -357,7 +380,9 @@ class DBLSTMELM(SequenceModel):
         the data they were trained on (where their outputs are too good to learn
         how to weigh them): the validation batches are used when there are any,
         else the training batches. The scale networks run in eval mode (no noise
-        is added here). Does nothing for AVG fusion.
+        is added here). Does nothing for AVG fusion. Songs labelled only per clip
+        (4Q's quadrant signs; not in the paper) add one row each through
+        :meth:`_with_clip_rows`.
 
         Raises:
             MemoError: the batches hold no annotated frame.
@@ -368,18 +393,32 @@ class DBLSTMELM(SequenceModel):
         self.eval()
         val_batches = list(val_batches)
         hidden, targets = [], []
+        clip_hidden, clip_targets = [], []
         try:
             for batch in (val_batches if any(b.mask.any() for b in val_batches) else batches):
                 scale_predictions = self(batch.x, batch.lengths).explanations["scale_predictions"]
                 h = self.elm_hidden(self.supervector(scale_predictions, batch.lengths))
                 hidden.append(h[batch.mask])  # (n_annotated, n_targets, elm_hidden)
                 targets.append(batch.y[batch.mask])  # (n_annotated, n_targets)
+                if batch.song_y is not None and batch.song_mask is not None:
+                    clip = batch.song_mask & ~batch.mask.any(dim=1, keepdim=True)  # clip-labelled songs only
+                    if bool(clip.any()):
+                        inside = (torch.arange(h.shape[1], device=h.device)[None, :] < batch.lengths[:, None])
+                        inside = inside.to(h.dtype)[:, :, None, None]
+                        mean_h = (h * inside).sum(1) / inside.sum(1).clamp_min(1.0)  # (batch, n_targets, hidden)
+                        clip_hidden.append(mean_h), clip_targets.append(torch.where(
+                            clip, batch.song_y.to(h.dtype) * self.config.clip_target, torch.full_like(
+                                batch.song_y, float("nan"), dtype=h.dtype)))
         finally:
             self.train(was_training)
         if not hidden or sum(len(h) for h in hidden) == 0:
             raise MemoError("dblstm_elm: no annotated frames to fit the ELM readout on")
         h = torch.cat(hidden).double().transpose(0, 1)  # (n_targets, n_rows, elm_hidden)
         t = torch.cat(targets).double().transpose(0, 1)[..., None]  # (n_targets, n_rows, 1)
+        if clip_hidden:
+            h, t = self._with_clip_rows(h, t, torch.cat(clip_hidden).double(), torch.cat(clip_targets).double(),
+                                        n_frame_songs=sum(int(b.mask.any(dim=1).sum()) for b in (
+                                            val_batches if any(b.mask.any() for b in val_batches) else [])) or 1)
         if self.config.elm_ridge > 0:
             gram = h.transpose(1, 2) @ h
             eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)

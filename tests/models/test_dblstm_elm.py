@@ -249,3 +249,20 @@ def test_elm_is_fitted_on_held_out_batches_when_given():
     torch.testing.assert_close(model.elm_output_weight, on_val)  # same data, same readout
     model.fit_closed_form([train])
     assert not torch.allclose(model.elm_output_weight, on_val)
+
+
+def test_clip_labelled_songs_add_one_weighted_row_each_to_the_elm():
+    import torch
+
+    from memo_core.models.dblstm_elm import DBLSTMELM
+
+    h = torch.ones(2, 40, 3, dtype=torch.float64)  # 2 targets, 40 frame rows from 4 songs, 3 hidden units
+    t = torch.zeros(2, 40, 1, dtype=torch.float64)
+    clip_h = torch.full((3, 2, 3), 2.0, dtype=torch.float64)
+    clip_t = torch.tensor([[0.3, -0.3], [float("nan"), 0.3], [-0.3, -0.3]], dtype=torch.float64)
+    hh, tt = DBLSTMELM._with_clip_rows(h, t, clip_h, clip_t, n_frame_songs=4)
+    assert hh.shape == (2, 42, 3) and tt.shape == (2, 42, 1)  # the clip with an unknown target is left out
+    scale = 10 ** 0.5  # 10 frames a song: a clip row counts as much as one song's frames
+    assert torch.allclose(hh[:, 40:], torch.full((2, 2, 3), 2.0 * scale, dtype=torch.float64))
+    assert torch.allclose(tt[0, 40:, 0], torch.tensor([0.3, -0.3], dtype=torch.float64) * scale)
+    assert torch.allclose(tt[1, 40:, 0], torch.tensor([-0.3, -0.3], dtype=torch.float64) * scale)

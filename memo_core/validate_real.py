@@ -1,0 +1,680 @@
+"""How far the checkpoints hear real music: scores on real annotated recordings, with intervals.
+
+``python -m memo_core validate-real`` scores every checkpoint of a set (the
+shipped one by default) on two kinds of real recordings:
+
+* **annotated clips** with listeners' dynamic valence/arousal (by default the
+  emoMusic and PMEmo clips with audio in ``../shared/data``; any dataset loader
+  with ``--dataset NAME --root PATH``): pooled Pearson r over every annotated
+  frame, song-level r (each song's mean prediction against its mean
+  annotation), RMSE and CCC (pooled), per target;
+* **4Q clips** (real commercial recordings, one Russell quadrant each): ROC-AUC
+  of each song's mean prediction against the sign of its arousal and valence,
+  on the clips the checkpoint never trained or early-stopped on (its recorded
+  split: the artist-held-out test part when it trained on 4Q; every clip
+  otherwise), with the baselines (``loudness``, ``mlr``, ``songlin``
+  checkpoints of the same set) on the same clips, and the loudness level
+  itself (the song's mean ``rms_db_2s``; the preceding 2 s level for frames).
+
+Every figure has a 90 % interval from resampling songs (percentile bootstrap,
+songs drawn with replacement, 2,000 resamples by default): frames of one song
+are not independent, songs are the unit. Few clips give wide intervals, and
+they are meant to: the clips are for checking, never for tuning.
+
+Taggers get their tag-score spread over the 4Q clips, the mean tag-level
+ROC-AUC (on the tags of their vocabulary that 4Q's AllMusic moods carry) and
+how often the quadrant implied by their top tags matches the annotation
+(chance 0.25). Per-frame models with explanation maps get the deletion test of
+:mod:`memo_core.faithfulness` on the annotated clips.
+
+With ``--write`` the figures go into each checkpoint's manifest entry
+(``validation_real``, ``faithfulness``, ``tag_spread``; written atomically,
+checkpoint files untouched), where the dashboard shows them beside the
+predictions.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import warnings
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import MemoError
+
+__all__ = [
+    "DEFAULT_SHARED",
+    "INTERVAL",
+    "bootstrap",
+    "RealSong",
+    "ClipSong",
+    "load_real_songs",
+    "load_4q_songs",
+    "validate_checkpoints",
+    "format_report",
+    "write_into_manifest",
+    "TARGETS",
+    "plain",
+]
+
+#: ``../shared/data`` beside the repository: the real fixtures.
+DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+INTERVAL = "90 % percentile bootstrap over songs"
+BASELINES = ("loudness", "mlr", "songlin")
+_LOUD = "loudness"  # the raw level, not a checkpoint: the row the issue's table starts from
+
+
+def _nan() -> dict[str, float]:
+    return {"value": math.nan, "lo": math.nan, "hi": math.nan}
+
+
+def bootstrap(n_songs: int, stat: Callable[[np.ndarray], float], *, n_boot: int = 2000, seed: int = 0,
+              level: float = 0.9) -> dict[str, float]:
+    """A statistic over songs and its percentile bootstrap interval (songs resampled with replacement).
+
+    Args:
+        n_songs: how many songs the statistic is over.
+        stat: the statistic of a selection of song indices (repeats allowed); may return NaN.
+        n_boot: resamples.
+        seed: resampling seed.
+        level: interval coverage.
+
+    Returns:
+        ``{"value", "lo", "hi"}``: the statistic on all songs and the interval (NaN when undefined,
+        e.g. fewer than 2 songs, or no resample where it is defined).
+    """
+    if n_songs < 1:
+        return _nan()
+    value = float(stat(np.arange(n_songs)))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(int(n_boot)):
+        v = stat(rng.integers(0, n_songs, n_songs))
+        if np.isfinite(v):
+            draws.append(float(v))
+    if n_songs < 2 or len(draws) < max(10, n_boot // 10):
+        return {"value": value, "lo": math.nan, "hi": math.nan}
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(draws, [tail, 100 - tail])
+    return {"value": value, "lo": float(lo), "hi": float(hi)}
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 3 or np.std(a) < 1e-12 or np.std(b) < 1e-12:
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _ccc(pred: np.ndarray, true: np.ndarray) -> float:
+    if len(pred) < 2:
+        return math.nan
+    mp, mt = pred.mean(), true.mean()
+    cov = ((pred - mp) * (true - mt)).mean()
+    den = pred.var() + true.var() + (mp - mt) ** 2
+    return float(2 * cov / den) if den > 0 else math.nan
+
+
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.asarray(labels, dtype=bool)
+    if labels.all() or not labels.any():
+        return math.nan
+    return float(roc_auc_score(labels, scores))
+
+
+@dataclass
+class RealSong:
+    """One real clip with dynamic annotations, as validation needs it."""
+
+    key: str  # "dataset:id"
+    record: Any
+    audio: Any
+    loudness: np.ndarray  # rms_db_2s per 500 ms frame
+    annotated: np.ndarray  # frame indices
+    true: np.ndarray  # (n_annotated, 2): valence, arousal
+
+
+@dataclass
+class ClipSong:
+    """One 4Q clip: its audio, its quadrant signs, its artist."""
+
+    song_id: str
+    record: Any
+    audio: Any
+    signs: np.ndarray  # (2,): valence, arousal sign
+    loudness: float  # mean rms_db_2s
+    artist: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _loudness(audio) -> np.ndarray:
+    from .features import extract, get_extractor
+
+    names = get_extractor("loudness").feature_names
+    return extract(audio, "loudness")[:, names.index("rms_db_2s")]
+
+
+def load_real_songs(sources: Sequence[tuple[str, str | Path]], *, progress: bool = False) -> list[RealSong]:
+    """The songs with audio and dynamic valence/arousal annotations of each ``(dataset, folder)``.
+
+    Raises:
+        MemoError: no song with audio and annotations in any source.
+    """
+    from .audio import load_audio
+    from .data import load_dataset
+    from .data.sequences import align_annotations
+
+    songs: list[RealSong] = []
+    for name, root in sources:
+        load = load_dataset(name, root, require_audio=True)
+        for record in load.songs:
+            if record.valence is None or record.arousal is None:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                audio = load_audio(record.audio_path)
+            loud = _loudness(audio)
+            values, mask = align_annotations(record, n_frames=len(loud), targets=("valence", "arousal"))
+            if not mask.any():
+                continue
+            idx = np.flatnonzero(mask)
+            songs.append(RealSong(f"{name}:{record.song_id}", record, audio, loud, idx, values[idx].astype(np.float64)))
+    if not songs:
+        raise MemoError("no real song with audio and dynamic annotations in "
+                        + ", ".join(f"{n} ({r})" for n, r in sources))
+    return songs
+
+
+def load_4q_songs(root: str | Path, *, progress: bool = False) -> list[ClipSong]:
+    """Every 4Q clip with audio under ``root`` (see :mod:`memo_core.data.fourq`)."""
+    from .audio import load_audio
+    from .data import load_dataset
+
+    load = load_dataset("4q", root, require_audio=True)
+    out = []
+    for record in load.songs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            audio = load_audio(record.audio_path)
+        signs = np.array([record.meta["valence_sign"], record.meta["arousal_sign"]], dtype=np.float64)
+        out.append(ClipSong(record.song_id, record, audio, signs, float(_loudness(audio).mean()),
+                            record.meta.get("artist", ""), tuple(record.tags)))
+    if not out:
+        raise MemoError(f"no 4Q clip with audio under {root}")
+    return out
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+def _features(ckpt, audio) -> np.ndarray:
+    from .features import extract
+
+    return extract(audio, ckpt.feature_spec["name"], **(ckpt.feature_spec.get("params") or {}))
+
+
+def _frame_predictions(ckpt, audio) -> np.ndarray:
+    """(n_frames, n_targets) in valence/arousal order where the checkpoint has them."""
+    from .data.sequences import SequenceExample
+    from .evaluate import predict_examples
+    from .features import frame_times
+
+    x = _features(ckpt, audio)
+    n = len(x)
+    ex = SequenceExample("song", x, np.zeros((n, len(ckpt.targets)), np.float32), np.zeros(n, bool),
+                         frame_times(n), tuple(ckpt.targets))
+    return predict_examples(ckpt.model, [ex], ckpt.normalizer)[0]
+
+
+def _column(ckpt, name: str) -> int | None:
+    return list(ckpt.targets).index(name) if name in ckpt.targets else None
+
+
+def _seen_4q(ckpt) -> set[str]:
+    """4Q ids the checkpoint trained or early-stopped on (its recorded split)."""
+    split = (ckpt.info.get("train_info") or {}).get("split") or {}
+    seen = set()
+    for part in ("train", "validation"):
+        for song_id in split.get(part) or []:
+            if str(song_id).startswith("4q:"):
+                seen.add(str(song_id)[3:])
+    return seen
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _clip_figures(preds: list[np.ndarray], songs: list[RealSong], n_boot: int, seed: int,
+                  raw: bool = False) -> dict[str, Any]:
+    """Per target: pooled r, song r, RMSE, CCC with intervals (``raw``: a raw feature, r only)."""
+    out: dict[str, Any] = {}
+    for j, target in enumerate(("valence", "arousal")):
+        p = [pr[:, j] if pr.ndim == 2 else pr for pr in preds]
+        t = [s.true[:, j] for s in songs]
+
+        def pooled(idx, f):
+            return f(np.concatenate([p[i] for i in idx]), np.concatenate([t[i] for i in idx]))
+
+        figs = {
+            "pooled_r": bootstrap(len(songs), lambda idx: pooled(idx, _pearson), n_boot=n_boot, seed=seed),
+            "song_r": bootstrap(len(songs), lambda idx: _pearson(np.array([p[i].mean() for i in idx]),
+                                                                 np.array([t[i].mean() for i in idx])),
+                                n_boot=n_boot, seed=seed),
+        }
+        if not raw:
+            figs["rmse"] = bootstrap(len(songs), lambda idx: pooled(idx, lambda a, b: float(np.sqrt(((a - b) ** 2).mean()))),
+                                     n_boot=n_boot, seed=seed)
+            figs["ccc"] = bootstrap(len(songs), lambda idx: pooled(idx, _ccc), n_boot=n_boot, seed=seed)
+        out[target] = figs
+    return out
+
+
+def _auc_figures(scores: np.ndarray, signs: np.ndarray, n_boot: int, seed: int) -> dict[str, Any]:
+    out = {}
+    for j, target in enumerate(("valence", "arousal")):
+        s, y = scores[:, j], signs[:, j] > 0
+        out[f"{target}_auc"] = bootstrap(len(y), lambda idx: _auc(y[idx], s[idx]), n_boot=n_boot, seed=seed)
+    return out
+
+
+def _auc_difference(a: np.ndarray, b: np.ndarray, signs: np.ndarray, j: int, n_boot: int, seed: int) -> dict:
+    y = signs[:, j] > 0
+    return bootstrap(len(y), lambda idx: _auc(y[idx], a[idx, j]) - _auc(y[idx], b[idx, j]), n_boot=n_boot, seed=seed)
+
+
+#: What each valence/arousal checkpoint is held to (issues #11 and #18); ``best`` only for the best one.
+TARGETS = {
+    "4q_arousal_auc": 0.90,
+    "4q_valence_auc": 0.75,
+    "best_4q_arousal_auc": 0.95,
+    "best_4q_valence_auc": 0.82,
+    "best_clips_arousal_r": 0.75,
+}
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def _fmt(f: dict | None, digits: int = 2) -> str:
+    """``0.92 [0.86, 0.96]``, or ``-`` when there is no finite value (NaN in memory, ``None`` read from JSON)."""
+    if not isinstance(f, dict) or not _finite(f.get("value")):
+        return "-"
+    v = f"{f['value']:.{digits}f}"
+    if _finite(f.get("lo")) and _finite(f.get("hi")):
+        v += f" [{f['lo']:.{digits}f}, {f['hi']:.{digits}f}]"
+    return v
+
+
+def _targets(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The targets of a regression checkpoint, each met or not, with the value (point estimates)."""
+    out = []
+    fq = entry.get("4q") or {}
+    clips = entry.get("clips") or {}
+    loud = (clips.get("loudness") or {}).get("arousal", {}).get("pooled_r", {}).get("value", math.nan)
+    checks = [
+        ("4Q arousal ROC-AUC >= 0.90", fq.get("arousal_auc", {}).get("value", math.nan), TARGETS["4q_arousal_auc"]),
+        ("4Q valence ROC-AUC >= 0.75", fq.get("valence_auc", {}).get("value", math.nan), TARGETS["4q_valence_auc"]),
+        ("4Q valence ROC-AUC above the song-level linear baseline's",
+         fq.get("valence_auc_minus_songlin", {}).get("value", math.nan), 1e-12),
+        ("clips: arousal pooled r at or above the loudness level's",
+         clips.get("arousal", {}).get("pooled_r", {}).get("value", math.nan) - loud, 0.0),
+        ("clips: valence pooled r positive", clips.get("valence", {}).get("pooled_r", {}).get("value", math.nan), 1e-12),
+    ]
+    for what, value, bar in checks:
+        if np.isfinite(value):
+            out.append({"what": what, "met": bool(value >= bar), "value": float(value)})
+    return out
+
+
+def _verdict(key: str, entry: dict[str, Any]) -> str:
+    fq = entry.get("4q") or {}
+    a = fq.get("arousal_auc", {}).get("value", math.nan)
+    v = fq.get("valence_auc", {}).get("value", math.nan)
+    vr = (entry.get("clips") or {}).get("valence", {}).get("pooled_r", {}).get("value", math.nan)
+    if not np.isfinite(a):
+        return f"{key}: not scored on real recordings."
+    parts = []
+    parts.append("tells high from low arousal well" if a >= 0.9 else
+                 "tells high from low arousal fairly" if a >= 0.8 else "barely tells high from low arousal")
+    parts.append("and positive from negative valence well" if v >= 0.8 else
+                 "and positive from negative valence somewhat" if v >= 0.7 else
+                 "but hardly tells positive from negative valence" if v >= 0.6 else
+                 "but does not tell positive from negative valence")
+    sentence = (f"On {fq.get('n_songs', '?')} real recordings it never trained on, {key} " + " ".join(parts)
+                + f" (ROC-AUC {a:.2f} / {v:.2f})")
+    if np.isfinite(vr) and vr <= 0:
+        sentence += "; on the annotated clips its valence runs against the listeners'"
+    return sentence + "."
+
+
+@dataclass
+class _Scored:
+    real: list[np.ndarray] | None = None  # per real song (n_annotated, 2)
+    clip: np.ndarray | None = None  # (n_4q, 2) song means, NaN where no target
+    maps: list[Any] = field(default_factory=list)
+
+
+def _score(ckpt, real: list[RealSong], clips: list[ClipSong]) -> _Scored:
+    cols = [_column(ckpt, "valence"), _column(ckpt, "arousal")]
+    out = _Scored()
+    if real:
+        out.real = []
+        for s in real:
+            pr = _frame_predictions(ckpt, s.audio)
+            n = len(pr)
+            idx = s.annotated[s.annotated < n]
+            y = np.full((len(s.annotated), 2), np.nan)
+            for j, c in enumerate(cols):
+                if c is not None:
+                    y[: len(idx), j] = pr[idx, c]
+            out.real.append(y)
+    if clips:
+        means = np.full((len(clips), 2), np.nan)
+        for i, s in enumerate(clips):
+            pr = _frame_predictions(ckpt, s.audio)
+            for j, c in enumerate(cols):
+                if c is not None:
+                    means[i, j] = float(pr[:, c].mean())
+        out.clip = means
+    return out
+
+
+def _tagger_figures(ckpt, clips: list[ClipSong], seen: set[str], n_boot: int, seed: int) -> dict[str, Any]:
+    """Tag spread, mean tag ROC-AUC and quadrant agreement of a tagger on unseen 4Q clips."""
+    from .data.tags import build_tag_examples
+    from .evaluate import predict_tag_scores
+
+    vocab = tuple(ckpt.targets)
+    test = [c for c in clips if c.song_id not in seen]
+    train = [c for c in clips if c.song_id in seen]
+    if not test:
+        return {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        examples = build_tag_examples([c.record for c in test], tag_names=vocab,
+                                      features=ckpt.feature_spec["name"], progress=False)
+    scores = predict_tag_scores(ckpt.model, examples, ckpt.normalizer)
+    spread = {tag: {"mean": float(scores[:, k].mean()), "std": float(scores[:, k].std()),
+                    "min": float(scores[:, k].min()), "max": float(scores[:, k].max())}
+              for k, tag in enumerate(vocab)}
+    labels = np.array([[tag in c.tags for tag in vocab] for c in test], dtype=bool)
+    usable = [k for k in range(len(vocab)) if labels[:, k].any() and (~labels[:, k]).any()]
+
+    def mean_auc(idx):
+        vals = [_auc(labels[idx, k], scores[idx, k]) for k in usable]
+        vals = [v for v in vals if np.isfinite(v)]
+        return float(np.mean(vals)) if vals else math.nan
+
+    out: dict[str, Any] = {"n_songs": len(test), "tags": spread,
+                           "n_tags_scored": len(usable),
+                           "tag_auc_mean": bootstrap(len(test), mean_auc, n_boot=n_boot, seed=seed) if usable else _nan()}
+    # each tag's quadrant: where the clips it was trained on (else all other clips) carrying it mostly lie
+    reference = train or clips
+    tag_quadrant = {}
+    for tag in vocab:
+        qs = Counter(c.record.meta["quadrant"] for c in reference if tag in c.tags)
+        if qs:
+            tag_quadrant[tag] = qs.most_common(1)[0][0]
+    if tag_quadrant:
+        quads = ("Q1", "Q2", "Q3", "Q4")
+        votes = np.zeros((len(test), 4))
+        for k, tag in enumerate(vocab):
+            if tag in tag_quadrant:
+                votes[:, quads.index(tag_quadrant[tag])] += scores[:, k]
+        implied = np.array([quads[i] for i in votes.argmax(1)])
+        truth = np.array([c.record.meta["quadrant"] for c in test])
+        hit = implied == truth
+        out["quadrant_agreement"] = {**bootstrap(len(test), lambda idx: float(hit[idx].mean()), n_boot=n_boot,
+                                                 seed=seed), "chance": 0.25}
+        out["tag_quadrants"] = tag_quadrant
+    return out
+
+
+def validate_checkpoints(
+    checkpoints: dict[str, Any],
+    *,
+    real_sources: Sequence[tuple[str, str | Path]] | None = None,
+    fourq_root: str | Path | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+    faithfulness: bool = True,
+    progress: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """Score loaded checkpoints on real recordings (see the module docstring).
+
+    Args:
+        checkpoints: ``{key: LoadedCheckpoint}``; ``loudness``, ``mlr`` and ``songlin`` among them are the
+            baselines every other is shown against.
+        real_sources: ``(dataset, folder)`` with dynamic annotations (default: emoMusic and PMEmo in
+            :data:`DEFAULT_SHARED`, those present); ``[]`` skips them.
+        fourq_root: the 4Q folder (default: :data:`DEFAULT_SHARED` ``/4q`` when present); ``""`` skips it.
+        n_boot, seed: bootstrap resamples and seed.
+        faithfulness: run the deletion test on the annotated clips for models with maps.
+
+    Returns:
+        ``{key: {"validation_real": ..., ["faithfulness": ...], ["tag_spread": ...]}}`` (manifest format).
+
+    Raises:
+        MemoError: no real recording found at all.
+    """
+    if real_sources is None:
+        real_sources = [(n, DEFAULT_SHARED / sub) for n, sub in (("emomusic", "emomusic"),
+                                                                  ("pmemo", "pmemo/PMEmo2019"))
+                        if (DEFAULT_SHARED / sub).is_dir()]
+    if fourq_root is None:
+        fourq_root = DEFAULT_SHARED / "4q" if (DEFAULT_SHARED / "4q").is_dir() else ""
+    real = load_real_songs(real_sources, progress=progress) if real_sources else []
+    clips = load_4q_songs(fourq_root, progress=progress) if fourq_root else []
+    if not real and not clips:
+        raise MemoError("no real recordings to validate on: give --dataset NAME --root PATH or --fourq-root PATH "
+                        f"(the defaults in {DEFAULT_SHARED} are absent)")
+    clip_signs = np.stack([c.signs for c in clips]) if clips else np.zeros((0, 2))
+    ids = [c.song_id for c in clips]
+    loud_clip = np.array([[c.loudness, c.loudness] for c in clips])
+
+    regression = {k: c for k, c in checkpoints.items() if getattr(c.model, "task", "regression") != "tagging"}
+    scored = {}
+    for key, ckpt in regression.items():
+        if progress:
+            print(f"validate-real: scoring {key}", flush=True)
+        scored[key] = _score(ckpt, real, clips)
+    real_desc = ", ".join(sorted({n for n, _ in real_sources})) if real else ""
+    loud_real = _clip_figures([np.stack([s.loudness[s.annotated]] * 2, 1) for s in real], real, n_boot, seed,
+                              raw=True) if real else None
+
+    results: dict[str, dict[str, Any]] = {}
+    for key, ckpt in regression.items():
+        entry: dict[str, Any] = {"command": "python -m memo_core validate-real", "interval": INTERVAL,
+                                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        sc = scored[key]
+        if real:
+            entry["clips"] = {"datasets": real_desc, "n_songs": len(real),
+                              "n_frames": int(sum(len(s.annotated) for s in real)),
+                              **_clip_figures(sc.real, real, n_boot, seed), "loudness": loud_real}
+        if clips:
+            seen = _seen_4q(ckpt)
+            for base in BASELINES:
+                if base in checkpoints and base != key:
+                    seen |= _seen_4q(checkpoints[base])
+            keep = np.array([i not in seen for i in ids])
+            if keep.sum() >= 4:
+                s, y = sc.clip[keep], clip_signs[keep]
+                fq: dict[str, Any] = {
+                    "split": ("the 4Q clips none of this checkpoint and the baselines trained or early-stopped on "
+                              "(artist-held-out)" if seen else "every 4Q clip (none used in training)"),
+                    "n_songs": int(keep.sum()),
+                    "n_artists": len({clips[i].artist for i in np.flatnonzero(keep)}),
+                    **_auc_figures(s, y, n_boot, seed),
+                    "baselines": {_LOUD + "_level": _auc_figures(loud_clip[keep], y, n_boot, seed)},
+                }
+                for base in BASELINES:
+                    if base in scored and base != key:
+                        fq["baselines"][base] = _auc_figures(scored[base].clip[keep], y, n_boot, seed)
+                if "songlin" in scored and key != "songlin":
+                    fq["valence_auc_minus_songlin"] = _auc_difference(s, scored["songlin"].clip[keep], y, 0, n_boot, seed)
+                    fq["arousal_auc_minus_songlin"] = _auc_difference(s, scored["songlin"].clip[keep], y, 1, n_boot, seed)
+                entry["4q"] = fq
+        entry["targets"] = [] if key in BASELINES else _targets(entry)  # the bars are for the explained models
+        entry["verdict"] = _verdict(key, entry)
+        results[key] = {"validation_real": entry}
+        if faithfulness and real:
+            summary = _faithfulness(ckpt, real)
+            if summary is not None:
+                results[key]["faithfulness"] = summary
+
+    # the best valence/arousal checkpoint's own targets
+    explained = {k: r for k, r in results.items() if k not in BASELINES}
+    if explained:
+        def auc(k, t):
+            return results[k]["validation_real"].get("4q", {}).get(f"{t}_auc", {}).get("value", -1)
+        best = max(explained, key=lambda k: auc(k, "arousal") + auc(k, "valence"))
+        entry = results[best]["validation_real"]
+        for what, value, bar in (("best: 4Q arousal ROC-AUC >= 0.95", auc(best, "arousal"), TARGETS["best_4q_arousal_auc"]),
+                                 ("best: 4Q valence ROC-AUC >= 0.82", auc(best, "valence"), TARGETS["best_4q_valence_auc"]),
+                                 ("best: clips arousal pooled r >= 0.75",
+                                  entry.get("clips", {}).get("arousal", {}).get("pooled_r", {}).get("value", math.nan),
+                                  TARGETS["best_clips_arousal_r"])):
+            if np.isfinite(value) and value >= 0:
+                entry["targets"].append({"what": what, "met": bool(value >= bar), "value": float(value)})
+        entry["best"] = True
+
+    if clips:
+        for key, ckpt in checkpoints.items():
+            if getattr(ckpt.model, "task", "regression") == "tagging":
+                if progress:
+                    print(f"validate-real: scoring tagger {key}", flush=True)
+                figures = _tagger_figures(ckpt, clips, _seen_4q_tags(ckpt), n_boot, seed)
+                if figures:
+                    results[key] = {"tag_spread": figures}
+    return results
+
+
+def _seen_4q_tags(ckpt) -> set[str]:
+    """4Q ids a tagger trained or early-stopped on (taggers record plain ids of their one source)."""
+    info = ckpt.info.get("train_info") or {}
+    if "4q" not in str(info.get("dataset", "")).split("+"):
+        return set()
+    split = info.get("split") or {}
+    return {str(i).split(":", 1)[-1] for part in ("train", "validation") for i in (split.get(part) or [])}
+
+
+def _faithfulness(ckpt, real: list[RealSong]) -> dict[str, Any] | None:
+    try:
+        from .faithfulness import faithfulness, summarise
+    except ImportError:  # pragma: no cover - the module ships with memo_core
+        return None
+    results = []
+    for s in real:
+        r = faithfulness(ckpt, _features(ckpt, s.audio))
+        if r is None:
+            return None
+        results.append(r)
+    return summarise(results) if results else None
+
+
+def format_report(results: dict[str, dict[str, Any]]) -> str:
+    """Markdown tables: the valence/arousal checkpoints (4Q AUC, clips r) with baselines, then the taggers."""
+    rows = []
+    loud_added = False
+    for key, res in results.items():
+        v = res.get("validation_real")
+        if not v:
+            continue
+        fq, cl = v.get("4q", {}), v.get("clips", {})
+        rows.append(f"| `{key}`{' (baseline)' if key in BASELINES else ''} | {fq.get('n_songs', '-')} | "
+                    f"{_fmt(fq.get('arousal_auc'))} | {_fmt(fq.get('valence_auc'))} | "
+                    f"{_fmt(cl.get('arousal', {}).get('pooled_r'))} | {_fmt(cl.get('valence', {}).get('pooled_r'))} | "
+                    f"{_fmt(cl.get('arousal', {}).get('song_r'))} | {_fmt(cl.get('valence', {}).get('song_r'))} | "
+                    f"{sum(t['met'] for t in v.get('targets', []))}/{len(v.get('targets', []))} |")
+        if not loud_added and (fq.get("baselines", {}).get(_LOUD + "_level") or cl.get("loudness")):
+            lb, ll = fq.get("baselines", {}).get(_LOUD + "_level", {}), cl.get("loudness") or {}
+            loud_row = (f"| loudness level (raw `rms_db_2s`, no model) | {fq.get('n_songs', '-')} | "
+                        f"{_fmt(lb.get('arousal_auc'))} | {_fmt(lb.get('valence_auc'))} | "
+                        f"{_fmt(ll.get('arousal', {}).get('pooled_r'))} | {_fmt(ll.get('valence', {}).get('pooled_r'))} | "
+                        f"{_fmt(ll.get('arousal', {}).get('song_r'))} | {_fmt(ll.get('valence', {}).get('song_r'))} | - |")
+            loud_added = True
+    lines = []
+    if rows:
+        first = next(r["validation_real"] for r in results.values() if r.get("validation_real"))
+        lines += [f"Real recordings ({INTERVAL}). 4Q: ROC-AUC of the song-mean prediction against the quadrant's "
+                  f"sign, on clips unseen in training. Clips: Pearson r with listeners' dynamic annotations "
+                  f"({first.get('clips', {}).get('datasets', '-')}, {first.get('clips', {}).get('n_songs', 0)} songs; "
+                  "pooled over frames, and of song means).",
+                  "",
+                  "| checkpoint | 4Q songs | 4Q arousal AUC | 4Q valence AUC | clips A r (pooled) | clips V r (pooled) "
+                  "| clips A r (songs) | clips V r (songs) | targets met |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += rows + ([loud_row] if loud_added else [])
+    tag_rows = []
+    for key, res in results.items():
+        t = res.get("tag_spread")
+        if not t:
+            continue
+        stds = [v["std"] for v in t["tags"].values()]
+        tag_rows.append(f"| `{key}` | {t['n_songs']} | {t.get('n_tags_scored', 0)} | {_fmt(t.get('tag_auc_mean'))} | "
+                        f"{_fmt(t.get('quadrant_agreement'))} (chance 0.25) | {np.median(stds):.3f} |")
+    if tag_rows:
+        lines += ["", "Taggers on 4Q clips they never trained on: mean tag ROC-AUC over the tags 4Q's moods carry, "
+                  "quadrant implied by the top tags, median spread (std) of a tag's score across songs.", "",
+                  "| tagger | songs | tags scored | mean tag ROC-AUC | quadrant agreement | median tag-score std |",
+                  "|---|---|---|---|---|---|"] + tag_rows
+    faith = [(k, r["faithfulness"]) for k, r in results.items() if r.get("faithfulness")]
+    if faith:
+        lines += ["", "Faithfulness of the maps on the annotated clips (deletion test):", ""]
+        lines += [f"- `{k}`: {f.get('sentence', '')}" for k, f in faith]
+    return "\n".join(lines)
+
+
+def write_into_manifest(folder: str | Path, results: dict[str, dict[str, Any]]) -> Path:
+    """Put each checkpoint's figures into its manifest entry (atomic write; checkpoint files untouched).
+
+    Raises:
+        CheckpointError: no readable manifest in ``folder``.
+    """
+    import json
+
+    from .defaults import MANIFEST_NAME, read_manifest
+    from .fileio import atomic_write
+
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    for entry in manifest["checkpoints"]:
+        res = results.get(str(entry.get("key")))
+        if res:
+            entry.update(plain(res))
+    path = folder / MANIFEST_NAME
+    atomic_write(path, lambda h: h.write(json.dumps(manifest, indent=2, default=_json_default) + "\n"))
+    return path
+
+
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays as Python ones and NaN/inf as ``None`` (strict JSON)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return float(value)
