@@ -37,12 +37,14 @@ from memo_core.data import DatasetLoad, list_datasets, load_dataset
 from memo_core.data import synth
 from memo_core.defaults import load_default_checkpoints, read_manifest
 from memo_core.errors import AudioError, DatasetError, MemoError
-from memo_core.views import SongView, corpus_summary, song_view
+from memo_core.views import SongView, Trust, corpus_summary, song_view, trust_of
 
 __all__ = [
     "Settings", "settings", "check_dataset_root", "default_corpus_dir", "corpus_is_ready", "corpus_is_damaged",
     "render_default_corpus", "dataset", "corpus_table", "song_curves", "song_audio", "SongSource",
-    "load_song_audio", "song_file", "checkpoints", "manifest_entries", "view", "cached_analysis", "analyse",
+    "load_song_audio", "song_file", "checkpoints", "manifest_entries", "loaded_entries", "trust", "view",
+    "cached_analysis", "analyse",
+    "faithfulness", "validation_faithfulness",
     "UPLOAD_TYPES", "MAX_UPLOAD_SECONDS",
 ]
 
@@ -308,6 +310,17 @@ def manifest_entries(folder: str | None = None) -> list[dict[str, Any]]:
         return []
 
 
+def loaded_entries() -> list[dict[str, Any]]:
+    """The manifest entries of the loaded checkpoints, in manifest order (the entries they were loaded with)."""
+    loaded, _ = checkpoints()
+    return [dict(getattr(ckpt, "info", {}).get("manifest") or {"key": key}, key=key) for key, ckpt in loaded.items()]
+
+
+def trust() -> dict[str, Trust]:
+    """How far to trust each loaded checkpoint on real music (:func:`memo_core.views.trust_of` of its entry)."""
+    return {entry["key"]: trust_of(entry) for entry in loaded_entries()}
+
+
 @st.cache_resource
 def _analyses() -> tuple["OrderedDict[tuple[str, tuple[str, ...]], SongAnalysis]", threading.Lock]:
     """Analyses of this server process, newest last (a few songs; the rest stay on disk), and the lock that
@@ -344,6 +357,46 @@ def analyse(key: str, audio: Audio, checkpoint_keys: tuple[str, ...],
         while len(store) > 6:
             store.popitem(last=False)
     return result
+
+
+def faithfulness(key: str, checkpoint_key: str, audio: Audio, on_disk: bool = True) -> dict[str, Any] | None:
+    """The deletion tests of checkpoint ``checkpoint_key``'s maps on song ``key``
+    (:func:`memo_core.faithfulness.song_faithfulness`): None when the checkpoint is not loaded or has no map
+    to test, ``{"error": reason}`` when the test cannot run. ``on_disk=False`` (uploads) keeps the song's
+    features out of the shared disk cache. Cached by song, checkpoint and the checkpoint's weights."""
+    from memo_core.analysis import checkpoint_fingerprint
+
+    loaded, _ = checkpoints()
+    ckpt = loaded.get(checkpoint_key)
+    if ckpt is None:
+        return None
+    return _faithfulness(key, checkpoint_key, checkpoint_fingerprint(ckpt), audio, on_disk)
+
+
+@st.cache_data(max_entries=32, show_spinner="Testing whether the maps matter: deleting what they point at…")
+def _faithfulness(key: str, checkpoint_key: str, fingerprint: str, _audio: Audio, on_disk: bool,
+                  ) -> dict[str, Any] | None:
+    from memo_core.faithfulness import song_faithfulness
+
+    loaded, _ = checkpoints()
+    ckpt = loaded.get(checkpoint_key)
+    if ckpt is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return song_faithfulness(ckpt, _audio, cache=on_disk)
+    except MemoError as exc:
+        return {"error": str(exc)}
+
+
+def validation_faithfulness(checkpoint_key: str) -> dict[str, Any] | None:
+    """The checkpoint's deletion tests pooled over real validation clips (its manifest entry's
+    ``"faithfulness"``, :func:`memo_core.faithfulness.summarise`'s format), or None."""
+    loaded, _ = checkpoints()
+    ckpt = loaded.get(checkpoint_key)
+    found = (getattr(ckpt, "info", {}).get("manifest") or {}).get("faithfulness") if ckpt is not None else None
+    return found if isinstance(found, dict) else None
 
 
 # --------------------------------------------------------------------------- the Emotion lab

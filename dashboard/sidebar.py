@@ -19,7 +19,7 @@ from memo_core.analysis import SongAnalysis
 from memo_core.audio import Audio
 from memo_core.defaults import FEATURE_SUBSET_FAMILY
 from memo_core.errors import MemoError
-from memo_core.views import NATIVE_SCALES, SongView, scale_of, search_songs, song_label
+from memo_core.views import NATIVE_SCALES, TRUST_BADGES, SongView, scale_of, search_songs, song_label, trust_of
 
 __all__ = ["Selection", "SongContext", "render", "selection", "song_context", "context_for", "DATASET_LABELS"]
 
@@ -187,11 +187,14 @@ def _checkpoint_choice() -> tuple[tuple[str, ...], dict[str, str]]:
         families.setdefault(str(entries.get(key, {}).get("family", "other")), []).append(key)
     trained = {str(e.get("training_data", "")).split(":")[0].split(" (")[0] for e in entries.values()}
     st.caption("Trained on: " + "; ".join(sorted(t for t in trained if t)) if trained else "")
+    st.caption("On real music: " + " · ".join(f"{badge} {'not validated' if level == 'unvalidated' else level}"
+                                              for level, badge in TRUST_BADGES.items()) + " (see the Song page)")
     chosen: list[str] = []
     for family, keys in families.items():
         def label(key: str, _e=entries) -> str:
             entry = _e.get(key, {})
-            return f"{key} · {entry.get('features', '?')} · {str(entry.get('training_data', '?')).split(' (')[0]}"
+            return (f"{key} · {entry.get('features', '?')} · {str(entry.get('training_data', '?')).split(' (')[0]} "
+                    f"{trust_of(entry).badge}")
         # the feature-subset ATs start unchosen: thirteen curves on one chart are too many to read
         default = [] if family in _OPTIONAL_FAMILIES else keys
         chosen += st.multiselect(family, keys, default=default, format_func=label, key=f"memo_ckpt_{family}")

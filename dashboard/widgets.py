@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import streamlit as st
 
-__all__ = ["choice_slider", "settle_choice"]
+from memo_core.views import (TRUST_BADGES, TRUST_LEVELS, TRUST_RULES, UNVALIDATED, Trust, training_sources_table,
+                             trust_of, trust_table)
+
+__all__ = ["choice_slider", "settle_choice", "trust_notes", "trust_tables", "TRUST_EXPANDER"]
+
+#: The title of the expander with every checkpoint's real-music figures.
+TRUST_EXPANDER = "How far to trust these models on real music"
+#: The box each trust level is shown in.
+_BOXES = {"good": st.success, "limited": st.warning, "poor": st.error, "unvalidated": st.info}
 
 
 def settle_choice(key: str, options: Sequence[Any], *, default: Any = None) -> Any:
@@ -33,3 +41,54 @@ def choice_slider(label: str, options: Sequence[Any], *, key: str, format_func: 
         return None
     container.caption(f"{label}: {format_func(options[0])} (the only one in this song)")
     return options[0]
+
+
+def _plain(text: str) -> str:
+    """Free text from a manifest, shown as written (Markdown's emphasis, links and formulas escaped)."""
+    for ch in "\\*_[]$`<>":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def trust_notes(trusts: Mapping[str, Trust]) -> None:
+    """How far to trust the shown checkpoints on real music: one coloured box per level (green good, yellow
+    limited, red poor, blue not validated), each checkpoint with its figures and the validation's verdict."""
+    for level in TRUST_LEVELS:
+        group = [t for t in trusts.values() if t.level == level]
+        if not group:
+            continue
+        if level == "unvalidated":
+            names = ", ".join(f"**{t.key}**" for t in group)
+            they = "they follow" if len(group) > 1 else "it follows"
+            _BOXES[level](f"{TRUST_BADGES[level]} {names}: {UNVALIDATED}, so how well {they} real music is not "
+                          "known.")
+            continue
+        lines = [f"{TRUST_BADGES[level]} **Trust on real music: {level}**"]
+        for t in group:
+            met = f" ({t.targets_met[0]} of {t.targets_met[1]} targets met)" if t.targets_met else ""
+            why = f" Poor because {'; '.join(t.reasons)}." if level == "poor" and t.reasons else ""
+            lines.append(f"- **{t.key}**: {t.label}{met}.{why}" + (f" *{_plain(t.verdict)}*" if t.verdict else ""))
+        _BOXES[level]("\n".join(lines))
+
+
+def trust_tables(entries: Sequence[Mapping[str, Any]]) -> None:
+    """Every checkpoint's real-music figures beside the baselines' on the same songs, what the levels mean,
+    and what each checkpoint was trained on with the sources' licences."""
+    table = trust_table(entries)
+    if table.empty:
+        st.info("No checkpoint to show.")
+        return
+    intervals = sorted({t.interval for t in map(trust_of, entries) if t.interval})
+    shown = table.assign(trust=[f"{TRUST_BADGES[level]} {level}" if level in TRUST_BADGES else "baseline"
+                                for level in table["trust"]])
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.caption("**4Q**: how well the song's mean prediction separates high from low arousal (valence) on held-out "
+               "4Q songs by artists the models were not trained on, as ROC-AUC (0.5 is chance, 1 perfect). "
+               "**Clips**: Pearson r and CCC with listeners' ratings over the clips' frames. Rows marked "
+               "*(baseline)* are simple baselines scored on the same songs: a model that does no better than "
+               "them adds nothing. "
+               + (f"Brackets: {'; '.join(intervals)}. " if intervals else "")
+               + "Levels: " + "; ".join(f"{TRUST_BADGES[level]} **{level}**: {TRUST_RULES[level]}"
+                                        for level in TRUST_LEVELS) + ".")
+    st.markdown("**What they were trained on**")
+    st.dataframe(training_sources_table(entries), hide_index=True, width="stretch")

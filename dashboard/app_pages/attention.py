@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import sidebar, widgets
+from dashboard import map_checks, sidebar, widgets
 from dashboard.plots import attention as plots
 from memo_core.map_views import (attention_received, attention_row, later_frame_weight, layer_attention,
                                  pool_for_display, temporal_attention, top_attended)
@@ -43,6 +43,8 @@ else:
                + "; ".join(f"{k} puts at most {w:.3f} on them" for k, w in causal.items())
                + " (BAT never attends to later frames, so its map is an upper-left triangle). The magenta line is "
                  "the prediction frame chosen below.")
+    for k in shown:  # does deleting the most attended frames move the prediction more than random frames?
+        map_checks.show(ctx, k, "temporal_attention", label=k if len(shown) > 1 else None)
 
     # ----------------------------------------------------------------------- most attended frames
     st.header("The most attended frames")
@@ -107,3 +109,4 @@ else:
                "frame, x = attended frame, one colour scale). Heads of a layer often specialise: one looks at "
                "nearby frames (a bright diagonal), another at a few frames all through the song (bright columns); "
                "deeper layers mix what earlier layers gathered, so they are harder to tie to the audio.")
+    map_checks.show(ctx, key, "layer_attention")

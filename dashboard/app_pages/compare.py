@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import resources, sidebar
+from dashboard import resources, sidebar, widgets
 from dashboard.plots import compare as plots
 from memo_core.comparison import (
     EXPERIMENT_FEATURES, EXPERIMENT_METRICS, EXPERIMENT_MODELS, FEATURE_SUBSET_FAMILY, METRIC_DESCRIPTIONS,
@@ -77,6 +77,17 @@ else:
         st.plotly_chart(plots.tagger_bars(taggers, title="Held-out ROC-AUC and PR-AUC per tagger"),
                         width="stretch", key="compare_taggers_chart")
         st.dataframe(_fmt(taggers, TAG_METRICS), hide_index=True, width="stretch")
+
+# --------------------------------------------------------------------------- 1b. real recordings
+
+st.header("Real recordings")
+st.caption("How far each shipped checkpoint can be trusted on real music (`python -m memo_core validate-real`): "
+           "its figures on held-out real songs beside simple baselines scored on the same songs, and what it was "
+           "trained on, with the sources' licences.")
+if entries:
+    widgets.trust_tables(entries)
+else:
+    st.info("No readable manifest, so no checkpoint has real-music figures to show.")
 
 # --------------------------------------------------------------------------- 2. the papers' figures
 

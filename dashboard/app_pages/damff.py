@@ -4,7 +4,7 @@ how it mixes its two convolution branches, on the song's log-mel and chromagram.
 import numpy as np
 import streamlit as st
 
-from dashboard import resources, sidebar, widgets
+from dashboard import map_checks, resources, sidebar, widgets
 from dashboard.plots import damff as plots
 from dashboard.plots import song as song_plots
 from memo_core.errors import MemoError
@@ -95,6 +95,7 @@ fig_maps = plots.damff_maps(ctx.view, spatial=spatial,
                             gate=gate, gate_share=gate_share(maps["fusion_gate"]) if "fusion_gate" in maps else None,
                             channel=channel, key=key, marker_s=marker)
 st.plotly_chart(fig_maps, width="stretch", key="damff_maps")
+map_checks.show(ctx, key, "spatial_attention")
 
 st.markdown("#### One step up close")
 if options:

@@ -6,6 +6,7 @@ import streamlit as st
 from dashboard import resources, sidebar, widgets
 from dashboard.plots import mood as plots
 from memo_core.errors import MemoError
+from memo_core.views import FLAT_TAG_STD, FLAT_TAGS, UNVALIDATED, tag_spread_of
 from memo_core.map_views_spectral import (
     attention_neighbourhood,
     attention_time_lean,
@@ -69,6 +70,8 @@ st.plotly_chart(plots.tag_bars(table, shown, true_tags=true_tags, fused_name=FUS
 st.caption("Solid bars: predicted tags (score at or above the tag's threshold, the grey tick); pale bars: not "
            "predicted. ★ marks the song's annotated tags. Tags are ordered by "
            + ("the late fusion's score." if fused is not None else "the mean score of the chosen taggers."))
+trusts = resources.trust()
+widgets.trust_notes({key: trusts[key] for key in taggers if key in trusts})
 wide = tag_table_wide(table, order)
 st.dataframe(wide, hide_index=True, width="stretch", key="mood_table",
              column_config={c: st.column_config.NumberColumn(c, format="%.3f") for c in wide.columns
@@ -85,6 +88,29 @@ if fused is not None:
 else:
     st.info("Choose two or more taggers in the sidebar to see their late fusion (the mean of their probabilities, "
             "as Rajamani et al.'s best submissions).")
+
+# how much the taggers' tags vary across real songs (a tagger that tags every song alike says nothing of this one)
+st.markdown("#### How much the tags vary across real songs")
+entries = {entry["key"]: entry for entry in resources.loaded_entries()}
+spreads = {key: tag_spread_of(entries.get(key)) for key in taggers}
+drawn = {key: spread.table for key, spread in spreads.items() if spread is not None and not spread.table.empty}
+if drawn:
+    st.plotly_chart(plots.tag_spread(drawn), width="stretch", key="mood_spread")
+    st.caption("Each tag's score over held-out real songs: the pale bar runs from the lowest to the highest score, "
+               "the coloured bar spans the mean ± one standard deviation, the orange tick is the mean. A tag whose "
+               "bars are short is given about the same score whatever the song.")
+for key, spread in spreads.items():
+    if spread is None:
+        st.info(f"**{key}**: {UNVALIDATED}; how much its tags vary across real songs is not known.")
+        continue
+    summary = spread.summary()
+    if spread.flat:
+        songs = f" {spread.n_songs}" if spread.n_songs is not None else ""
+        st.warning(f"**{key}**: {FLAT_TAGS} (every tag's score has a standard deviation below {FLAT_TAG_STD:g} "
+                   f"across{songs} real songs)." + (f" {summary[0].upper()}{summary[1:]}." if summary else ""))
+    else:
+        st.markdown(f"**{key}** on real music: " + (summary or "no summary figures")
+                    + ("" if not spread.table.empty else " (the manifest gives no per-tag spread)") + ".")
 
 # tag scores along the song
 st.markdown("#### Where along the song the tags come from")

@@ -3,12 +3,12 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import resources, sidebar, widgets
+from dashboard import map_checks, resources, sidebar, widgets
 from dashboard.plots import model_colour
 from dashboard.plots import multiscale as plots
 from memo_core.map_views import (DBLSTM_SCALES, MCA_SCALES, avg_fusion, is_uniform, nearest_frame,
-                                 scale_curves, scale_frames, scale_predictions_table, scale_weights_table,
-                                 window_attention_at)
+                                 scale_curves, scale_frames, scale_label, scale_predictions_table,
+                                 scale_weights_table, window_attention_at)
 from memo_core.views import SONG_METRICS, song_metrics_table
 
 st.title("Multi-scale")
@@ -63,6 +63,7 @@ else:
     if key in uniform:
         st.info(f"{key} is uniform MCA: its weights are fixed at 1/{len(frames)} (it averages the scales), "
                 "so the bands are flat by design.")
+    map_checks.show(ctx, key, "scale_weights", table=True)
 
     st.header("Each scale against the fused prediction")
     per_scale = {t: scale_predictions_table(result, frames, t) for t in targets}
@@ -88,6 +89,8 @@ else:
                    "of its window: lag 0 is the frame itself, -2 s the frame two seconds before. Tall bars near 0 "
                    "mean the model attends to the present; the title gives that scale's weight β at this frame. "
                    "Near the start of the song a window has fewer frames, and the missing ones get 0.")
+        for window in frames:
+            map_checks.show(ctx, key, f"window_attention/{window}", label=scale_label(window))
 
     st.header("Uniform MCA against MCA")
     if not (learned and uniform):
@@ -126,6 +129,7 @@ else:
                + " frames (half-seconds). Thick line: the ELM fusion, the model's prediction, which weighs each "
                  "scale's output, its slope and its smoothed value; dashed: Li et al.'s AVG fusion, the plain mean "
                  "of the scales. Jumps in a thin line at chunk edges show where a scale starts afresh.")
+    map_checks.show(ctx, key, "scale_shares", table=True)
     same = all(np.allclose(result.predictions[t], average[t], atol=1e-6) for t in targets
                if t in average and t in result.predictions)
     if same:

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import sidebar
+from dashboard import resources, sidebar, widgets
 from dashboard.plots import song as plots
 from memo_core.audio import sniff_mime
 from memo_core.views import SCALE_NAMES, SONG_METRICS, curves_table, song_metrics_table, song_summary
@@ -51,6 +51,9 @@ else:
                     selection_mode="points")
     if ctx.truth is None:
         st.caption("This song has no annotation, so only predictions are shown and no metrics can be computed.")
+if predictions:  # how far each curve can be believed on real music, beside the curves
+    trusts = resources.trust()
+    widgets.trust_notes({key: trusts[key] for key in predictions if key in trusts})
 
 # per-song metrics against the annotation
 if ctx.truth is not None and predictions:
@@ -60,6 +63,9 @@ if ctx.truth is not None and predictions:
                     "RMSE and MAE on the [-1, 1] scale)")
         st.dataframe(table.style.format({m: "{:.3f}" for m in SONG_METRICS}, na_rep="n/a"), hide_index=True,
                      width="stretch")
+if predictions:
+    with st.expander(widgets.TRUST_EXPANDER):
+        widgets.trust_tables(resources.loaded_entries())
 
 left, right = st.columns([1, 1])
 with left:

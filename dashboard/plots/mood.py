@@ -12,11 +12,15 @@ from plotly.subplots import make_subplots
 
 from . import DIVERGING_SCALE, HEATMAP_SCALE, TRUTH_COLOUR, finish, model_colour
 
-__all__ = ["FUSED_COLOUR", "tag_label", "tag_bars", "tag_windows", "tag_occlusion", "neighbourhood", "time_lean"]
+__all__ = ["FUSED_COLOUR", "tag_label", "tag_bars", "tag_windows", "tag_occlusion", "neighbourhood", "time_lean",
+           "tag_spread", "SPREAD_RANGE_COLOUR", "SPREAD_MEAN_COLOUR"]
 
 #: The late fusion: dark grey-blue, apart from every checkpoint's colour.
 FUSED_COLOUR = "#34495e"
 _INPUT_NOTE = "input loops from the song's start"
+#: The min-max range of a tag's scores across songs (pale grey) and its mean (orange tick): legible in both themes.
+SPREAD_RANGE_COLOUR = "rgba(127,127,127,0.35)"
+SPREAD_MEAN_COLOUR = "#e6550d"
 
 
 def tag_label(tag: str, true_tags: Iterable[str]) -> str:
@@ -144,3 +148,43 @@ def time_lean(lean: np.ndarray, time_s: np.ndarray, *, column_seconds: float, po
     fig.update_xaxes(title_text="time in the tagger's input (s)")
     fig.update_yaxes(title_text="frequency bin (low → high)")
     return finish(fig, title=f"Where every position looks in time ({head_label})", height=330, legend_below=False)
+
+
+def tag_spread(tables: Mapping[str, pd.DataFrame], *, height: int | None = None) -> go.Figure:
+    """How much each tag's score varies across real songs, one panel per tagger: the min-max range (pale bar),
+    mean ± one standard deviation (the tagger's colour) and the mean (orange tick).
+
+    Args:
+        tables: ``{tagger: table}`` with columns ``tag, mean, std, min, max`` (scores 0-1), as
+            :attr:`memo_core.views.TagSpread.table`.
+    """
+    models = list(tables)
+    means = pd.concat([t.set_index("tag")["mean"] for t in tables.values()], axis=1).mean(axis=1) if tables \
+        else pd.Series(dtype=float)
+    order = list(means.sort_values(ascending=False, kind="stable").index)
+    fig = make_subplots(rows=1, cols=max(1, len(models)), shared_yaxes=True, horizontal_spacing=0.02,
+                        subplot_titles=models)
+    for j, model in enumerate(models, start=1):
+        rows = tables[model].set_index("tag").reindex(order)
+        low = (rows["mean"] - rows["std"]).clip(lower=0.0)
+        high = (rows["mean"] + rows["std"]).clip(upper=1.0)
+        fig.add_trace(go.Bar(x=rows["max"] - rows["min"], base=rows["min"], y=order, orientation="h", width=0.8,
+                             marker=dict(color=SPREAD_RANGE_COLOUR), name="lowest to highest score",
+                             legendgroup="range", showlegend=j == 1, customdata=rows[["min", "max"]].to_numpy(),
+                             hovertemplate=f"{model}, %{{y}}: %{{customdata[0]:.2f}} to %{{customdata[1]:.2f}}"
+                                           "<extra></extra>"), row=1, col=j)
+        fig.add_trace(go.Bar(x=high - low, base=low, y=order, orientation="h", width=0.4,
+                             marker=dict(color=model_colour(model)), name=f"{model}: mean ± 1 sd",
+                             customdata=rows[["mean", "std"]].to_numpy(),
+                             hovertemplate=f"{model}, %{{y}}: mean %{{customdata[0]:.2f}} ± %{{customdata[1]:.2f}}"
+                                           "<extra></extra>"), row=1, col=j)
+        fig.add_trace(go.Scatter(x=rows["mean"], y=order, mode="markers", name="mean", legendgroup="mean",
+                                 showlegend=j == 1, marker=dict(symbol="line-ns", size=14,
+                                                                line=dict(width=3, color=SPREAD_MEAN_COLOUR)),
+                                 hovertemplate="mean %{x:.2f}<extra></extra>"), row=1, col=j)
+        fig.update_xaxes(title_text="score across songs (0-1)", range=[0, 1.02], row=1, col=j)
+    fig.update_yaxes(autorange="reversed", title_text="tag", row=1, col=1)
+    fig.update_annotations(font_size=12)
+    fig = finish(fig, height=height or 190 + 24 * len(order), legend_below=True)
+    fig.update_layout(barmode="overlay")
+    return fig

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +26,42 @@ def corpus_env(tiny_corpus, monkeypatch):
     monkeypatch.setenv("MEMO_DATA_DIR", str(tiny_corpus))
     monkeypatch.delenv("MEMO_DATASET_ROOTS", raising=False)
     return tiny_corpus
+
+
+#: The manifest keys ``validate-real`` adds to an entry (stripped from the copy before a test adds its own).
+REAL_KEYS = ("validation_real", "training_sources", "tag_spread")
+
+
+@pytest.fixture
+def manifest_with(tmp_path, monkeypatch) -> Callable[[Mapping[str, Mapping[str, Any]]], list[dict]]:
+    """The app pointed at a copy of the shipped checkpoints whose manifest a test writes.
+
+    Call the returned function with ``{key: {manifest key: value}}``: every entry loses :data:`REAL_KEYS`,
+    then gets the values given for its key (anything JSON can hold, malformed on purpose or not); the
+    dashboard's checkpoint and manifest caches are cleared so the next run reads it. Call it again to
+    rewrite the manifest. Returns the entries written.
+    """
+    from dashboard import resources
+
+    folder = tmp_path / "ckpts"
+    shutil.copytree(REPO / "checkpoints", folder)
+    shipped = json.loads((folder / "manifest.json").read_text())
+    monkeypatch.setenv("MEMO_CHECKPOINTS_DIR", str(folder))
+
+    def write(updates: Mapping[str, Mapping[str, Any]]) -> list[dict]:
+        manifest = json.loads(json.dumps(shipped))
+        for entry in manifest["checkpoints"]:
+            for key in REAL_KEYS:
+                entry.pop(key, None)
+            entry.update(updates.get(entry["key"], {}))
+        (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        resources.checkpoints.clear()
+        resources.manifest_entries.clear()
+        return manifest["checkpoints"]
+
+    yield write
+    resources.checkpoints.clear()
+    resources.manifest_entries.clear()
 
 
 def open_page(page: str | None = None) -> AppTest:

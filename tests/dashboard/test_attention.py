@@ -107,3 +107,33 @@ def test_a_model_that_fails_on_the_song_is_reported_not_called_unchosen(corpus_e
     app.sidebar.multiselect(key="memo_ckpt_VGG-ish").set_value([]).run()
     assert not app.exception
     assert "No mood/theme tagger is chosen" in texts(app) and "Chosen but failed" not in texts(app)
+
+
+def test_attention_page_says_whether_each_map_matters(corpus_env, manifest_with):
+    from memo_core.faithfulness import NO_BETTER
+
+    from .faithfulness_figures import REAL, SONG, deletion_summary, notes
+
+    manifest_with({"at": {"faithfulness": deletion_summary("temporal_attention", (2.5, 3.0, 3.2))},
+                   "transformer": {"faithfulness": deletion_summary("layer_attention", (0.9, 1.0, 0.8))},
+                   "bat": {"faithfulness": "not a summary"}})  # a malformed figure is ignored
+    app = open_page("attention")
+    assert not app.exception
+    found = notes(app)
+    song = [(kind, text) for kind, text in found if SONG in text]
+    # one note for this song beside each map: AT and BAT side by side (labelled), then the Transformer
+    assert sorted(text.split(" · ")[0] for _, text in song if " · " in text) == ["**at**", "**bat**"]
+    assert sum("(mean over layers and heads)" in text for _, text in song) == 1 and len(song) == 3
+    for kind, text in song:  # a map no better than random is said so, in a warning box
+        assert (kind == "warning") == text.endswith(f"{NO_BETTER}.")
+        assert "deleting the 10 most attended frames" in text and ("as much as 10 random frames" in text
+                                                                   or "no more than 10 random frames" in text)
+    # the manifest's figures on real validation clips, labelled, beside AT's map and the Transformer's
+    real = [(kind, text) for kind, text in found if REAL in text]
+    assert len(real) == 2
+    assert real[0] == ("markdown", f"**at** · **{REAL}** Over 3 clips, deleting the 10 most attended frames moves "
+                                   f"the prediction 2.9x as much as 10 random frames on average, 90 % interval "
+                                   f"{real[0][1].split('90 % interval ')[1]}")
+    assert real[1][0] == "warning" and real[1][1].startswith(f"**{REAL}** Over 3 clips, deleting the 10 most "
+                                                             "attended frames moves the prediction no more than")
+    assert real[1][1].endswith(f"{NO_BETTER}.")

@@ -116,3 +116,28 @@ def test_a_corpus_with_too_few_songs_shows_what_to_do(corpus_env, tmp_path, monk
     errors = " ".join(e.value for e in app.error)
     assert "has 2 song(s) with audio" in errors and "at least 3" in errors and "bigger" in errors
     assert "Held-out CCC per model" in _charts(app)  # the rest of the page still works
+
+
+def test_real_recordings_section_lists_checkpoints_and_baselines(corpus_env, manifest_with):
+    from tests.conftest import tagger_entry, validated_entry
+
+    manifest_with({"mca": {k: v for k, v in validated_entry("mca").items()
+                           if k in ("validation_real", "training_sources")},
+                   "bat": {"validation_real": {"4q": {"arousal_auc": "0.9"}}, "training_sources": {"x": 1}},
+                   "vggish": {"tag_spread": tagger_entry(std=0.01)["tag_spread"]}})
+    app = open_page("compare")
+    assert not app.exception
+    assert "Real recordings" in [h.value for h in app.header]
+    table = _frame_with(app, "kind").set_index("model")
+    assert table.loc["mca", "trust"] == "🟢 good" and table.loc["mca", "4Q songs"] == 88
+    assert table.loc["bat", "trust"] == "⚪ unvalidated" and table.loc["vggish", "trust"] == "🔴 poor"
+    assert table.loc["at_chroma", "trust"] == "⚪ unvalidated"  # every shipped checkpoint is listed
+    baselines = table[table["kind"] == "baseline"]
+    assert list(baselines.index) == ["loudness level (baseline)", "mlr (baseline)"]
+    assert set(baselines["trust"]) == {"baseline"}
+    assert baselines.loc["mlr (baseline)", "4Q valence AUC"] == "0.60 [0.50, 0.70]"
+    sources = _frame_with(app, "licence").set_index("checkpoint")
+    assert sources.loc["mca", "source"].tolist() == ["4q", "synth"]
+    assert sources.loc["bat", "source"].startswith("MEMO synthetic corpus")  # unreadable sources: the training data
+    assert "90 % percentile bootstrap over songs" in texts(app)
+    assert "Held-out CCC per model" in _charts(app)  # the rest of the page is unchanged

@@ -86,3 +86,21 @@ def test_damff_page_after_switching_song_with_an_upload_and_without_damff(corpus
     assert "No DAMFF checkpoint is chosen" in texts(app)
     assert not app.get("plotly_chart")
     assert "wo_spatial" in set(app.dataframe[-1].value["variant"])
+
+
+def test_damff_page_says_whether_the_spatial_attention_matters(corpus_env, manifest_with):
+    from memo_core.faithfulness import NO_BETTER
+
+    from .faithfulness_figures import REAL, SONG, deletion_summary, notes
+
+    manifest_with({"damff": {"faithfulness": deletion_summary(
+        "spatial_attention", (1.0, 0.9, 1.1), subject="the 10 most attended log-mel cells", baseline="10 random cells")}})
+    app = open_page("damff")
+    assert not app.exception
+    (song_kind, song), (real_kind, real) = sorted(notes(app), key=lambda note: REAL in note[1])
+    assert song.startswith(f"**{SONG}** deleting the 10 most attended log-mel cells moves the prediction")
+    assert (song_kind == "warning") == song.endswith(f"{NO_BETTER}.")
+    assert real_kind == "warning" and real == (f"**{REAL}** Over 3 clips, deleting the 10 most attended log-mel "
+                                               f"cells moves the prediction no more than 10 random cells "
+                                               f"({real.split('random cells (')[1]}")
+    assert real.endswith(f"{NO_BETTER}.")

@@ -93,3 +93,33 @@ def test_mood_page_after_switching_song_upload_and_fewer_taggers(corpus_env):
     assert not app.exception
     assert "No mood/theme tagger is chosen" in texts(app)
     assert not app.get("plotly_chart")
+
+
+def test_mood_page_shows_the_taggers_tag_spread_on_real_songs(corpus_env, manifest_with):
+    from tests.conftest import tagger_entry
+    from memo_core.views import FLAT_TAGS, UNVALIDATED
+
+    manifest_with({"vggish": {"tag_spread": tagger_entry(std=0.01)["tag_spread"]},
+                   "vggish_sa3": {"tag_spread": tagger_entry()["tag_spread"]},
+                   "vggish_arelu": {"tag_spread": [1, 2], "validation_real": {"4q": "none"}}})
+    app = open_page("mood")
+    assert not app.exception
+    spread = _charts(app)["mood_spread"]
+    assert [a["text"] for a in spread["layout"]["annotations"]] == ["vggish", "vggish_sa3"]  # arelu: unreadable
+    assert list(spread["data"][0]["y"]) == ["energetic", "happy", "sad"]  # highest mean score first
+    assert {"lowest to highest score", "mean", "vggish_sa3: mean ± 1 sd"} <= {d["name"] for d in spread["data"]}
+    warnings = " ".join(w.value for w in app.warning)
+    assert f"**vggish**: {FLAT_TAGS}" in warnings and "Mean tag ROC-AUC 0.80" in warnings
+    page = texts(app)
+    assert ("**vggish_sa3** on real music: mean tag ROC-AUC 0.80 [0.75, 0.85] over 3 tags, quadrant agreement "
+            "0.45 [0.33, 0.55] (chance 0.25) on 88 held-out 4Q songs") in page
+    assert f"**vggish_arelu**: {UNVALIDATED}" in page
+    # the trust cues beside the tags: a flat tagger is poor, the other good
+    assert "**vggish**" in " ".join(e.value for e in app.error) and FLAT_TAGS in " ".join(e.value for e in app.error)
+    assert "**vggish_sa3**" in " ".join(s.value for s in app.success)
+    assert app.dataframe[0].value.columns[0] == "tag"  # the tag table is still the page's first table
+
+    manifest_with({})  # an older manifest: no spread to draw, and every tagger says it is not validated
+    app.run()
+    assert not app.exception and "mood_spread" not in _charts(app) and "mood_bars" in _charts(app)
+    assert all(f"**{k}**: {UNVALIDATED}" in texts(app) for k in TAGGERS)

@@ -95,3 +95,46 @@ def test_multiscale_page_on_an_upload_has_no_metrics(corpus_env):
     assert len(app.get("plotly_chart")) == 5
     assert "annotation (ground truth)" not in _names(_charts(app)[0])
     assert "no annotation" in texts(app) and len(app.dataframe) == 0
+
+
+def test_multiscale_page_says_whether_the_scales_and_windows_matter(corpus_env, manifest_with):
+    from memo_core.faithfulness import NO_BETTER
+
+    from .faithfulness_figures import REAL, SONG, deletion_summary, notes, scale_summary
+
+    manifest_with({
+        "mca": {"faithfulness": {**scale_summary("scale_weights", (0.3, 0.1, 0.1), (0.5, 0.3, 0.2)),
+                                 "maps": {**scale_summary("scale_weights", (0.3, 0.1, 0.1), (0.5, 0.3, 0.2))["maps"],
+                                          **deletion_summary("window_attention/5", (0.8, 1.0, 0.9),
+                                                             subject="the 10 frames the 5-frame windows attend to "
+                                                                     "most")["maps"]}}},
+        "dblstm_elm": {"faithfulness": scale_summary("scale_shares", (0.1, 0.3, 0.1, 0.1), (0.4, 0.2, 0.2, 0.2),
+                                                     weight_name="Shapley share",
+                                                     top_phrase="the scale with the largest Shapley share")}})
+    app = open_page("multiscale")
+    assert not app.exception
+    found = notes(app)
+    song = [text for _, text in found if SONG in text]
+    # this song: MCA's scale weights, each window's attention (labelled by its scale), DBLSTM-ELM's shares
+    assert any("the highest-weighted scale" in t or "rank no scale" in t for t in song)
+    for label, window in zip(SCALES, (5, 10, 20)):
+        assert sum(t.startswith(f"**{label}** · **{SONG}** deleting the 10 frames the {window}-frame windows")
+                   for t in song) == 1
+    assert sum("Shapley share" in t for t in song) == 1 and len(song) == 5
+    # beside each scale test, a table of the weights and the shift when a scale is dropped
+    mca_table, dblstm_table = (t.value for t in app.table)
+    assert list(mca_table.columns) == ["mean weight", "prediction shift when dropped"]
+    assert list(mca_table.index) == SCALES and list(dblstm_table.index) == DBLSTM
+    assert list(dblstm_table.columns) == ["Shapley share", "prediction shift when dropped"]
+    # the real validation clips: MCA's weights agree, its 5-frame windows do not, DBLSTM-ELM's shares do not
+    real = {text: kind for kind, text in found if REAL in text}
+    assert ("markdown" == next(k for t, k in real.items() if "highest-weighted scale moved the prediction most on "
+                                                               "3 of 3 clips" in t))
+    window = next(t for t in real if t.startswith(f"**{SCALES[0]}** · **{REAL}**"))
+    assert real[window] == "warning" and window.endswith(f"{NO_BETTER}.")
+    shares = next(t for t in real if "largest Shapley share moved the prediction most on 0 of 3 clips" in t)
+    assert real[shares] == "warning" and "do not reliably point at the scale that drives the prediction" in shares
+    # uniform MCA: its weights rank no scale, which is said in an info box
+    app.selectbox(key="multiscale_mca").select("mca_uniform").run()
+    assert not app.exception
+    assert any(kind == "info" and "uniform (0.33 each) and rank no scale" in text for kind, text in notes(app))

@@ -229,3 +229,57 @@ def test_a_typed_folder_and_a_chosen_song_are_remembered_across_datasets(corpus_
     app.sidebar.selectbox(key="memo_dataset").select("emomusic").run()
     assert not app.exception
     assert app.sidebar.text_input(key="memo_root_emomusic").value == str(tmp_path)
+
+
+def _real_music_manifest() -> dict:
+    """mca validated (good), at validated (poor), bat and dblstm_elm with malformed figures, the rest without."""
+    from tests.conftest import validated_entry
+
+    return {
+        "mca": {k: v for k, v in validated_entry("mca").items() if k in ("validation_real", "training_sources")},
+        "at": {"validation_real": validated_entry("at", a_auc=0.7)["validation_real"]},
+        "bat": {"validation_real": {"4q": {"arousal_auc": {"value": "high"}, "valence_auc": 7, "n_songs": -1},
+                                    "clips": [1, 2], "targets": "all", "verdict": 3},
+                "training_sources": "oops", "tag_spread": 5},
+        "dblstm_elm": {"validation_real": "yes", "training_sources": [None, {"name": "x", "songs": "many"}]},
+    }
+
+
+def test_song_page_shows_how_far_to_trust_each_checkpoint_on_real_music(corpus_env, manifest_with):
+    from dashboard.widgets import TRUST_EXPANDER
+    from memo_core.views import UNVALIDATED
+
+    manifest_with(_real_music_manifest())
+    app = open_page()
+    assert not app.exception
+    good = " ".join(s.value for s in app.success)
+    assert "Trust on real music: good" in good and "**mca**" in good
+    assert "real music: arousal AUC 0.92 [0.84, 1.00], valence AUC 0.78 [0.70, 0.86] on 88 held-out 4Q clips" in good
+    assert "Arousal follows real music well" in good and "1 of 2 targets met" in good
+    poor = " ".join(e.value for e in app.error)
+    assert "Trust on real music: poor" in poor and "**at**" in poor and "arousal AUC 0.70" in poor
+    assert "Poor because arousal AUC 0.70 is below 0.75" in poor
+    unvalidated = " ".join(i.value for i in app.info)
+    assert UNVALIDATED in unvalidated and "**bat**" in unvalidated and "**dblstm_elm**" in unvalidated
+    # the table of every loaded checkpoint, the baselines on the same songs, the training sources
+    expander = next(e for e in app.expander if e.label == TRUST_EXPANDER)
+    frames = [d.value for d in expander.dataframe]
+    table = next(f for f in frames if "kind" in f.columns).set_index("model")
+    assert table.loc["mca", "trust"] == "🟢 good" and table.loc["at", "trust"] == "🔴 poor"
+    assert table.loc["bat", "trust"] == "⚪ unvalidated" and table.loc["damff", "trust"] == "⚪ unvalidated"
+    assert table.loc["loudness level (baseline)", "kind"] == "baseline"
+    assert table.loc["loudness level (baseline)", "4Q arousal AUC"] == "0.81 [0.74, 0.88]"
+    sources = next(f for f in frames if "licence" in f.columns)
+    assert "CC BY-NC-SA 4.0 (research use)" in set(sources["licence"])
+    # the sidebar marks each checkpoint's level
+    options = app.sidebar.multiselect(key="memo_ckpt_AT/BAT").options
+    assert any(o.startswith("at ·") and o.endswith("🔴") for o in options)
+    assert any(o.startswith("bat ·") and o.endswith("⚪") for o in options)
+
+    # without the keys (an older manifest): every checkpoint says so, and nothing else changes
+    manifest_with({})
+    app.run()
+    assert not app.exception
+    assert not app.success and "Trust on real music" not in texts(app)
+    assert UNVALIDATED in " ".join(i.value for i in app.info) and "**mca**" in " ".join(i.value for i in app.info)
+    assert len(app.get("plotly_chart")) >= 3 and {"checkpoint", "RMSE"} <= set(app.dataframe[0].value.columns)
