@@ -2,8 +2,9 @@
 
 What is cached where:
 
-- ``st.cache_resource``: the loaded default checkpoints (shared by every
-  session, eval mode), and the in-process store of song analyses;
+- ``st.cache_resource``: the loaded checkpoint sets (shared by every session,
+  eval mode; keyed by folder and its manifest's modification), and the
+  in-process store of song analyses (keyed by checkpoint set too);
 - ``st.cache_data``: dataset tables, songs' audio bytes, display views
   (waveform, log-mel, chromagram), rendered Emotion-lab songs;
 - on disk (memo_core): features and analyses, so a song analysed once is
@@ -13,6 +14,13 @@ Serving to a class: :func:`settings` reads ``.streamlit/memo.toml`` and the
 ``MEMO_DATASET_ROOTS`` environment variable; when roots are configured, a
 dataset folder must lie inside one of them (after resolving links), and the
 sidebar offers the roots instead of a free path field. Uploads stay in memory.
+
+Checkpoint sets: the session's set (chosen in the sidebar, stored under
+:data:`CHECKPOINT_SET_STATE`) is what :func:`checkpoints`, :func:`manifest_entries`
+and every page see; the shipped ``checkpoints/`` (or ``$MEMO_CHECKPOINTS_DIR``)
+when none is chosen. Another set is any folder with a readable ``manifest.json``
+(``python -m memo_core train-defaults --out FOLDER``), checked by
+:func:`check_checkpoints_dir` against the same roots as dataset folders.
 """
 
 from __future__ import annotations
@@ -35,14 +43,16 @@ from memo_core.analysis import SongAnalysis, analyse_song
 from memo_core.audio import Audio, SilenceWarning, load_audio
 from memo_core.data import DatasetLoad, list_datasets, load_dataset
 from memo_core.data import synth
-from memo_core.defaults import load_default_checkpoints, read_manifest
-from memo_core.errors import AudioError, DatasetError, MemoError
+from memo_core.defaults import MANIFEST_NAME, default_checkpoints_dir, load_default_checkpoints, read_manifest
+from memo_core.errors import AudioError, CheckpointError, DatasetError, MemoError
 from memo_core.views import SongView, Trust, corpus_summary, song_view, trust_of
 
 __all__ = [
     "Settings", "settings", "check_dataset_root", "default_corpus_dir", "corpus_is_ready", "corpus_is_damaged",
     "render_default_corpus", "dataset", "corpus_table", "song_curves", "song_audio", "SongSource",
     "load_song_audio", "song_file", "checkpoints", "manifest_entries", "loaded_entries", "trust", "view",
+    "CHECKPOINT_SET_STATE", "shipped_checkpoints_dir", "active_checkpoints_dir", "use_checkpoint_set",
+    "check_checkpoints_dir", "checkpoint_sets_under_roots", "manifest",
     "cached_analysis", "analyse",
     "faithfulness", "validation_faithfulness",
     "UPLOAD_TYPES", "MAX_UPLOAD_SECONDS",
@@ -122,29 +132,40 @@ def _resolved(text: str) -> Path | None:
         return None
 
 
+def _within_roots(path: Path, current: Settings) -> bool:
+    """Whether a resolved ``path`` may be opened: anywhere on a personal machine, else inside a root."""
+    return not current.restricted or any(path == root or path.is_relative_to(root) for root in current.dataset_roots)
+
+
+def _checked_folder(text: str, current: Settings | None, *, what: str, whole: str,
+                    error: type[MemoError]) -> Path:
+    """A user-given folder (a ``what``, e.g. "dataset folder"), resolved and checked: it exists, is a folder,
+    and lies within the roots; ``error`` says what is wrong and what to do (``whole``: the folder to give)."""
+    current = current or settings()
+    text = str(text or "").strip()
+    if not text:
+        raise error(f"Type the path of a {what}.")
+    if "\x00" in text:
+        raise error("That path has a NUL character in it; type a plain folder path.")
+    path = _resolved(text)
+    if path is None:
+        raise error(f"{text[:200]!r} cannot be read as a folder path on this machine; check it.")
+    if not _within_roots(path, current):
+        raise error(f"This app is served with {what}s restricted to configured roots; choose one of them.")
+    if not path.exists():
+        raise error(f"{path} does not exist. Check the path (it is on the machine running the app).")
+    if not path.is_dir():
+        raise error(f"{path} is a file, not a folder. Give {whole}.")
+    return path
+
+
 def check_dataset_root(text: str, current: Settings | None = None) -> Path:
     """A user-given dataset folder, resolved and checked: it exists, is a folder, and lies within the roots.
 
     Raises:
         DatasetError: with what is wrong and what to do.
     """
-    current = current or settings()
-    text = str(text or "").strip()
-    if not text:
-        raise DatasetError("Type the path of a dataset folder.")
-    if "\x00" in text:
-        raise DatasetError("That path has a NUL character in it; type a plain folder path.")
-    path = _resolved(text)
-    if path is None:
-        raise DatasetError(f"{text[:200]!r} cannot be read as a folder path on this machine; check it.")
-    if current.restricted and not any(path == root or path.is_relative_to(root) for root in current.dataset_roots):
-        raise DatasetError("This app is served with dataset folders restricted to configured roots; "
-                           "choose one of them.")
-    if not path.exists():
-        raise DatasetError(f"{path} does not exist. Check the path (it is on the machine running the app).")
-    if not path.is_dir():
-        raise DatasetError(f"{path} is a file, not a folder. Give the dataset's top folder.")
-    return path
+    return _checked_folder(text, current, what="dataset folder", whole="the dataset's top folder", error=DatasetError)
 
 
 # --------------------------------------------------------------------------- the synthetic corpus
@@ -295,19 +316,132 @@ def view(key: str, _audio: Audio) -> SongView:
 # --------------------------------------------------------------------------- checkpoints and analyses
 
 
-@st.cache_resource(show_spinner="Loading the checkpoints…")
-def checkpoints(folder: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
-    """The intact default checkpoints (``{key: LoadedCheckpoint}``) and ``{key: reason}`` for the others."""
+#: Where the session's checkpoint set is kept (a resolved folder; absent: the shipped set).
+CHECKPOINT_SET_STATE = "memo_checkpoint_set_dir"
+#: The most folders looked at under one root for checkpoint sets.
+_MAX_SET_CANDIDATES = 500
+
+
+def shipped_checkpoints_dir() -> str:
+    """The shipped set: ``checkpoints/`` (or ``$MEMO_CHECKPOINTS_DIR``), resolved."""
+    folder = default_checkpoints_dir()
+    return str(_resolved(str(folder)) or folder)
+
+
+def active_checkpoints_dir() -> str:
+    """The session's checkpoint set (chosen in the sidebar), else the shipped one."""
+    try:
+        chosen = st.session_state.get(CHECKPOINT_SET_STATE)
+    except Exception:  # outside a Streamlit run there is no session: the shipped set
+        chosen = None
+    return str(chosen) if chosen else shipped_checkpoints_dir()
+
+
+def use_checkpoint_set(folder: str | Path | None) -> None:
+    """Make ``folder`` (checked with :func:`check_checkpoints_dir`) this session's set; None: the shipped one."""
+    if folder is None:
+        st.session_state.pop(CHECKPOINT_SET_STATE, None)
+    else:
+        st.session_state[CHECKPOINT_SET_STATE] = str(folder)
+
+
+def _manifest_stamp(folder: str) -> tuple[int, int]:
+    """When and how large the folder's manifest is: a retrained set (same folder) is read again."""
+    try:
+        found = (Path(folder) / MANIFEST_NAME).stat()
+        return found.st_mtime_ns, found.st_size
+    except OSError:
+        return -1, -1
+
+
+def _set_id(folder: str | None = None) -> tuple[str, tuple[int, int]]:
+    folder = folder or active_checkpoints_dir()
+    return folder, _manifest_stamp(folder)
+
+
+@st.cache_resource(show_spinner="Loading the checkpoints…", max_entries=8)
+def _checkpoints(folder: str, stamp: tuple[int, int]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A set loaded once per folder and manifest version (``stamp``) and shared by every session."""
     return load_default_checkpoints(folder)
 
 
-@st.cache_data(show_spinner=False)
-def manifest_entries(folder: str | None = None) -> list[dict[str, Any]]:
-    """The manifest's entries (empty when there is no readable manifest)."""
+def checkpoints(folder: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The intact checkpoints of a set (default: the session's, :func:`active_checkpoints_dir`) as
+    ``{key: LoadedCheckpoint}``, and ``{key: reason}`` for the others."""
+    return _checkpoints(*_set_id(folder))
+
+
+checkpoints.clear = _checkpoints.clear  # type: ignore[attr-defined]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _manifest(folder: str, stamp: tuple[int, int]) -> dict[str, Any] | str:
     try:
-        return list(read_manifest(folder)["checkpoints"])
-    except MemoError:
-        return []
+        return read_manifest(folder)
+    except MemoError as exc:
+        return str(exc)
+
+
+def manifest(folder: str | None = None) -> dict[str, Any] | None:
+    """A set's manifest (default: the session's), or None when it has no readable one."""
+    found = _manifest(*_set_id(folder))
+    return found if isinstance(found, dict) else None
+
+
+def manifest_entries(folder: str | None = None) -> list[dict[str, Any]]:
+    """A set's manifest entries (default: the session's; empty when there is no readable manifest)."""
+    found = manifest(folder)
+    return [e for e in found["checkpoints"] if isinstance(e, dict)] if found is not None else []
+
+
+manifest_entries.clear = _manifest.clear  # type: ignore[attr-defined]
+
+
+def check_checkpoints_dir(text: str, current: Settings | None = None) -> Path:
+    """A user-given checkpoint set, resolved and checked: a folder within the roots (as dataset folders are)
+    that holds a readable ``manifest.json``.
+
+    Raises:
+        CheckpointError: with what is wrong and what to do.
+    """
+    path = _checked_folder(text, current, what="checkpoint folder", whole=f"the folder that holds {MANIFEST_NAME}",
+                           error=CheckpointError)
+    if not (path / MANIFEST_NAME).is_file():
+        raise CheckpointError(f"{path} holds no {MANIFEST_NAME}, so it is not a checkpoint set. Write one with "
+                              "`python -m memo_core train-defaults --out FOLDER`.")
+    found = _manifest(*_set_id(str(path)))
+    if isinstance(found, str):
+        raise CheckpointError(f"{path} is not a usable checkpoint set: {found}.")
+    return path
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def _sets_under(roots: tuple[Path, ...]) -> list[str]:
+    found: list[str] = []
+    for root in roots:
+        try:
+            children = sorted(c for _, c in zip(range(_MAX_SET_CANDIDATES), root.iterdir()))
+        except OSError:
+            children = []
+        for candidate in [root, *children]:
+            try:
+                if not (candidate / MANIFEST_NAME).is_file():
+                    continue
+            except OSError:
+                continue
+            path = _resolved(str(candidate))
+            if path is not None and str(path) not in found and _within_roots(path, Settings(roots, "roots")):
+                found.append(str(path))
+    return found
+
+
+def checkpoint_sets_under_roots(current: Settings | None = None) -> list[str]:
+    """The checkpoint sets a served app offers: each configured root, and each folder directly in one, that
+    holds a ``manifest.json`` (resolved; links leading out of the roots left out; the shipped set not
+    repeated)."""
+    current = current or settings()
+    shipped = shipped_checkpoints_dir()
+    return [f for f in _sets_under(tuple(current.dataset_roots)) if f != shipped]
 
 
 def loaded_entries() -> list[dict[str, Any]]:
@@ -322,19 +456,20 @@ def trust() -> dict[str, Trust]:
 
 
 @st.cache_resource
-def _analyses() -> tuple["OrderedDict[tuple[str, tuple[str, ...]], SongAnalysis]", threading.Lock]:
+def _analyses() -> tuple["OrderedDict[tuple[Any, str, tuple[str, ...]], SongAnalysis]", threading.Lock]:
     """Analyses of this server process, newest last (a few songs; the rest stay on disk), and the lock that
     keeps sessions from changing the store at the same time."""
     return OrderedDict(), threading.Lock()
 
 
 def cached_analysis(key: str, checkpoint_keys: tuple[str, ...]) -> SongAnalysis | None:
-    """The analysis of song ``key`` by these checkpoints when this process already made it."""
+    """The analysis of song ``key`` by these checkpoints of the session's set when this process already made it."""
     store, lock = _analyses()
+    found_key = (_set_id(), key, checkpoint_keys)
     with lock:
-        found = store.get((key, checkpoint_keys))
+        found = store.get(found_key)
         if found is not None:
-            store.move_to_end((key, checkpoint_keys))
+            store.move_to_end(found_key)
     return found
 
 
@@ -348,12 +483,13 @@ def analyse(key: str, audio: Audio, checkpoint_keys: tuple[str, ...],
     found = cached_analysis(key, checkpoint_keys)
     if found is not None:
         return found
-    loaded, _ = checkpoints()
+    set_id = _set_id()
+    loaded, _ = checkpoints(set_id[0])
     chosen = {k: loaded[k] for k in checkpoint_keys if k in loaded}
     result = analyse_song(audio, chosen, progress=progress, cache=on_disk)
     store, lock = _analyses()
     with lock:
-        store[(key, checkpoint_keys)] = result
+        store[(set_id, key, checkpoint_keys)] = result
         while len(store) > 6:
             store.popitem(last=False)
     return result
@@ -370,18 +506,16 @@ def faithfulness(key: str, checkpoint_key: str, audio: Audio, on_disk: bool = Tr
     ckpt = loaded.get(checkpoint_key)
     if ckpt is None:
         return None
-    return _faithfulness(key, checkpoint_key, checkpoint_fingerprint(ckpt), audio, on_disk)
+    return _faithfulness(key, checkpoint_key, checkpoint_fingerprint(ckpt), audio, on_disk, ckpt)
 
 
 @st.cache_data(max_entries=32, show_spinner="Testing whether the maps matter: deleting what they point at…")
-def _faithfulness(key: str, checkpoint_key: str, fingerprint: str, _audio: Audio, on_disk: bool,
+def _faithfulness(key: str, checkpoint_key: str, fingerprint: str, _audio: Audio, on_disk: bool, _ckpt: Any,
                   ) -> dict[str, Any] | None:
+    """Keyed by the checkpoint's ``fingerprint`` (its weights), so the same weights in two sets share it."""
     from memo_core.faithfulness import song_faithfulness
 
-    loaded, _ = checkpoints()
-    ckpt = loaded.get(checkpoint_key)
-    if ckpt is None:
-        return None
+    ckpt = _ckpt
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

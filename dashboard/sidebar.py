@@ -1,10 +1,11 @@
-"""The sidebar every page shares: which song, which checkpoints, which targets and scale.
+"""The sidebar every page shares: which song, which checkpoint set and checkpoints, which targets and scale.
 
 :func:`render` draws it (``app.py`` calls it before routing) and stores a
 :class:`Selection` in the session; pages read it with :func:`selection` and get
 the song's audio, views, annotation and analysis from :func:`song_context`,
 which shows progress on a first analysis and a clear message (then stops the
-page) when something cannot be used.
+page) when something cannot be used. The checkpoint set chosen here is kept in the
+session (:func:`resources.use_checkpoint_set`), and every page sees its checkpoints.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from typing import Any
 import streamlit as st
 
 from dashboard import resources
+from dashboard.widgets import plain
 from memo_core.analysis import SongAnalysis
 from memo_core.audio import Audio
 from memo_core.defaults import FEATURE_SUBSET_FAMILY
 from memo_core.errors import MemoError
-from memo_core.views import NATIVE_SCALES, TRUST_BADGES, SongView, scale_of, search_songs, song_label, trust_of
+from memo_core.views import (NATIVE_SCALES, TRUST_BADGES, SongView, scale_of, search_songs, song_label,
+                             trained_on_summary, trust_of)
 
 __all__ = ["Selection", "SongContext", "render", "selection", "song_context", "context_for", "DATASET_LABELS"]
 
@@ -32,6 +35,9 @@ DATASET_LABELS = {
     "generic": "Generic layout (your folder)",
 }
 _SOURCES = ("A dataset song", "Upload a file", "Emotion lab song")
+#: The checkpoint-set choices: the shipped set, or another folder with a manifest.
+SHIPPED_SET = "Shipped (checkpoints/)"
+OTHER_SET = "Another folder"
 _STATE = "memo_selection"
 #: Families whose checkpoints start unchosen (the feature-subset study: compared on the Compare page).
 _OPTIONAL_FAMILIES = (FEATURE_SUBSET_FAMILY,)
@@ -177,6 +183,51 @@ def _upload_song() -> tuple[resources.SongSource | None, str | None]:
     return resources.SongSource("upload", name, digests[upload.file_id], data=data), None
 
 
+def _checkpoint_set(current: resources.Settings) -> None:
+    """Choose the session's checkpoint set: the shipped one, a typed folder (a personal machine) or a set found
+    under the configured roots (served). A folder that is not a set gets a message and the previous set stays;
+    then say which set is active and what it was trained on."""
+    shipped = resources.shipped_checkpoints_dir()
+    if current.restricted:
+        options = [SHIPPED_SET, *resources.checkpoint_sets_under_roots(current)]
+        if st.session_state.get("memo_checkpoint_served") not in options:
+            st.session_state.pop("memo_checkpoint_served", None)  # a set no longer there
+        choice = st.selectbox("Checkpoint set", options, key="memo_checkpoint_served",
+                              help="The shipped checkpoints, or a set (a folder with manifest.json written by "
+                              "`python -m memo_core train-defaults --out FOLDER`) directly in a configured root.")
+        text = None if choice == SHIPPED_SET else choice
+    else:
+        choice = st.radio("Checkpoint set", [SHIPPED_SET, OTHER_SET], key="memo_checkpoint_set", horizontal=True)
+        text = None
+        if choice == OTHER_SET:
+            text = st.text_input("Checkpoints folder", key=_remembered("memo_checkpoint_dir"),
+                                 placeholder="/path/to/folder with manifest.json",
+                                 help="A folder written by `python -m memo_core train-defaults --out FOLDER`. "
+                                 "It is remembered for this session.")
+            _remember("memo_checkpoint_dir")
+            if not text.strip():
+                st.info("Type the folder of a checkpoint set (it holds manifest.json); until then the set below "
+                        "stays in use.")
+                text = None
+                choice = None  # keep the previous set
+    if text is not None:
+        try:
+            resources.use_checkpoint_set(resources.check_checkpoints_dir(text, current))
+        except MemoError as exc:
+            st.warning(f"{exc} The set below stays in use.")
+    elif choice == SHIPPED_SET:
+        resources.use_checkpoint_set(None)
+    active = resources.active_checkpoints_dir()
+    found = resources.manifest(active)
+    summary = trained_on_summary(found) if found is not None else "no readable manifest"
+    if found is not None and "trained_on" not in found:  # an older manifest: what its entries say
+        trained = {str(e.get("training_data", "")).split(":")[0].split(" (")[0]
+                   for e in resources.manifest_entries(active)}
+        summary = "; ".join(sorted(t for t in trained if t)) or summary
+    which = "the shipped set" if active == shipped else "set"
+    st.caption(f"**In use:** {which} in {plain(active)}  \n**Trained on:** {plain(summary)}")
+
+
 def _checkpoint_choice() -> tuple[tuple[str, ...], dict[str, str]]:
     loaded, problems = resources.checkpoints()
     entries = {str(e.get("key")): e for e in resources.manifest_entries()}
@@ -185,8 +236,6 @@ def _checkpoint_choice() -> tuple[tuple[str, ...], dict[str, str]]:
     families: dict[str, list[str]] = {}
     for key in loaded:
         families.setdefault(str(entries.get(key, {}).get("family", "other")), []).append(key)
-    trained = {str(e.get("training_data", "")).split(":")[0].split(" (")[0] for e in entries.values()}
-    st.caption("Trained on: " + "; ".join(sorted(t for t in trained if t)) if trained else "")
     st.caption("On real music: " + " · ".join(f"{badge} {'not validated' if level == 'unvalidated' else level}"
                                               for level, badge in TRUST_BADGES.items()) + " (see the Song page)")
     chosen: list[str] = []
@@ -197,6 +246,8 @@ def _checkpoint_choice() -> tuple[tuple[str, ...], dict[str, str]]:
                     f"{trust_of(entry).badge}")
         # the feature-subset ATs start unchosen: thirteen curves on one chart are too many to read
         default = [] if family in _OPTIONAL_FAMILIES else keys
+        if not set(st.session_state.get(f"memo_ckpt_{family}", ())) <= set(keys):
+            st.session_state.pop(f"memo_ckpt_{family}")  # chosen in another set: start from this set's default
         chosen += st.multiselect(family, keys, default=default, format_func=label, key=f"memo_ckpt_{family}")
     return tuple(chosen), problems
 
@@ -229,6 +280,7 @@ def render() -> Selection:
                             key="memo_scale")
             scale = own if pick != "[-1, 1]" else "-1-1"
         st.header("Checkpoints")
+        _checkpoint_set(current)
         keys, problems = _checkpoint_choice()
         if problems:
             with st.expander(f"⚠️ {len(problems)} checkpoint(s) could not be loaded"):
@@ -273,8 +325,8 @@ def context_for(source: resources.SongSource, chosen: Selection, truth: dict[str
         st.warning(note)
     loaded, _ = resources.checkpoints()
     if not loaded:
-        st.error("No checkpoint could be loaded (see the sidebar). Restore `checkpoints/` with git, or train the "
-                 "defaults with `python -m memo_core train-defaults`.")
+        st.error("No checkpoint of the set in use could be loaded (see the sidebar). Choose another checkpoint set, "
+                 "restore `checkpoints/` with git, or train the defaults with `python -m memo_core train-defaults`.")
         st.stop()
     keys = tuple(loaded)  # every model once per song: changing the selection then recomputes nothing
     analysis = resources.cached_analysis(source.key, keys)

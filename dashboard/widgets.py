@@ -10,7 +10,7 @@ import streamlit as st
 from memo_core.views import (TRUST_BADGES, TRUST_LEVELS, TRUST_RULES, UNVALIDATED, Trust, training_sources_table,
                              trust_of, trust_table)
 
-__all__ = ["choice_slider", "settle_choice", "trust_notes", "trust_tables", "TRUST_EXPANDER"]
+__all__ = ["choice_slider", "settle_choice", "plain", "trust_notes", "trust_tables", "TRUST_EXPANDER"]
 
 #: The title of the expander with every checkpoint's real-music figures.
 TRUST_EXPANDER = "How far to trust these models on real music"
@@ -43,7 +43,7 @@ def choice_slider(label: str, options: Sequence[Any], *, key: str, format_func: 
     return options[0]
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
     """Free text from a manifest, shown as written (Markdown's emphasis, links and formulas escaped)."""
     for ch in "\\*_[]$`<>":
         text = text.replace(ch, "\\" + ch)
@@ -67,7 +67,7 @@ def trust_notes(trusts: Mapping[str, Trust]) -> None:
         for t in group:
             met = f" ({t.targets_met[0]} of {t.targets_met[1]} targets met)" if t.targets_met else ""
             why = f" Poor because {'; '.join(t.reasons)}." if level == "poor" and t.reasons else ""
-            lines.append(f"- **{t.key}**: {t.label}{met}.{why}" + (f" *{_plain(t.verdict)}*" if t.verdict else ""))
+            lines.append(f"- **{t.key}**: {t.label}{met}.{why}" + (f" *{plain(t.verdict)}*" if t.verdict else ""))
         _BOXES[level]("\n".join(lines))
 
 

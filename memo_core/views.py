@@ -63,6 +63,7 @@ __all__ = [
     "training_sources_table",
     "TagSpread",
     "tag_spread_of",
+    "trained_on_summary",
 ]
 
 #: Sample rate, FFT size and hop of the display spectrograms (46 ms frames every 23 ms).
@@ -753,3 +754,44 @@ def training_sources_table(entries: Iterable[Any]) -> pd.DataFrame:
                          "songs": None, "weight": None, "labels": None, "licence": None})
     columns = ["checkpoint", "source", "songs", "weight", "labels", "licence"]
     return pd.DataFrame(rows, columns=columns).astype({"songs": "Int64", "weight": float})
+
+
+def trained_on_summary(manifest: Any) -> str:
+    """One line on what a checkpoint set was trained on, from its manifest's ``trained_on`` and ``created``
+    (as ``python -m memo_core train-defaults`` writes them), e.g.
+    ``"synth (memo-synth v2, seed 0, 150 songs of 45 s); made 2026-11-22 on x86_64, 2 cores"``.
+
+    Sources with weights other than 1 show them (``"deam ×1, synth ×0.5"``); malformed or missing parts
+    are left out, and a manifest with none readable gives ``"not stated in the manifest"``.
+    """
+    info = manifest if isinstance(manifest, Mapping) else {}
+    trained = _section(info, "trained_on")
+    sources = trained.get("sources")
+    listed = [(_text(s.get("dataset"), 60), _number(s.get("weight"), 0.0)) for s in sources
+              if isinstance(s, Mapping)] if isinstance(sources, list) else []
+    listed = [(name, weight) for name, weight in listed if name]
+    weighted = any(weight is not None and weight != 1.0 for _, weight in listed)
+    names = [f"{name} ×{weight:g}" if weighted and weight is not None else name for name, weight in listed]
+    if not names and _text(trained.get("dataset"), 120):
+        listed = [(name, None) for name in _text(trained.get("dataset"), 120).split("+") if name]
+        names = [name for name, _ in listed]
+    corpus = _section(trained, "corpus")
+    about = []
+    if _text(corpus.get("name"), 40):
+        version = _count(corpus.get("version"))
+        about.append(_text(corpus.get("name"), 40) + (f" v{version}" if version is not None else ""))
+    if _count(corpus.get("seed")) is not None:
+        about.append(f"seed {_count(corpus.get('seed'))}")
+    n_songs, seconds = _count(corpus.get("n_songs")), _number(corpus.get("duration_s"), 0.0)
+    if n_songs is not None:
+        about.append(f"{n_songs} songs" + (f" of {seconds:g} s" if seconds else ""))
+    if about:
+        synth = next((i for i, (name, _) in enumerate(listed) if name == "synth"), None)
+        if synth is not None and names:
+            names[synth] += f" ({', '.join(about)})"
+        else:
+            names.append(f"synthetic corpus ({', '.join(about)})")
+    made = _text(info.get("created"), 40)
+    when = [part for part in (made[:10] if made else None, _text(trained.get("machine"), 80)) if part]
+    return ((", ".join(names) if names else "not stated in the manifest")
+            + ("; made " + " on ".join(when) if when else ""))

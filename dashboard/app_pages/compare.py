@@ -16,9 +16,9 @@ from memo_core.reproduce import PAPER_SPECS
 _RESULT = "compare_result"  # the last live run, kept for this session
 
 st.title("Compare")
-st.caption("Every shipped checkpoint's figures on the same held-out songs, the papers' own figures on their "
-           "datasets, and a small comparison you can run here. This page does not depend on the song chosen "
-           "in the sidebar.")
+st.caption("Every checkpoint's figures on the same held-out songs (those of the checkpoint set chosen in the "
+           "sidebar), the papers' own figures on their datasets, and a small comparison you can run here. This "
+           "page does not depend on the song chosen in the sidebar.")
 
 entries = resources.manifest_entries()
 names = metric_names(entries)
@@ -33,17 +33,18 @@ def _fmt(frame: pd.DataFrame, columns) -> "pd.io.formats.style.Styler":
     return frame.style.format({c: "{:.3f}" for c in columns if c in frame}, na_rep="n/a")
 
 
-# --------------------------------------------------------------------------- 1. the shipped checkpoints
+# --------------------------------------------------------------------------- 1. the checkpoints of the set in use
 
-st.header("The shipped checkpoints")
+st.header("The checkpoints in use")
 if not entries:
-    st.warning("No readable `checkpoints/manifest.json`, so there are no stored metrics to show. Restore "
-               "`checkpoints/` with git, or train the defaults with `python -m memo_core train-defaults`.")
+    st.warning("The checkpoint set in use has no readable `manifest.json`, so there are no stored metrics to show. "
+               "Choose another set in the sidebar, restore `checkpoints/` with git, or train the defaults with "
+               "`python -m memo_core train-defaults`.")
 else:
     trained_on = sorted({str(e.get("training_data", "")) for e in entries if e.get("training_data")})
     st.markdown("**Trained and scored on:** " + "; ".join(trained_on) if trained_on else "")
     st.caption(f"{metric}: {METRIC_DESCRIPTIONS.get(metric, metric)}. Values on the [-1, 1] scale, from "
-               "`checkpoints/manifest.json` (measured on the held-out test songs when the checkpoints were "
+               "the set's `manifest.json` (measured on the held-out test songs when the checkpoints were "
                "trained). These are tiny models: compare them with each other, not with the papers.")
 
     models = checkpoint_metrics(entries, metric, exclude_families=[FEATURE_SUBSET_FAMILY])

@@ -36,7 +36,7 @@ for key, ckpt in loaded.items():  # loaded checkpoints outside the manifest's da
 
 def _variants_table() -> None:
     st.markdown("**Ablations and architectures** (the paper's Tables 1 and 3). The dashboard shows the checkpoints "
-                "listed in `checkpoints/manifest.json`; a variant without one can be trained with the command "
+                "listed in the checkpoint set's `manifest.json`; a variant without one can be trained with the command "
                 "shown and inspected with `python -m memo_core predict --checkpoint FILE.pt --out OUT SONG.wav`.")
     table = damff_variant_table(damff_presets)
     st.dataframe(table, hide_index=True, width="stretch", key="damff_variants",
