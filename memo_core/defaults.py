@@ -72,6 +72,8 @@ class DefaultSpec:
         paper: the paper it reproduces.
         purpose: what the dashboard shows it for.
         max_epochs: cap on the paper's epoch count, to fit the one-hour budget on 2 cores.
+        train_overrides: training settings that differ from the paper's, each stated in ``purpose``'s
+            README row and the manifest (``train_overrides``).
     """
 
     key: str
@@ -82,6 +84,7 @@ class DefaultSpec:
     paper: str
     purpose: str
     max_epochs: int | None = None
+    train_overrides: tuple[tuple[str, Any], ...] = ()
 
 
 #: The per-frame families' features: the MediaEval 2015 / DEAM baseline descriptors Ma et al. and Li et al. use
@@ -89,6 +92,9 @@ class DefaultSpec:
 #: live there, and ``deam260`` alone has no pitch-class feature).
 _SEQ = "deam260_tonal"
 BASELINE_FAMILY = "Baselines"
+#: The taggers learn a few hundred real clips from scratch in 30 epochs on a CPU: Adam at 1e-3, not the
+#: paper's 1e-4 (at 1e-4 and 15 epochs their tag ROC-AUC on held-out 4Q artists stayed below 0.5).
+_TAGGER_LR = (("lr", 1e-3),)
 
 DEFAULT_SET: tuple[DefaultSpec, ...] = (
     DefaultSpec("loudness", "loudness", "paper", "loudness", BASELINE_FAMILY, "baseline (issue #11)",
@@ -111,11 +117,11 @@ DEFAULT_SET: tuple[DefaultSpec, ...] = (
     DefaultSpec("damff", "damff", "tiny", None, "DAMFF", "Zhang et al. 2023",
                 "spatial and channel attention and the fusion gate on the log-mel", 10),
     DefaultSpec("vggish", "vggish", "tiny", None, "VGG-ish", "Rajamani et al. 2020 (MTG-Jamendo baseline)",
-                "mood/theme tags", 15),
+                "mood/theme tags", 30, _TAGGER_LR),
     DefaultSpec("vggish_sa3", "vggish", "tiny_sa3", None, "VGG-ish", "Rajamani et al. 2020",
-                "mood/theme tags with self-attention maps (layer 3)", 15),
+                "mood/theme tags with self-attention maps (layer 3)", 30, _TAGGER_LR),
     DefaultSpec("vggish_arelu", "vggish", "tiny_arelu", None, "VGG-ish", "Rajamani et al. 2020",
-                "mood/theme tags, AReLU; late fusion with the others", 15),
+                "mood/theme tags, AReLU; late fusion with the others", 30, _TAGGER_LR),
     *(DefaultSpec(f"at_{name}", "at", "tiny", name, FEATURE_SUBSET_FAMILY, "Chaki et al. 2020",
                   f"AT on `{name}` for the feature-subset comparison", 60)
       for name in FEATURE_SUBSETS if name != _SEQ),
@@ -367,7 +373,7 @@ def train_default_set(
                 cache[key] = build_mixture(mixture, features=feats, targets=tgts, seed=seed, progress=progress)
         parts, record = cache[key]
         epochs = spec.max_epochs if max_epochs is None else min(max_epochs, spec.max_epochs or max_epochs)
-        overrides = {"seed": seed} | ({"max_epochs": epochs} if epochs is not None else {})
+        overrides = dict(spec.train_overrides) | {"seed": seed} | ({"max_epochs": epochs} if epochs is not None else {})
         started = time.perf_counter()
         result = train_model(spec.model, spec.preset, parts["train"], parts.get("validation", []),
                              config_overrides=overrides, progress=progress)
@@ -394,6 +400,7 @@ def train_default_set(
             "n_parameters": result.model.n_parameters(),
             "size_bytes": path.stat().st_size,
             "sha256": sha256_of(path),
+            "train_overrides": dict(spec.train_overrides),
             "train_seconds": round(seconds, 1),
             "epochs": result.history.epochs_run,
         }

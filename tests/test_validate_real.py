@@ -92,6 +92,11 @@ def test_auc_pearson_ccc_edge_cases():
     assert _auc(np.array([1, 1, 0, 0]), np.array([0.1, 0.2, 0.3, 0.4])) == 0.0
     assert _auc(np.array([1, 0, 1, 0]), np.zeros(4)) == 0.5
     assert _auc(np.array([-1.0, 1.0]) > 0, np.array([-3.0, 2.0])) == 1.0
+    rng = np.random.default_rng(3)  # the rank-sum AUC equals sklearn's, ties included
+    labels, scores = rng.random(60) > 0.4, np.round(rng.normal(size=60), 1)
+    from sklearn.metrics import roc_auc_score
+    assert _auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert math.isnan(_auc(np.array([0, 1]), np.array([0.1, np.nan])))
     assert math.isnan(_pearson(np.array([1.0, 2.0]), np.array([1.0, 2.0])))  # fewer than 3
     assert math.isnan(_pearson(np.ones(5), np.arange(5.0)))  # constant
     assert math.isnan(_pearson(np.arange(5.0), np.full(5, 2.0)))
