@@ -21,6 +21,8 @@ logmel128      128         0.01            DAMFF log-mel, 50 rows a 500 ms step
 mel96          96          256 / 12000     MTG-Jamendo baseline mel dB
 loudness       2           0.5             RMS dB per 500 ms and trailing 2 s
 tonal          14          0.5             key/mode (Krumhansl-Kessler), tonnetz, chroma
+deam260_tonal  276         0.5             deam260 + tonal + loudness side by side
+spectral_tonal 213         0.5             spectral + tonal + loudness side by side
 =============  ==========  ==============  ===========================================
 
 Example::

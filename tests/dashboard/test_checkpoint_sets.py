@@ -143,7 +143,7 @@ def test_trained_on_summary_reads_what_train_defaults_writes_and_survives_malfor
     from memo_core.views import trained_on_summary
 
     shipped = trained_on_summary(read_manifest(REPO / "checkpoints"))
-    assert shipped.startswith("synth (memo-synth v2, seed 0, 150 songs of 45 s); made ")
+    assert shipped.startswith("synth (memo-synth v2, seed 0, 150 songs of 45 s), 4q; made ")
     assert trained_on_summary({"trained_on": _TRAINED_ON}) == \
         "deam ×1, synth ×0.5 (memo-synth v2, seed 9, 40 songs of 30 s)"
     assert trained_on_summary({"trained_on": {"dataset": "deam+4q"}, "created": "2027-01-02T03:04:05"}) == \
