@@ -35,6 +35,7 @@ __all__ = [
     "TARGET_NAMES",
     "SequenceExample",
     "SkippedSongsWarning",
+    "report_skipped",
     "align_annotations",
     "build_examples",
     "build_clip_examples",
@@ -104,6 +105,25 @@ class SequenceExample(FrameFeatures):
     @property
     def n_targets(self) -> int:
         return int(self.targets.shape[1])
+
+
+def report_skipped(skipped: Counter, n_songs: int, n_used: int, *, what: str = "songs", hint: str = "") -> None:
+    """One :class:`SkippedSongsWarning` counting the songs skipped per reason; a :class:`DatasetError` when
+    none was usable.
+
+    Args:
+        skipped: reasons and their counts.
+        n_songs: songs offered; n_used: examples made.
+        what: how the error names the songs (``"songs"``, ``"clip-labelled songs"``, ...).
+        hint: what to check, appended to the error.
+    """
+    if skipped:
+        detail = "; ".join(f"{n} {reason}" for reason, n in skipped.most_common())
+        warnings.warn(f"{sum(skipped.values())} of {n_songs} songs skipped ({detail}); {n_used} used.",
+                      SkippedSongsWarning, stacklevel=3)
+    if not n_used:
+        reasons = "; ".join(f"{n} {r}" for r, n in skipped.items())
+        raise DatasetError(f"none of the {n_songs} {what} could be used ({reasons}).{' ' + hint if hint else ''}")
 
 
 def align_annotations(
@@ -223,18 +243,8 @@ def build_examples(
         examples.append(
             SequenceExample(song.song_id, x, values, mask, frame_times(len(x), FRAME_SECONDS), targets)
         )
-    if skipped:
-        detail = "; ".join(f"{n} {reason}" for reason, n in skipped.most_common())
-        warnings.warn(
-            f"{sum(skipped.values())} of {len(songs)} songs skipped ({detail}); {len(examples)} used.",
-            SkippedSongsWarning,
-            stacklevel=2,
-        )
-    if not examples:
-        raise DatasetError(
-            f"none of the {len(songs)} songs could be used ({'; '.join(f'{n} {r}' for r, n in skipped.items())}). "
-            "Check the dataset folder has audio next to the annotations."
-        )
+    report_skipped(skipped, len(songs), len(examples), hint="Check the dataset folder has audio next to the "
+                                                            "annotations.")
     return examples
 
 
@@ -308,13 +318,7 @@ def build_clip_examples(
         examples.append(SequenceExample(song.song_id, x, np.zeros((n, len(targets)), np.float32),
                                         np.zeros(n, dtype=bool), frame_times(n, FRAME_SECONDS), targets,
                                         song_targets=labels))
-    if skipped:
-        detail = "; ".join(f"{n} {reason}" for reason, n in skipped.most_common())
-        warnings.warn(f"{sum(skipped.values())} of {len(songs)} songs skipped ({detail}); {len(examples)} used.",
-                      SkippedSongsWarning, stacklevel=2)
-    if not examples:
-        raise DatasetError(f"none of the {len(songs)} clip-labelled songs could be used "
-                           f"({'; '.join(f'{n} {r}' for r, n in skipped.items())})")
+    report_skipped(skipped, len(songs), len(examples), what="clip-labelled songs")
     return examples
 
 

@@ -165,7 +165,7 @@ def build_tag_examples(
     from ..audio import load_audio
     from ..errors import AudioError, FeatureError
     from ..features import extract, get_extractor
-    from .sequences import SkippedSongsWarning
+    from .sequences import report_skipped
 
     tag_names = tuple(tag_names)
     if not tag_names:
@@ -201,14 +201,8 @@ def build_tag_examples(
                 target[index[tag]] = 1.0
         examples.append(TagExample(song.song_id, np.ascontiguousarray(frames, dtype=np.float32), target, tag_names,
                                    float(extractor.frame_seconds)))
-    if skipped:
-        detail = "; ".join(f"{n} {reason}" for reason, n in skipped.most_common())
-        warnings.warn(f"{sum(skipped.values())} of {len(songs)} songs skipped ({detail}); {len(examples)} used.",
-                      SkippedSongsWarning, stacklevel=2)
-    if not examples:
-        raise DatasetError(f"none of the {len(songs)} songs could be used for tagging "
-                           f"({'; '.join(f'{n} {r}' for r, n in skipped.items())}). "
-                           "Check the folder has audio (or mel .npy files) next to the tag lists.")
+    report_skipped(skipped, len(songs), len(examples), what="songs for tagging",
+                   hint="Check the folder has audio (or mel .npy files) next to the tag lists.")
     return examples
 
 
