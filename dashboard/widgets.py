@@ -15,7 +15,7 @@ __all__ = ["choice_slider", "settle_choice", "plain", "trust_notes", "trust_tabl
 #: The title of the expander with every checkpoint's real-music figures.
 TRUST_EXPANDER = "How far to trust these models on real music"
 #: The box each trust level is shown in.
-_BOXES = {"good": st.success, "limited": st.warning, "poor": st.error, "unvalidated": st.info}
+_BOXES = {"good": st.success, "limited": st.warning, "poor": st.warning, "unvalidated": st.info}  # st.error: failures only
 
 
 def settle_choice(key: str, options: Sequence[Any], *, default: Any = None) -> Any:
@@ -52,7 +52,7 @@ def plain(text: str) -> str:
 
 def trust_notes(trusts: Mapping[str, Trust]) -> None:
     """How far to trust the shown checkpoints on real music: one coloured box per level (green good, yellow
-    limited, red poor, blue not validated), each checkpoint with its figures and the validation's verdict."""
+    limited and poor, each saying which, blue not validated; red stays for failures), each checkpoint with its figures and the validation's verdict."""
     for level in TRUST_LEVELS:
         group = [t for t in trusts.values() if t.level == level]
         if not group:

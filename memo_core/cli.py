@@ -444,9 +444,10 @@ def cmd_validate_real(args: argparse.Namespace) -> int:
     from .validate_real import format_report, validate_checkpoints, write_into_manifest
 
     folder = Path(args.dir) if args.dir else default_checkpoints_dir()
-    keys = [k.strip() for k in args.checkpoint.split(",")] if args.checkpoint else None
-    if keys:  # the baselines are always scored too: every figure is shown beside theirs
-        keys = list(dict.fromkeys(keys + ["loudness", "mlr", "songlin"]))
+    asked = [k.strip() for k in args.checkpoint.split(",")] if args.checkpoint else None
+    keys = None
+    if asked:  # the baselines are always scored too: every figure is shown beside theirs
+        keys = list(dict.fromkeys(asked + ["loudness", "mlr", "songlin"]))
     loaded, problems = load_default_checkpoints(folder, keys=keys)
     for key, reason in problems.items():
         if not (keys and key in ("loudness", "mlr", "songlin") and "no checkpoint" in reason):
@@ -462,14 +463,15 @@ def cmd_validate_real(args: argparse.Namespace) -> int:
         real = []
     fourq = "" if args.no_4q else args.fourq_root
     results = validate_checkpoints(loaded, real_sources=real, fourq_root=fourq, n_boot=args.n_boot, seed=args.seed,
-                                   faithfulness=not args.no_faithfulness, progress=not args.quiet)
+                                   faithfulness=not args.no_faithfulness, mark_best=not asked,
+                                   progress=not args.quiet)
     print(format_report(results))
     for key, res in results.items():
         for t in (res.get("validation_real") or {}).get("targets", []):
             if not t["met"]:
                 print(f"target missed: {key}: {t['what']} ({t['value']:.3f})")
-    if args.write:
-        path = write_into_manifest(folder, results)
+    if args.write:  # only what was asked for: a baseline scored for comparison keeps its own full figures
+        path = write_into_manifest(folder, {k: v for k, v in results.items() if not asked or k in asked})
         print(f"figures written into {path}")
     if args.json:
         import json as _json

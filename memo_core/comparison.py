@@ -153,8 +153,9 @@ def checkpoint_metrics(entries: Sequence[Mapping[str, Any]], metric: str, *,
 
 
 def feature_subset_metrics(entries: Sequence[Mapping[str, Any]], metric: str) -> pd.DataFrame:
-    """:func:`checkpoint_metrics` of the AT checkpoints on each feature set: ``at`` (its features, ``deam260``)
-    and the feature-subset family, ordered by feature-set size as Chaki et al.'s Tables 3-4."""
+    """:func:`checkpoint_metrics` of the AT checkpoints on each feature set: ``at`` (on its own features,
+    ``deam260_tonal`` in the shipped set) and the feature-subset family (``deam260``, ``chroma``, ...),
+    as Chaki et al.'s Tables 3-4."""
     subsets = checkpoint_metrics(entries, metric, families=[FEATURE_SUBSET_FAMILY])
     base = checkpoint_metrics(entries, metric, exclude_families=[FEATURE_SUBSET_FAMILY])
     base = base[base["checkpoint"].isin(set(subsets["model"]))]  # the model's own checkpoint: ``at``

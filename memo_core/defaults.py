@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .errors import CheckpointError, MemoError
-from .fileio import atomic_write
+from .fileio import atomic_write, json_safe
 
 __all__ = [
     "DefaultSpec",
@@ -144,7 +144,8 @@ def sha256_of(path: str | Path) -> str:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write(path, lambda h: h.write(json.dumps(data, indent=2, default=float) + "\n"))
+    # strict JSON: an undefined figure (a per-song r of a constant prediction) is null, not NaN
+    atomic_write(path, lambda h: h.write(json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n"))
 
 
 def _specs(only: Sequence[str] | None) -> list[DefaultSpec]:

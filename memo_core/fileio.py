@@ -47,3 +47,24 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[Any]], Any], *, bi
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def json_safe(value):
+    """``value`` for strict JSON: numpy scalars and arrays as Python ones, NaN and infinities as ``None``."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value

@@ -455,6 +455,7 @@ def validate_checkpoints(
     n_boot: int = 2000,
     seed: int = 0,
     faithfulness: bool = True,
+    mark_best: bool = True,
     progress: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Score loaded checkpoints on real recordings (see the module docstring).
@@ -467,6 +468,8 @@ def validate_checkpoints(
         fourq_root: the 4Q folder (default: :data:`DEFAULT_SHARED` ``/4q`` when present); ``""`` skips it.
         n_boot, seed: bootstrap resamples and seed.
         faithfulness: run the deletion test on the annotated clips for models with maps.
+        mark_best: hold the best of the explained checkpoints scored here to the targets of the best one
+            (``False`` when only part of a set is scored: the best is then not among them to judge).
 
     Returns:
         ``{key: {"validation_real": ..., ["faithfulness": ...], ["tag_spread": ...]}}`` (manifest format).
@@ -546,7 +549,7 @@ def validate_checkpoints(
 
     # the best valence/arousal checkpoint's own targets
     explained = {k: r for k, r in results.items() if k not in BASELINES}
-    if explained:
+    if explained and mark_best:
         def auc(k, t):
             return results[k]["validation_real"].get("4q", {}).get(f"{t}_auc", {}).get("value", -1)
         best = max(explained, key=lambda k: auc(k, "arousal") + auc(k, "valence"))
@@ -665,30 +668,12 @@ def write_into_manifest(folder: str | Path, results: dict[str, dict[str, Any]]) 
         if res:
             entry.update(plain(res))
     path = folder / MANIFEST_NAME
-    atomic_write(path, lambda h: h.write(json.dumps(manifest, indent=2, default=_json_default) + "\n"))
+    atomic_write(path, lambda h: h.write(json.dumps(plain(manifest), indent=2, allow_nan=False) + "\n"))
     return path
 
 
 def plain(value: Any) -> Any:
     """``value`` with numpy scalars and arrays as Python ones and NaN/inf as ``None`` (strict JSON)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
+    from .fileio import json_safe
 
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return float(value)
+    return json_safe(value)

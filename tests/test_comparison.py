@@ -34,7 +34,8 @@ def test_the_feature_subsets_are_the_default_sets():
 
     assert comparison.EXPERIMENT_FEATURES is FEATURE_SUBSETS  # one list, not a copy to keep in step
     subset_checkpoints = {s.key for s in DEFAULT_SET if s.family == comparison.FEATURE_SUBSET_FAMILY}
-    assert subset_checkpoints == {f"at_{name}" for name in FEATURE_SUBSETS if name != "deam260"}
+    at_features = next(s.features for s in DEFAULT_SET if s.key == "at")
+    assert subset_checkpoints == {f"at_{name}" for name in FEATURE_SUBSETS if name != at_features}
 
 
 def test_checkpoint_metrics_hold_the_manifest_values(entries):
@@ -47,10 +48,11 @@ def test_checkpoint_metrics_hold_the_manifest_values(entries):
     assert "synthetic corpus" in row["training data"]
 
 
-def test_feature_subsets_start_with_at_on_deam260(entries):
+def test_feature_subsets_start_with_at_on_its_own_features(entries):
     table = comparison.feature_subset_metrics(entries, "CCC")
     assert list(table["checkpoint"])[0] == "at"
-    assert set(table["features"]) == {"deam260", "chroma", "cqt", "chroma_cqt", "spectral", "compare6373"}
+    assert set(table["features"]) == {"deam260_tonal", "deam260", "chroma", "cqt", "chroma_cqt", "spectral",
+                                      "compare6373"}
     assert (table["model"] == "at").all()
 
 

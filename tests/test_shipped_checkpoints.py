@@ -28,11 +28,28 @@ def test_every_default_ships_intact_and_the_folder_stays_small(manifest):
 
 
 def test_manifest_says_what_they_were_trained_on(manifest):
-    assert manifest["trained_on"]["dataset"] == "synth"
+    assert manifest["trained_on"]["dataset"] == "synth+4q"
     for entry in manifest["checkpoints"]:
-        assert entry["training_data"].startswith("MEMO synthetic corpus"), entry["key"]
+        sources = {s["dataset"]: s for s in entry["training_sources"]}
+        assert "4q" in sources and "cite" in sources["4q"]["licence"], entry["key"]  # the terms travel with it
+        assert sources["4q"]["songs"]["test"] > 0 and "artists" in sources["4q"]["split"]
+        if entry["task"] == "regression":
+            assert entry["training_data"].startswith("MEMO synthetic corpus"), entry["key"]
+            assert entry["clip_metrics"]["n_songs"] == sources["4q"]["songs"]["test"]
         assert entry["metrics"], f"{entry['key']} has no held-out metrics"
         assert entry["split_sizes"]["test"] > 0
+
+
+def test_every_valence_arousal_checkpoint_carries_its_real_music_figures(manifest):
+    for entry in manifest["checkpoints"]:
+        if entry["task"] != "regression":
+            assert entry.get("tag_spread", {}).get("n_songs", 0) > 0, entry["key"]
+            continue
+        real = entry["validation_real"]
+        for target in ("arousal", "valence"):
+            figure = real["4q"][f"{target}_auc"]
+            assert figure["lo"] <= figure["value"] <= figure["hi"], entry["key"]
+        assert real["4q"]["n_songs"] == 88 and isinstance(real["verdict"], str)
 
 
 def test_they_load_and_explain_a_real_clip(shared_data):

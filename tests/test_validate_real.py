@@ -274,3 +274,15 @@ def test_plain_makes_strict_json_values():
     assert out == {"a": None, "b": [3, True, [1, None]], "4": [1.5, None], "c": {"d": 0.25, "e": "text", "f": None}}
     assert type(out["b"][0]) is int and type(out["b"][1]) is bool and type(out["c"]["d"]) is float
     json.dumps(out, allow_nan=False)
+
+
+def test_only_a_whole_set_names_its_best_checkpoint(scored):
+    """The best checkpoint's own targets are judged over a whole set; scoring part of one must not crown it."""
+    best = scored["results"]["at"]["validation_real"]
+    assert best.get("best") is True and any(t["what"].startswith("best:") for t in best["targets"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        part = validate_checkpoints(scored["checkpoints"], real_sources=[], fourq_root=scored["fourq"],
+                                    n_boot=N_BOOT, faithfulness=False, mark_best=False)
+    entry = part["at"]["validation_real"]
+    assert "best" not in entry and not any(t["what"].startswith("best:") for t in entry["targets"])
