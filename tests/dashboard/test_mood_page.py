@@ -32,12 +32,16 @@ def test_mood_page_tags_fusion_maps_and_attention(corpus_env):
     assert "decision threshold" in [d["name"] for d in bars["data"]]
     assert "score (0-1)" in json.dumps(bars["layout"])
     labels = list(bars["data"][0]["y"])
-    assert len(labels) == 18
-    truth = _true_tags(corpus_env, "1")
-    assert truth and all(f"★ {t}" in labels for t in truth)
-    assert sum(label.startswith("★") for label in labels) == len(truth)
-    # the table: late fusion = mean of the three probabilities; thresholds; annotated tags
     table = app.dataframe[0].value
+    vocabulary = set(table["tag"])
+    assert len(vocabulary) == 24 and len(labels) == 18  # 4Q's 24 most frequent moods; the chart shows the top 18
+    # the song's annotated tags are starred where the taggers' vocabulary has them (the synthetic corpus's
+    # vocabulary and 4Q's AllMusic moods share few names)
+    truth = [t for t in _true_tags(corpus_env, "1") if t in vocabulary]
+    shown = {label.removeprefix("★ ") for label in labels}
+    assert all(f"★ {t}" in labels for t in truth if t in shown)
+    assert sum(label.startswith("★") for label in labels) == len([t for t in truth if t in shown])
+    # the table: late fusion = mean of the three probabilities; thresholds; annotated tags
     fused = table[[f"{k} score" for k in TAGGERS]].mean(axis=1)
     assert np.allclose(table["late fusion score"], fused)
     assert (table["late fusion predicted"] == (table["late fusion score"] >= table["late fusion threshold"])).all()
