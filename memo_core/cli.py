@@ -413,7 +413,9 @@ def cmd_train_defaults(args: argparse.Namespace) -> int:
 
     manifest = train_default_set(out, corpus=args.corpus, sources=sources or None, only=only,
                                  max_epochs=args.max_epochs, seed=args.seed, resume=args.resume,
-                                 progress=not args.quiet, on_done=done, on_estimate=estimate)
+                                 progress=not args.quiet, on_done=done, on_estimate=estimate,
+                                 on_skip=lambda key, why: print(f"train-defaults: {key} not trained: {why}",
+                                                                flush=True))
     total = sum(e["size_bytes"] for e in manifest["checkpoints"])
     print(f"{len(manifest['checkpoints'])} checkpoints, {total / 1e6:.1f} MB, manifest written to {out}")
     return 0
@@ -452,8 +454,9 @@ def cmd_validate_real(args: argparse.Namespace) -> int:
     for key, reason in problems.items():
         if not (keys and key in ("loudness", "mlr", "songlin") and "no checkpoint" in reason):
             print(f"skipped {key}: {reason}", file=sys.stderr)
-    if not loaded:
-        raise MemoError(f"no checkpoint could be loaded from {folder}")
+    if not loaded or (asked and not set(asked) & set(loaded)):
+        raise MemoError(f"none of the checkpoints asked for could be loaded from {folder}: "
+                        "`python -m memo_core checkpoints` lists them")
     real = None
     if args.dataset:
         if not args.root:

@@ -209,20 +209,6 @@ def _tag_source(loads):
     raise MemoError("no training source carries mood/theme tags for the taggers")
 
 
-def _tag_vocabulary(load) -> list[str]:
-    from collections import Counter
-
-    from .data.tags import tag_vocabulary
-
-    if load.dataset in ("synth", "mtg_jamendo"):
-        return tag_vocabulary(load)
-    counts = Counter(t for s in load.songs for t in s.tags)
-    vocab = sorted(t for t, n in counts.items() if n >= MIN_TAG_COUNT)
-    if not vocab:
-        raise MemoError(f"{load.dataset}: no tag is carried by {MIN_TAG_COUNT} songs or more")
-    return vocab
-
-
 _SOURCE_TITLES = {"4q": "4Q real recordings (Panda et al. 2018)", "vgmidi_rendered": "VGMIDI rendered",
                   "emopia_rendered": "EMOPIA rendered", "deam": "DEAM", "emomusic": "emoMusic", "pmemo": "PMEmo"}
 
@@ -290,6 +276,7 @@ def train_default_set(
     progress: bool = True,
     on_done: Callable[[dict[str, Any]], None] | None = None,
     on_estimate: Callable[[dict[str, float]], None] | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
 ) -> dict[str, Any]:
     """Train the default checkpoints on a mixture of sources and write them with their manifest.
 
@@ -312,6 +299,8 @@ def train_default_set(
         progress: progress bars.
         on_done: called with each finished manifest entry.
         on_estimate: called once, before any training, with :func:`estimate_seconds`'s figures.
+        on_skip: called with ``(key, reason)`` for each checkpoint the sources cannot train (the taggers
+            when no source carries tags, e.g. DEAM alone); the folder's manifest keeps its previous entry.
 
     Returns:
         The manifest written.
@@ -320,6 +309,7 @@ def train_default_set(
         MemoError: an unknown key, a ``max_epochs`` below 1, or a source that cannot be read.
     """
     from .data.licences import licence_of
+    from .data.tags import tag_vocabulary
     from .evaluate import evaluate_clips
     from .mixture import Source, build_mixture, source_split
     from .models.registry import model_class
@@ -346,6 +336,13 @@ def train_default_set(
         done = {k for k, e in previous.items()
                 if check_entry(out, e) is None and _sources_key(e.get("training_sources") or []) == _sources_key(wanted)}
         specs = [s for s in specs if s.key not in done]
+    if not any(any(song.tags for song in load.songs) for _, load, _, _ in loads):
+        taggers = [s for s in specs if getattr(model_class(s.model), "task", "regression") == "tagging"]
+        for spec in taggers:
+            if on_skip is not None:
+                on_skip(spec.key, "no training source carries mood/theme tags (add one with --source, e.g. "
+                                  "--with-synth or 4q=PATH)")
+        specs = [s for s in specs if s not in taggers]
     if on_estimate is not None:
         n_songs = sum(len(load.songs) for _, load, _, _ in loads)
         audio_seconds = sum(_duration(song) for _, load, _, _ in loads for song in load.songs)
@@ -353,11 +350,11 @@ def train_default_set(
                                      if previous else _shipped_manifest()))
     for spec in specs:
         if getattr(model_class(spec.model), "task", "regression") == "tagging":
-            name, load, weight, root = _tag_source(loads)
+            name, load, weight, _ = _tag_source(loads)
             split, how = source_split(load, seed=seed)
-            vocab = _tag_vocabulary(load)
-            task, feats, tgts = model_data_defaults(spec.model, load, features=spec.features)
-            tgts = tuple(vocab)
+            task, feats, _ = model_data_defaults(spec.model, load, features=spec.features)
+            # fixed vocabularies (synth, MTG-Jamendo) ignore min_count
+            tgts = tuple(tag_vocabulary(load, min_count=MIN_TAG_COUNT))
             key = (task, feats, tgts)
             if key not in cache:
                 with warnings.catch_warnings():

@@ -29,10 +29,10 @@ from typing import Any
 from .data.licences import licence_of
 from .data.records import DatasetLoad
 from .data.sequences import TARGET_NAMES, SequenceExample, build_clip_examples, build_examples, clip_signs
-from .data.splits import grouped_split
+from .data.splits import dataset_split, grouped_split
 from .errors import DatasetError, MemoError
 
-__all__ = ["Source", "source_split", "build_mixture", "PARTS"]
+__all__ = ["Source", "source_split", "build_mixture", "has_dynamic", "clip_labelled_only", "PARTS"]
 
 PARTS = ("train", "validation", "test")
 _MIN_GROUPS = 5
@@ -66,10 +66,8 @@ def source_split(load: DatasetLoad, *, seed: int = 0) -> tuple[dict[str, list[st
 
     Grouped (``meta["group"]`` on every song: 4Q's artists, a piece's renders or segments) into 5 folds
     of groups, fold 0 test and fold 1 validation; else the dataset's official split, else a seeded
-    70/15/15 split by song (:func:`memo_core.train.dataset_split`).
+    70/15/15 split by song (:func:`memo_core.data.splits.dataset_split`).
     """
-    from .train import dataset_split
-
     groups = _groups(load)
     if groups is not None:
         split = grouped_split(groups, n_folds=5, test_fold=0, val_fold=1, seed=seed)
@@ -79,8 +77,17 @@ def source_split(load: DatasetLoad, *, seed: int = 0) -> tuple[dict[str, list[st
     return dataset_split(load, seed=seed), "the dataset's official split, else 70/15/15 by song (seeded)"
 
 
-def _has_dynamic(song, targets: Sequence[str]) -> bool:
+def has_dynamic(song, targets: Sequence[str]) -> bool:
+    """The song has a dynamic annotation for every target."""
     return all(getattr(song, t, None) is not None for t in targets)
+
+
+def clip_labelled_only(load: DatasetLoad, targets: Sequence[str] = TARGET_NAMES) -> bool:
+    """True when no song has dynamic labels for ``targets`` and some carry clip-level signs (4Q, EMOPIA):
+    such a dataset trains as a one-source mixture."""
+    if any(has_dynamic(s, targets) for s in load.songs):
+        return False
+    return any(clip_signs(s, targets) is not None for s in load.songs)
 
 
 def build_mixture(
@@ -123,8 +130,8 @@ def build_mixture(
         kinds: set[str] = set()
         for part in PARTS:
             songs = [by_id[i] for i in split.get(part, []) if i in by_id]
-            dynamic = [s for s in songs if _has_dynamic(s, targets)]
-            clip = [s for s in songs if not _has_dynamic(s, targets) and clip_signs(s, targets) is not None]
+            dynamic = [s for s in songs if has_dynamic(s, targets)]
+            clip = [s for s in songs if not has_dynamic(s, targets) and clip_signs(s, targets) is not None]
             examples: list[SequenceExample] = []
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # per-song skips are counted in the record

@@ -31,7 +31,9 @@ import torch
 from torch import Tensor
 
 from .data.sequences import Normalizer, SequenceExample, select_targets
+from .data.splits import dataset_split  # re-exported: train's callers split datasets through it
 from .errors import MemoError
+from .mixture import Source, build_mixture, clip_labelled_only
 from .models.base import Batch, SequenceModel
 from .models.outputs import ModelOutput
 
@@ -624,39 +626,6 @@ def train_model(
 
 # --------------------------------------------------------------------------- datasets
 
-_TRAIN_NAMES = ("train", "development")
-_VAL_NAMES = ("validation", "val")
-_TEST_NAMES = ("test", "evaluation")
-
-
-def dataset_split(load, *, seed: int = 0, val: float = 0.15, test: float = 0.15) -> dict[str, list[str]]:
-    """Train/validation/test song ids: the dataset's official split where it has one.
-
-    emoMusic's ``development``/``evaluation`` count as train/test; a split
-    without validation songs gets them from its training songs (fraction
-    ``val``, seeded). A dataset without an official split (PMEmo) gets
-    :func:`~memo_core.data.splits.train_val_test_by_song`.
-
-    Returns:
-        ``{"train": ids, "validation": ids, "test": ids}``.
-    """
-    from .data.splits import official_split, train_val_test_by_song
-    from .errors import DatasetError
-
-    try:
-        official = official_split(load)
-    except DatasetError:
-        return train_val_test_by_song([s.song_id for s in load.songs], val=val, test=test, seed=seed)
-    pick = lambda names: [i for n in names for i in official.get(n, [])]  # noqa: E731
-    train, validation, test_ids = pick(_TRAIN_NAMES), pick(_VAL_NAMES), pick(_TEST_NAMES)
-    if not train:
-        raise MemoError(f"{load.dataset}'s official split has no training songs (splits: {', '.join(official)})")
-    if not validation and len(train) >= 3:
-        carved = train_val_test_by_song(train, val=val, test=0.0, seed=seed)
-        train, validation = carved["train"], carved["validation"]
-    return {"train": train, "validation": validation, "test": test_ids}
-
-
 def build_task_examples(
     task: str,
     songs,
@@ -793,15 +762,6 @@ def save_trained(path: str | Path, result: TrainResult, parts: dict[str, Sequenc
                            metrics=metrics, history=result.history)
 
 
-def _clip_labelled_only(load, targets: Sequence[str]) -> bool:
-    """True when no song has dynamic labels for ``targets`` and some have clip-level signs (4Q, EMOPIA)."""
-    from .data.sequences import clip_signs
-
-    if any(all(getattr(s, t, None) is not None for t in targets) for s in load.songs):
-        return False
-    return any(clip_signs(s, targets) is not None for s in load.songs)
-
-
 def train_from_dataset(
     model_name: str,
     preset: str | None,
@@ -834,10 +794,8 @@ def train_from_dataset(
     load = load_dataset(dataset, root, require_audio=True, **(load_options or {}))
     task, features, targets = model_data_defaults(model_name, load, features=features, targets=targets)
     extra: dict[str, Any] = {}
-    if task == "regression" and _clip_labelled_only(load, targets):
+    if task == "regression" and clip_labelled_only(load, targets):
         # 4Q, EMOPIA: clip-level signs only; one source of a mixture (split by artist/group, clip sign loss)
-        from .mixture import Source, build_mixture
-
         parts, record = build_mixture([Source(dataset, load)], features=features, targets=targets, seed=split_seed,
                                       progress=progress)
         extra = {"sources": record}

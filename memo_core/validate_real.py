@@ -135,13 +135,21 @@ def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def spec_key(spec: dict[str, Any]) -> str:
+    """A feature set and its parameters as one key (what a checkpoint's ``feature_spec`` names)."""
+    import json
+
+    return json.dumps({"name": spec["name"], "params": spec.get("params") or {}}, sort_keys=True, default=str)
+
+
 @dataclass
 class RealSong:
-    """One real clip with dynamic annotations, as validation needs it."""
+    """One real clip with dynamic annotations, as validation needs it: its features per feature set
+    (extracted once, the audio itself not kept)."""
 
     key: str  # "dataset:id"
     record: Any
-    audio: Any
+    features: dict[str, np.ndarray]  # spec_key -> (n_frames, n_features)
     loudness: np.ndarray  # rms_db_2s per 500 ms frame
     annotated: np.ndarray  # frame indices
     true: np.ndarray  # (n_annotated, 2): valence, arousal
@@ -149,15 +157,15 @@ class RealSong:
 
 @dataclass
 class ClipSong:
-    """One 4Q clip: its audio, its quadrant signs, its artist."""
+    """One 4Q clip: its quadrant signs, its artist, its loudness and, for the clips scored, its features."""
 
     song_id: str
     record: Any
-    audio: Any
     signs: np.ndarray  # (2,): valence, arousal sign
     loudness: float  # mean rms_db_2s
     artist: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    features: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _loudness(audio) -> np.ndarray:
@@ -167,72 +175,111 @@ def _loudness(audio) -> np.ndarray:
     return extract(audio, "loudness")[:, names.index("rms_db_2s")]
 
 
-def load_real_songs(sources: Sequence[tuple[str, str | Path]], *, progress: bool = False) -> list[RealSong]:
-    """The songs with audio and dynamic valence/arousal annotations of each ``(dataset, folder)``.
+def _decode(path) -> Any | None:
+    """The audio of a dataset file, or ``None`` when it cannot be read (counted and reported by the caller)."""
+    from .audio import load_audio
+    from .errors import AudioError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return load_audio(path)
+    except AudioError:
+        return None
+
+
+def _extract_all(audio, specs: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
+    from .features import extract
+
+    return {spec_key(spec): extract(audio, spec["name"], **(spec.get("params") or {})) for spec in specs}
+
+
+def _report_unreadable(names: list[str], where: str) -> None:
+    if names:
+        warnings.warn(f"{len(names)} file(s) in {where} could not be read and were left out "
+                      f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})", stacklevel=3)
+
+
+def load_real_songs(sources: Sequence[tuple[str, str | Path]], specs: Sequence[dict[str, Any]] = ()
+                    ) -> list[RealSong]:
+    """The songs with audio and dynamic valence/arousal annotations of each ``(dataset, folder)``, each decoded
+    once with the feature sets ``specs`` extracted (through the feature cache); unreadable files are left out
+    with a warning.
 
     Raises:
         MemoError: no song with audio and annotations in any source.
     """
-    from .audio import load_audio
     from .data import load_dataset
     from .data.sequences import align_annotations
 
     songs: list[RealSong] = []
     for name, root in sources:
         load = load_dataset(name, root, require_audio=True)
+        unreadable = []
         for record in load.songs:
             if record.valence is None or record.arousal is None:
                 continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                audio = load_audio(record.audio_path)
+            audio = _decode(record.audio_path)
+            if audio is None:
+                unreadable.append(str(record.song_id))
+                continue
             loud = _loudness(audio)
             values, mask = align_annotations(record, n_frames=len(loud), targets=("valence", "arousal"))
             if not mask.any():
                 continue
             idx = np.flatnonzero(mask)
-            songs.append(RealSong(f"{name}:{record.song_id}", record, audio, loud, idx, values[idx].astype(np.float64)))
+            songs.append(RealSong(f"{name}:{record.song_id}", record, _extract_all(audio, specs), loud, idx,
+                                  values[idx].astype(np.float64)))
+        _report_unreadable(unreadable, f"{name} ({root})")
     if not songs:
         raise MemoError("no real song with audio and dynamic annotations in "
                         + ", ".join(f"{n} ({r})" for n, r in sources))
     return songs
 
 
-def load_4q_songs(root: str | Path, *, progress: bool = False) -> list[ClipSong]:
-    """Every 4Q clip with audio under ``root`` (see :mod:`memo_core.data.fourq`)."""
-    from .audio import load_audio
+def load_4q_songs(root: str | Path, specs: Sequence[dict[str, Any]] = (), *,
+                  unscored: set[str] = frozenset()) -> list[ClipSong]:
+    """The 4Q clips with audio under ``root`` (see :mod:`memo_core.data.fourq`), each decoded once: its mean
+    loudness, and, except for the clips in ``unscored`` (which no figure is computed on), the feature sets
+    ``specs``; unreadable files are left out with a warning.
+
+    Raises:
+        MemoError: no readable clip.
+    """
     from .data import load_dataset
 
     load = load_dataset("4q", root, require_audio=True)
-    out = []
+    out, unreadable = [], []
     for record in load.songs:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            audio = load_audio(record.audio_path)
+        audio = _decode(record.audio_path)
+        if audio is None:
+            unreadable.append(str(record.song_id))
+            continue
         signs = np.array([record.meta["valence_sign"], record.meta["arousal_sign"]], dtype=np.float64)
-        out.append(ClipSong(record.song_id, record, audio, signs, float(_loudness(audio).mean()),
-                            record.meta.get("artist", ""), tuple(record.tags)))
+        features = {} if record.song_id in unscored else _extract_all(audio, specs)
+        out.append(ClipSong(record.song_id, record, signs, float(_loudness(audio).mean()),
+                            record.meta.get("artist", ""), tuple(record.tags), features))
+    _report_unreadable(unreadable, f"4q ({root})")
     if not out:
-        raise MemoError(f"no 4Q clip with audio under {root}")
+        raise MemoError(f"no readable 4Q clip with audio under {root}")
     return out
 
 
 # --------------------------------------------------------------------------- predictions
 
 
-def _features(ckpt, audio) -> np.ndarray:
-    from .features import extract
+def _features(ckpt, song: RealSong | ClipSong) -> np.ndarray:
+    """The song's frames of the checkpoint's feature set (extracted when the song was loaded)."""
+    return song.features[spec_key(ckpt.feature_spec)]
 
-    return extract(audio, ckpt.feature_spec["name"], **(ckpt.feature_spec.get("params") or {}))
 
-
-def _frame_predictions(ckpt, audio) -> np.ndarray:
-    """(n_frames, n_targets) in valence/arousal order where the checkpoint has them."""
+def _frame_predictions(ckpt, song: RealSong | ClipSong) -> np.ndarray:
+    """(n_frames, n_targets) in the checkpoint's target order."""
     from .data.sequences import SequenceExample
     from .evaluate import predict_examples
     from .features import frame_times
 
-    x = _features(ckpt, audio)
+    x = _features(ckpt, song)
     n = len(x)
     ex = SequenceExample("song", x, np.zeros((n, len(ckpt.targets)), np.float32), np.zeros(n, bool),
                          frame_times(n), tuple(ckpt.targets))
@@ -244,14 +291,15 @@ def _column(ckpt, name: str) -> int | None:
 
 
 def _seen_4q(ckpt) -> set[str]:
-    """4Q ids the checkpoint trained or early-stopped on (its recorded split)."""
-    split = (ckpt.info.get("train_info") or {}).get("split") or {}
-    seen = set()
-    for part in ("train", "validation"):
-        for song_id in split.get(part) or []:
-            if str(song_id).startswith("4q:"):
-                seen.add(str(song_id)[3:])
-    return seen
+    """4Q ids the checkpoint trained or early-stopped on (its recorded split): ``4q:ID`` in a mixture's split,
+    or plain ids when 4Q was its one dataset (a tagger, ``train --dataset 4q``)."""
+    info = ckpt.info.get("train_info") or {}
+    split = info.get("split") or {}
+    ids = [str(i) for part in ("train", "validation") for i in (split.get(part) or [])]
+    prefixed = {i[3:] for i in ids if i.startswith("4q:")}
+    if prefixed or str(info.get("dataset", "")).split("+") != ["4q"]:
+        return prefixed
+    return set(ids)
 
 
 # --------------------------------------------------------------------------- figures
@@ -365,7 +413,6 @@ def _verdict(key: str, entry: dict[str, Any]) -> str:
 class _Scored:
     real: list[np.ndarray] | None = None  # per real song (n_annotated, 2)
     clip: np.ndarray | None = None  # (n_4q, 2) song means, NaN where no target
-    maps: list[Any] = field(default_factory=list)
 
 
 def _score(ckpt, real: list[RealSong], clips: list[ClipSong], needed: set[str] | None = None) -> _Scored:
@@ -375,7 +422,7 @@ def _score(ckpt, real: list[RealSong], clips: list[ClipSong], needed: set[str] |
     if real:
         out.real = []
         for s in real:
-            pr = _frame_predictions(ckpt, s.audio)
+            pr = _frame_predictions(ckpt, s)
             n = len(pr)
             idx = s.annotated[s.annotated < n]
             y = np.full((len(s.annotated), 2), np.nan)
@@ -388,7 +435,7 @@ def _score(ckpt, real: list[RealSong], clips: list[ClipSong], needed: set[str] |
         for i, s in enumerate(clips):
             if needed is not None and s.song_id not in needed:
                 continue
-            pr = _frame_predictions(ckpt, s.audio)
+            pr = _frame_predictions(ckpt, s)
             for j, c in enumerate(cols):
                 if c is not None:
                     means[i, j] = float(pr[:, c].mean())
@@ -483,21 +530,21 @@ def validate_checkpoints(
                         if (DEFAULT_SHARED / sub).is_dir()]
     if fourq_root is None:
         fourq_root = DEFAULT_SHARED / "4q" if (DEFAULT_SHARED / "4q").is_dir() else ""
-    real = load_real_songs(real_sources, progress=progress) if real_sources else []
-    clips = load_4q_songs(fourq_root, progress=progress) if fourq_root else []
+    regression = {k: c for k, c in checkpoints.items() if getattr(c.model, "task", "regression") != "tagging"}
+    specs = list({spec_key(c.feature_spec): c.feature_spec for c in regression.values()}.values())
+    baseline_seen = set().union(*(_seen_4q(checkpoints[b]) for b in BASELINES if b in checkpoints))
+    # a checkpoint is scored on the clips neither it nor any baseline trained or early-stopped on
+    excluded = {key: _seen_4q(ckpt) | baseline_seen for key, ckpt in regression.items()}
+    unscored = set.intersection(*excluded.values()) if excluded else set()
+    real = load_real_songs(real_sources, specs) if real_sources else []
+    clips = load_4q_songs(fourq_root, specs, unscored=unscored) if fourq_root else []
     if not real and not clips:
         raise MemoError("no real recordings to validate on: give --dataset NAME --root PATH or --fourq-root PATH "
                         f"(the defaults in {DEFAULT_SHARED} are absent)")
     clip_signs = np.stack([c.signs for c in clips]) if clips else np.zeros((0, 2))
     ids = [c.song_id for c in clips]
     loud_clip = np.array([[c.loudness, c.loudness] for c in clips])
-
-    regression = {k: c for k, c in checkpoints.items() if getattr(c.model, "task", "regression") != "tagging"}
-    baseline_seen = set().union(*(_seen_4q(checkpoints[b]) for b in BASELINES if b in checkpoints))
-    unseen = {key: {i for i in ids if i not in (_seen_4q(ckpt) | (baseline_seen if key not in BASELINES else
-                                                                   baseline_seen | _seen_4q(ckpt)))}
-              for key, ckpt in regression.items()}
-    needed = set().union(*unseen.values()) if unseen else set()  # the clips some figure is computed on
+    needed = set(ids) - unscored
     scored = {}
     for key, ckpt in regression.items():
         if progress:
@@ -517,10 +564,7 @@ def validate_checkpoints(
                               "n_frames": int(sum(len(s.annotated) for s in real)),
                               **_clip_figures(sc.real, real, n_boot, seed), "loudness": loud_real}
         if clips:
-            seen = _seen_4q(ckpt)
-            for base in BASELINES:
-                if base in checkpoints and base != key:
-                    seen |= _seen_4q(checkpoints[base])
+            seen = excluded[key]
             keep = np.array([i not in seen for i in ids])
             if keep.sum() >= 4:
                 s, y = sc.clip[keep], clip_signs[keep]
@@ -568,19 +612,10 @@ def validate_checkpoints(
             if getattr(ckpt.model, "task", "regression") == "tagging":
                 if progress:
                     print(f"validate-real: scoring tagger {key}", flush=True)
-                figures = _tagger_figures(ckpt, clips, _seen_4q_tags(ckpt), n_boot, seed)
+                figures = _tagger_figures(ckpt, clips, _seen_4q(ckpt), n_boot, seed)
                 if figures:
                     results[key] = {"tag_spread": figures}
     return results
-
-
-def _seen_4q_tags(ckpt) -> set[str]:
-    """4Q ids a tagger trained or early-stopped on (taggers record plain ids of their one source)."""
-    info = ckpt.info.get("train_info") or {}
-    if "4q" not in str(info.get("dataset", "")).split("+"):
-        return set()
-    split = info.get("split") or {}
-    return {str(i).split(":", 1)[-1] for part in ("train", "validation") for i in (split.get(part) or [])}
 
 
 def _faithfulness(ckpt, real: list[RealSong]) -> dict[str, Any] | None:
@@ -590,7 +625,7 @@ def _faithfulness(ckpt, real: list[RealSong]) -> dict[str, Any] | None:
         return None
     results = []
     for s in real:
-        r = faithfulness(ckpt, _features(ckpt, s.audio))
+        r = faithfulness(ckpt, _features(ckpt, s))
         if r is None:
             return None
         results.append(r)

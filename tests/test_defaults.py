@@ -176,3 +176,19 @@ def test_the_baselines_are_part_of_the_default_set():
     by_key = {s.key: s for s in DEFAULT_SET}
     assert by_key["loudness"].features == "loudness" and by_key["songlin"].features == by_key["mca"].features
     assert by_key["mlr"].model == "mlr"
+
+
+def test_a_source_without_tags_trains_the_rest_and_says_why_the_taggers_are_not(tmp_path):
+    from tests.realdata_layouts import write_generic
+
+    root = write_generic(tmp_path / "generic", n_songs=8)
+    trained, skipped = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train_default_set(tmp_path / "set", sources=[("generic", root, 1.0)], only=["loudness", "vggish"],
+                          max_epochs=1, progress=False, on_done=lambda e: trained.append(e["key"]),
+                          on_skip=lambda key, why: skipped.append((key, why)))
+    assert trained == ["loudness"]
+    assert skipped and skipped[0][0] == "vggish" and "no training source carries mood/theme tags" in skipped[0][1]
+    entry = read_manifest(tmp_path / "set")["checkpoints"][0]
+    assert entry["training_sources"][0]["dataset"] == "generic" and "terms" in entry["training_sources"][0]["licence"]

@@ -30,6 +30,7 @@ from memo_core.validate_real import (
     bootstrap,
     format_report,
     load_4q_songs,
+    spec_key,
     plain,
     validate_checkpoints,
     write_into_manifest,
@@ -212,8 +213,27 @@ def test_validate_checkpoints_needs_real_recordings(scored, tmp_path):
     with pytest.raises(MemoError, match="no real recordings"):
         validate_checkpoints(scored["checkpoints"], real_sources=[], fourq_root="")
     write_4q(tmp_path, [Clip("X1", "Q1", audio=False)])
-    with pytest.raises(MemoError, match="no 4Q clip with audio"):
+    with pytest.raises(MemoError, match="no readable 4Q clip with audio"):
         load_4q_songs(tmp_path)
+
+
+def test_an_unreadable_clip_is_left_out_with_a_warning(scored, tmp_path):
+    fourq = tmp_path / "fourq"
+    shutil.copytree(scored["fourq"], fourq)
+    broken = sorted(fourq.glob("**/Q*/*.mp3"))[0]
+    broken.write_bytes(b"not audio at all")
+    with pytest.warns(UserWarning, match=r"1 file\(s\) in 4q .* could not be read"):
+        clips = load_4q_songs(fourq)
+    assert len(clips) == 11 and broken.stem not in {c.song_id for c in clips}
+
+
+def test_each_feature_set_is_extracted_once_per_song_and_the_audio_not_kept(scored):
+    spec = scored["checkpoints"]["at"].feature_spec
+    clips = load_4q_songs(scored["fourq"], [spec, spec], unscored={"MT0000000001"})
+    assert len(clips) == 12
+    assert all(not hasattr(c, "audio") for c in clips)
+    for c in clips:
+        assert list(c.features) == ([] if c.song_id == "MT0000000001" else [spec_key(spec)])
 
 
 def test_format_report_table(scored):

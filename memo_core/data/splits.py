@@ -16,7 +16,8 @@ from ..errors import DatasetError
 from ._common import song_sort_key
 from .records import DatasetLoad
 
-__all__ = ["official_split", "kfold_by_song", "train_val_test_by_song", "grouped_folds", "grouped_split"]
+__all__ = ["official_split", "kfold_by_song", "train_val_test_by_song", "dataset_split", "grouped_folds",
+           "grouped_split"]
 
 
 def _unique_sorted(song_ids: Iterable[str]) -> list[str]:
@@ -182,3 +183,37 @@ def grouped_split(groups: dict[str, str], *, n_folds: int = 5, test_fold: int = 
     held = {test_fold} | ({val_fold} if val_fold is not None else set())
     train = sorted((s for f, fold in enumerate(folds) if f not in held for s in fold), key=song_sort_key)
     return {"train": train, "validation": folds[val_fold] if val_fold is not None else [], "test": folds[test_fold]}
+
+
+_TRAIN_NAMES = ("train", "development")
+_VAL_NAMES = ("validation", "val")
+_TEST_NAMES = ("test", "evaluation")
+
+
+def dataset_split(load: DatasetLoad, *, seed: int = 0, val: float = 0.15, test: float = 0.15
+                  ) -> dict[str, list[str]]:
+    """Train/validation/test song ids: the dataset's official split where it has one.
+
+    emoMusic's ``development``/``evaluation`` count as train/test; a split
+    without validation songs gets them from its training songs (fraction
+    ``val``, seeded). A dataset without an official split (PMEmo) gets
+    :func:`train_val_test_by_song`.
+
+    Returns:
+        ``{"train": ids, "validation": ids, "test": ids}``.
+
+    Raises:
+        DatasetError: an official split without training songs, or too few songs to split.
+    """
+    try:
+        official = official_split(load)
+    except DatasetError:
+        return train_val_test_by_song([s.song_id for s in load.songs], val=val, test=test, seed=seed)
+    pick = lambda names: [i for n in names for i in official.get(n, [])]  # noqa: E731
+    train, validation, test_ids = pick(_TRAIN_NAMES), pick(_VAL_NAMES), pick(_TEST_NAMES)
+    if not train:
+        raise DatasetError(f"{load.dataset}'s official split has no training songs (splits: {', '.join(official)})")
+    if not validation and len(train) >= 3:
+        carved = train_val_test_by_song(train, val=val, test=0.0, seed=seed)
+        train, validation = carved["train"], carved["validation"]
+    return {"train": train, "validation": validation, "test": test_ids}

@@ -68,11 +68,13 @@ class TagExample(FrameFeatures):
         return int(self.targets.shape[0])
 
 
-def tag_vocabulary(load: DatasetLoad) -> list[str]:
+def tag_vocabulary(load: DatasetLoad, *, min_count: int = 1) -> list[str]:
     """The tag names a dataset's tagger predicts, in a fixed order.
 
     MTG-Jamendo: the challenge's 56 tags in the official order; the synthetic
-    corpus: its ``TAG_VOCABULARY``; any other dataset: the sorted tags its songs carry.
+    corpus: its ``TAG_VOCABULARY``; any other dataset: the sorted tags carried by at least
+    ``min_count`` of its songs (4Q's AllMusic moods are many and mostly rare: a tagger cannot
+    learn a tag from a handful of clips).
 
     Raises:
         DatasetError: no song carries a tag.
@@ -85,9 +87,11 @@ def tag_vocabulary(load: DatasetLoad) -> list[str]:
         from .synth import TAG_VOCABULARY
 
         return list(TAG_VOCABULARY)
-    tags = sorted({t for song in load.songs for t in song.tags})
+    counts = Counter(t for song in load.songs for t in song.tags)
+    tags = sorted(t for t, n in counts.items() if n >= min_count)
     if not tags:
-        raise DatasetError(f"{load.dataset}: no song carries a mood/theme tag, so there is nothing for a tagger to learn")
+        raise DatasetError(f"{load.dataset}: no mood/theme tag is carried by {min_count} song(s) or more, so there "
+                           "is nothing for a tagger to learn")
     return tags
 
 
