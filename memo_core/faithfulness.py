@@ -85,6 +85,7 @@ from .audio import FRAME_SECONDS, Audio
 from .checkpoints import LoadedCheckpoint
 from .errors import MemoError
 from .map_views import attention_received, scale_label
+from .metrics import bootstrap
 
 __all__ = [
     "MAP_ORDER",
@@ -514,15 +515,16 @@ def song_faithfulness(checkpoint: LoadedCheckpoint, audio: Audio, *, cache: bool
 # --------------------------------------------------------------------------- over songs
 
 
-def _bootstrap(values: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+def _interval(values: np.ndarray, seed: int) -> tuple[float, float]:
+    """The 90 % bootstrap interval over songs of the mean of ``values`` (one song: the value itself)."""
     if len(values) == 1:
         return float(values[0]), float(values[0])
-    means = values[rng.integers(0, len(values), size=(N_BOOTSTRAP, len(values)))].mean(axis=1)
-    tail = (1 - INTERVAL) / 2 * 100
-    return float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))
+    found = bootstrap(len(values), lambda idx: float(values[idx].mean()), n_boot=N_BOOTSTRAP, seed=seed,
+                      level=INTERVAL)
+    return found["lo"], found["hi"]
 
 
-def _summarise_map(tests: list[dict[str, Any]], rng: np.random.Generator) -> dict[str, Any]:
+def _summarise_map(tests: list[dict[str, Any]], seed: int) -> dict[str, Any]:
     first = tests[0]
     ratios = np.array([t["ratio"] for t in tests if t.get("ratio") is not None], dtype=np.float64)
     ratios = ratios[np.isfinite(ratios)]
@@ -533,7 +535,7 @@ def _summarise_map(tests: list[dict[str, Any]], rng: np.random.Generator) -> dic
                            "ratio": float(ratios.mean()) if len(ratios) else None,
                            "ratio_low": None, "ratio_high": None}
     if len(ratios):
-        out["ratio_low"], out["ratio_high"] = _bootstrap(ratios, rng)
+        out["ratio_low"], out["ratio_high"] = _interval(ratios, seed)
     interval = (f", 90 % interval {_times(out['ratio_low'])} to {_times(out['ratio_high'])}"
                 if out["ratio"] is not None else "")
     if first["kind"] == "deletion":
@@ -603,13 +605,12 @@ def summarise(results: list[dict[str, Any] | None], *, seed: int = 0) -> dict[st
         highest-weighted scale moved the prediction most, and ``scales`` (per
         scale the mean ``weight``, ``shift`` and ``mean_shift``).
     """
-    rng = np.random.default_rng(seed)
     found = [r for r in results if r]
     by_map: dict[str, list[dict[str, Any]]] = {}
     for result in found:
         for name, test in (result.get("maps") or {}).items():
             by_map.setdefault(name, []).append(test)
-    maps = {name: _summarise_map(tests, rng) for name, tests in by_map.items()}
+    maps = {name: _summarise_map(tests, seed) for name, tests in by_map.items()}
     main = next((name for base in MAP_ORDER for name in maps if name.split("/")[0] == base), None)
     head = maps.get(main, {})
     return {"n_songs": len(found), "main": main, "map": main, "ratio": head.get("ratio"),

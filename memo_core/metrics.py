@@ -73,6 +73,8 @@ __all__ = [
     "pr_auc_macro",
     "regression_report",
     "tagging_report",
+    "roc_auc",
+    "bootstrap",
 ]
 
 FrameMetric = Callable[[np.ndarray, np.ndarray], float]
@@ -551,3 +553,61 @@ def tagging_report(y_true, scores, *, skip_degenerate: bool = False) -> dict[str
         "ROC-AUC-macro": roc_auc_macro(t[:, keep], s[:, keep]),
         "PR-AUC-macro": pr_auc_macro(t[:, keep], s[:, keep]),
     }
+
+
+# --------------------------------------------------------------------------- intervals and clip scores
+
+
+def roc_auc(labels, scores) -> float:
+    """ROC-AUC of one binary label by the Mann-Whitney rank sum (ties get average ranks; the value
+    sklearn's ``roc_auc_score`` gives, at a fraction of its cost, for thousands of bootstrap resamples).
+
+    Args:
+        labels: True for the positive class. [shape=(n,)]
+        scores: higher = more positive. [shape=(n,)]
+
+    Returns:
+        The AUC in [0, 1], or ``nan`` when it is undefined (one class only, or a non-finite score).
+    """
+    labels = np.asarray(labels, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    n_pos = int(labels.sum())
+    n_neg = len(labels) - n_pos
+    if n_pos == 0 or n_neg == 0 or not np.all(np.isfinite(scores)):
+        return float("nan")
+    ranks = stats.rankdata(scores)
+    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def bootstrap(n_items: int, stat: Callable[[np.ndarray], float], *, n_boot: int = 2000, seed: int = 0,
+              level: float = 0.9) -> dict[str, float]:
+    """A statistic over items (songs) and its percentile bootstrap interval, items resampled with replacement.
+
+    Songs, not frames, are the unit: frames of one song are not independent.
+
+    Args:
+        n_items: how many items the statistic is over.
+        stat: the statistic of a selection of item indices (repeats allowed); may return NaN.
+        n_boot: resamples.
+        seed: resampling seed.
+        level: interval coverage.
+
+    Returns:
+        ``{"value", "lo", "hi"}``: the statistic on all items and the interval (NaN when undefined,
+        e.g. fewer than 2 items, or too few resamples where it is defined).
+    """
+    nan = float("nan")
+    if n_items < 1:
+        return {"value": nan, "lo": nan, "hi": nan}
+    value = float(stat(np.arange(n_items)))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(int(n_boot)):
+        v = stat(rng.integers(0, n_items, n_items))
+        if np.isfinite(v):
+            draws.append(float(v))
+    if n_items < 2 or len(draws) < max(10, n_boot // 10):
+        return {"value": value, "lo": nan, "hi": nan}
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(draws, [tail, 100 - tail])
+    return {"value": value, "lo": float(lo), "hi": float(hi)}

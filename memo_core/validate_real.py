@@ -39,14 +39,16 @@ import datetime as _dt
 import math
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import metrics
 from .errors import MemoError
+from .metrics import bootstrap
 
 __all__ = [
     "DEFAULT_SHARED",
@@ -71,68 +73,28 @@ _LOUD = "loudness"  # the raw level, not a checkpoint: the row the issue's table
 
 
 def _nan() -> dict[str, float]:
-    return {"value": math.nan, "lo": math.nan, "hi": math.nan}
+    return bootstrap(0, len)  # the undefined figure
 
 
-def bootstrap(n_songs: int, stat: Callable[[np.ndarray], float], *, n_boot: int = 2000, seed: int = 0,
-              level: float = 0.9) -> dict[str, float]:
-    """A statistic over songs and its percentile bootstrap interval (songs resampled with replacement).
-
-    Args:
-        n_songs: how many songs the statistic is over.
-        stat: the statistic of a selection of song indices (repeats allowed); may return NaN.
-        n_boot: resamples.
-        seed: resampling seed.
-        level: interval coverage.
-
-    Returns:
-        ``{"value", "lo", "hi"}``: the statistic on all songs and the interval (NaN when undefined,
-        e.g. fewer than 2 songs, or no resample where it is defined).
-    """
-    if n_songs < 1:
-        return _nan()
-    value = float(stat(np.arange(n_songs)))
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(int(n_boot)):
-        v = stat(rng.integers(0, n_songs, n_songs))
-        if np.isfinite(v):
-            draws.append(float(v))
-    if n_songs < 2 or len(draws) < max(10, n_boot // 10):
-        return {"value": value, "lo": math.nan, "hi": math.nan}
-    tail = (1 - level) / 2 * 100
-    lo, hi = np.percentile(draws, [tail, 100 - tail])
-    return {"value": value, "lo": float(lo), "hi": float(hi)}
+def _finite_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.isfinite(a) & np.isfinite(b)
+    return a[keep], b[keep]
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    if len(a) < 3 or np.std(a) < 1e-12 or np.std(b) < 1e-12:
-        return math.nan
-    return float(np.corrcoef(a, b)[0, 1])
+def _pearson(pred: np.ndarray, true: np.ndarray) -> float:
+    """Pearson r on the finite pairs (NaN with fewer than 3, or a constant series)."""
+    pred, true = _finite_pairs(pred, true)
+    return metrics.pearson_r(true, pred) if len(pred) >= 3 else math.nan
 
 
 def _ccc(pred: np.ndarray, true: np.ndarray) -> float:
-    if len(pred) < 2:
-        return math.nan
-    mp, mt = pred.mean(), true.mean()
-    cov = ((pred - mp) * (true - mt)).mean()
-    den = pred.var() + true.var() + (mp - mt) ** 2
-    return float(2 * cov / den) if den > 0 else math.nan
+    pred, true = _finite_pairs(pred, true)
+    return metrics.ccc(true, pred) if len(pred) >= 2 else math.nan
 
 
-def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """ROC-AUC by the Mann-Whitney rank sum (ties get average ranks; equal to sklearn's roc_auc_score, and
-    fast enough for thousands of bootstrap resamples); NaN without both classes or with a NaN score."""
-    from scipy.stats import rankdata
-
-    labels = np.asarray(labels, dtype=bool)
-    scores = np.asarray(scores, dtype=np.float64)
-    n_pos = int(labels.sum())
-    n_neg = len(labels) - n_pos
-    if n_pos == 0 or n_neg == 0 or not np.all(np.isfinite(scores)):
-        return math.nan
-    ranks = rankdata(scores)
-    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+def _rmse(pred: np.ndarray, true: np.ndarray) -> float:
+    pred, true = _finite_pairs(pred, true)
+    return metrics.rmse(true, pred) if len(pred) else math.nan
 
 
 def spec_key(spec: dict[str, Any]) -> str:
@@ -323,7 +285,7 @@ def _clip_figures(preds: list[np.ndarray], songs: list[RealSong], n_boot: int, s
                                 n_boot=n_boot, seed=seed),
         }
         if not raw:
-            figs["rmse"] = bootstrap(len(songs), lambda idx: pooled(idx, lambda a, b: float(np.sqrt(((a - b) ** 2).mean()))),
+            figs["rmse"] = bootstrap(len(songs), lambda idx: pooled(idx, _rmse),
                                      n_boot=n_boot, seed=seed)
             figs["ccc"] = bootstrap(len(songs), lambda idx: pooled(idx, _ccc), n_boot=n_boot, seed=seed)
         out[target] = figs
@@ -334,13 +296,13 @@ def _auc_figures(scores: np.ndarray, signs: np.ndarray, n_boot: int, seed: int) 
     out = {}
     for j, target in enumerate(("valence", "arousal")):
         s, y = scores[:, j], signs[:, j] > 0
-        out[f"{target}_auc"] = bootstrap(len(y), lambda idx: _auc(y[idx], s[idx]), n_boot=n_boot, seed=seed)
+        out[f"{target}_auc"] = bootstrap(len(y), lambda idx: metrics.roc_auc(y[idx], s[idx]), n_boot=n_boot, seed=seed)
     return out
 
 
 def _auc_difference(a: np.ndarray, b: np.ndarray, signs: np.ndarray, j: int, n_boot: int, seed: int) -> dict:
     y = signs[:, j] > 0
-    return bootstrap(len(y), lambda idx: _auc(y[idx], a[idx, j]) - _auc(y[idx], b[idx, j]), n_boot=n_boot, seed=seed)
+    return bootstrap(len(y), lambda idx: metrics.roc_auc(y[idx], a[idx, j]) - metrics.roc_auc(y[idx], b[idx, j]), n_boot=n_boot, seed=seed)
 
 
 #: What each valence/arousal checkpoint is held to (issues #11 and #18); ``best`` only for the best one.
@@ -465,7 +427,7 @@ def _tagger_figures(ckpt, clips: list[ClipSong], seen: set[str], n_boot: int, se
     usable = [k for k in range(len(vocab)) if labels[:, k].any() and (~labels[:, k]).any()]
 
     def mean_auc(idx):
-        vals = [_auc(labels[idx, k], scores[idx, k]) for k in usable]
+        vals = [metrics.roc_auc(labels[idx, k], scores[idx, k]) for k in usable]
         vals = [v for v in vals if np.isfinite(v)]
         return float(np.mean(vals)) if vals else math.nan
 

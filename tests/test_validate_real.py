@@ -22,12 +22,12 @@ from memo_core.data.sequences import build_examples
 from memo_core.defaults import MANIFEST_NAME, read_manifest
 from memo_core.errors import CheckpointError, MemoError
 from memo_core.train import save_trained, train_model
+from memo_core.metrics import bootstrap
+from memo_core.metrics import roc_auc as _auc
 from memo_core.validate_real import (
     INTERVAL,
-    _auc,
     _ccc,
     _pearson,
-    bootstrap,
     format_report,
     load_4q_songs,
     spec_key,
