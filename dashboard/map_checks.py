@@ -1,5 +1,5 @@
 """What a page says beside a map about whether the map matters: the deletion tests of
-:mod:`memo_core.faithfulness` on the current song and, when the checkpoint's manifest entry has them, on the
+:mod:`memo_core.explain.faithfulness` on the current song and, when the checkpoint's manifest entry has them, on the
 real validation clips. A map no better than random is said to be so, in a warning box next to it."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import resources
-from memo_core.faithfulness import map_notes, scale_table
+from dashboard.resources import map_notes, scale_table
 
 __all__ = ["show"]
 

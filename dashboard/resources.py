@@ -31,21 +31,108 @@ import threading
 import tomllib
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from memo_core.analysis import SongAnalysis, analyse_song
-from memo_core.audio import Audio, SilenceWarning, load_audio
-from memo_core.data import DatasetLoad, list_datasets, load_dataset
-from memo_core.data import synth
-from memo_core.defaults import MANIFEST_NAME, default_checkpoints_dir, load_default_checkpoints, read_manifest
+# The pages' and plots' one door into memo_core: what they draw, re-exported (``name as name``).
+from memo_core.audio import FRAME_SECONDS as FRAME_SECONDS
+from memo_core.audio import Audio, SilenceWarning, encode_audio, load_audio
+from memo_core.audio import sniff_mime as sniff_mime
+from memo_core.data import DatasetLoad, list_datasets, load_dataset, synth
 from memo_core.errors import AudioError, CheckpointError, DatasetError, MemoError
-from memo_core.views import SongView, Trust, corpus_summary, song_view, trust_of
+from memo_core.experiments.compare_features import run_experiment as run_experiment
+from memo_core.explain._common import nearest_frame as nearest_frame
+from memo_core.explain.analysis import (
+    SongAnalysis,
+    analyse_song,
+    checkpoint_fingerprint,
+)
+from memo_core.explain.attention import attention_received as attention_received
+from memo_core.explain.attention import attention_row as attention_row
+from memo_core.explain.attention import later_frame_weight as later_frame_weight
+from memo_core.explain.attention import layer_attention as layer_attention
+from memo_core.explain.attention import pool_for_display as pool_for_display
+from memo_core.explain.attention import temporal_attention as temporal_attention
+from memo_core.explain.attention import top_attended as top_attended
+from memo_core.explain.compare import EXPERIMENT_FEATURES as EXPERIMENT_FEATURES
+from memo_core.explain.compare import EXPERIMENT_METRICS as EXPERIMENT_METRICS
+from memo_core.explain.compare import EXPERIMENT_MODELS as EXPERIMENT_MODELS
+from memo_core.explain.compare import METRIC_DESCRIPTIONS as METRIC_DESCRIPTIONS
+from memo_core.explain.compare import TAG_METRICS as TAG_METRICS
+from memo_core.explain.compare import TARGETS as TARGETS
+from memo_core.explain.compare import checkpoint_metrics as checkpoint_metrics
+from memo_core.explain.compare import feature_subset_metrics as feature_subset_metrics
+from memo_core.explain.compare import lower_is_better as lower_is_better
+from memo_core.explain.compare import metric_names as metric_names
+from memo_core.explain.compare import paper_rows as paper_rows
+from memo_core.explain.compare import tagger_metrics as tagger_metrics
+from memo_core.explain.damff import UnfoldedMap as UnfoldedMap
+from memo_core.explain.damff import bands_on_view as bands_on_view
+from memo_core.explain.damff import damff_step as damff_step
+from memo_core.explain.damff import damff_variant as damff_variant
+from memo_core.explain.damff import damff_variant_table as damff_variant_table
+from memo_core.explain.damff import gate_share as gate_share
+from memo_core.explain.damff import logmel_between as logmel_between
+from memo_core.explain.damff import unfold_damff as unfold_damff
+from memo_core.explain.faithfulness import map_notes as map_notes
+from memo_core.explain.faithfulness import scale_table as scale_table
+from memo_core.explain.faithfulness import song_faithfulness
+from memo_core.explain.multiscale import DBLSTM_SCALES as DBLSTM_SCALES
+from memo_core.explain.multiscale import MCA_SCALES as MCA_SCALES
+from memo_core.explain.multiscale import avg_fusion as avg_fusion
+from memo_core.explain.multiscale import is_uniform as is_uniform
+from memo_core.explain.multiscale import scale_curves as scale_curves
+from memo_core.explain.multiscale import scale_frames as scale_frames
+from memo_core.explain.multiscale import scale_label as scale_label
+from memo_core.explain.multiscale import (
+    scale_predictions_table as scale_predictions_table,
+)
+from memo_core.explain.multiscale import scale_weights_table as scale_weights_table
+from memo_core.explain.multiscale import window_attention_at as window_attention_at
+from memo_core.explain.song import NATIVE_SCALES as NATIVE_SCALES
+from memo_core.explain.song import QUADRANTS as QUADRANTS
+from memo_core.explain.song import SCALE_NAMES as SCALE_NAMES
+from memo_core.explain.song import SONG_METRICS as SONG_METRICS
+from memo_core.explain.song import SongView, corpus_summary, song_view
+from memo_core.explain.song import curves_table as curves_table
+from memo_core.explain.song import scale_of as scale_of
+from memo_core.explain.song import scale_range as scale_range
+from memo_core.explain.song import search_songs as search_songs
+from memo_core.explain.song import song_label as song_label
+from memo_core.explain.song import song_metrics_table as song_metrics_table
+from memo_core.explain.song import song_summary as song_summary
+from memo_core.explain.song import to_scale as to_scale
+from memo_core.explain.tags import attention_neighbourhood as attention_neighbourhood
+from memo_core.explain.tags import attention_time_lean as attention_time_lean
+from memo_core.explain.tags import fuse_taggers as fuse_taggers
+from memo_core.explain.tags import tag_order as tag_order
+from memo_core.explain.tags import tag_score_table as tag_score_table
+from memo_core.explain.tags import tag_table_wide as tag_table_wide
+from memo_core.explain.trust import FLAT_TAG_STD as FLAT_TAG_STD
+from memo_core.explain.trust import FLAT_TAGS as FLAT_TAGS
+from memo_core.explain.trust import TRUST_BADGES as TRUST_BADGES
+from memo_core.explain.trust import TRUST_LEVELS as TRUST_LEVELS
+from memo_core.explain.trust import TRUST_RULES as TRUST_RULES
+from memo_core.explain.trust import UNVALIDATED as UNVALIDATED
+from memo_core.explain.trust import Trust, trust_of
+from memo_core.explain.trust import tag_spread_of as tag_spread_of
+from memo_core.explain.trust import trained_on_summary as trained_on_summary
+from memo_core.explain.trust import training_sources_table as training_sources_table
+from memo_core.explain.trust import trust_table as trust_table
+from memo_core.papers import PAPER_SPECS as PAPER_SPECS
+from memo_core.pretrained import FEATURE_SUBSET_FAMILY as FEATURE_SUBSET_FAMILY
+from memo_core.pretrained import (
+    MANIFEST_NAME,
+    default_checkpoints_dir,
+    load_default_checkpoints,
+    read_manifest,
+)
 
 __all__ = [
     "Settings", "settings", "check_dataset_root", "default_corpus_dir", "corpus_is_ready", "corpus_is_damaged",
@@ -451,12 +538,12 @@ def loaded_entries() -> list[dict[str, Any]]:
 
 
 def trust() -> dict[str, Trust]:
-    """How far to trust each loaded checkpoint on real music (:func:`memo_core.views.trust_of` of its entry)."""
+    """How far to trust each loaded checkpoint on real music (:func:`memo_core.explain.trust.trust_of` of its entry)."""
     return {entry["key"]: trust_of(entry) for entry in loaded_entries()}
 
 
 @st.cache_resource
-def _analyses() -> tuple["OrderedDict[tuple[Any, str, tuple[str, ...]], SongAnalysis]", threading.Lock]:
+def _analyses() -> tuple[OrderedDict[tuple[Any, str, tuple[str, ...]], SongAnalysis], threading.Lock]:
     """Analyses of this server process, newest last (a few songs; the rest stay on disk), and the lock that
     keeps sessions from changing the store at the same time."""
     return OrderedDict(), threading.Lock()
@@ -497,10 +584,9 @@ def analyse(key: str, audio: Audio, checkpoint_keys: tuple[str, ...],
 
 def faithfulness(key: str, checkpoint_key: str, audio: Audio, on_disk: bool = True) -> dict[str, Any] | None:
     """The deletion tests of checkpoint ``checkpoint_key``'s maps on song ``key``
-    (:func:`memo_core.faithfulness.song_faithfulness`): None when the checkpoint is not loaded or has no map
+    (:func:`memo_core.explain.faithfulness.song_faithfulness`): None when the checkpoint is not loaded or has no map
     to test, ``{"error": reason}`` when the test cannot run. ``on_disk=False`` (uploads) keeps the song's
     features out of the shared disk cache. Cached by song, checkpoint and the checkpoint's weights."""
-    from memo_core.analysis import checkpoint_fingerprint
 
     loaded, _ = checkpoints()
     ckpt = loaded.get(checkpoint_key)
@@ -513,7 +599,6 @@ def faithfulness(key: str, checkpoint_key: str, audio: Audio, on_disk: bool = Tr
 def _faithfulness(key: str, checkpoint_key: str, fingerprint: str, _audio: Audio, on_disk: bool, _ckpt: Any,
                   ) -> dict[str, Any] | None:
     """Keyed by the checkpoint's ``fingerprint`` (its weights), so the same weights in two sets share it."""
-    from memo_core.faithfulness import song_faithfulness
 
     ckpt = _ckpt
     try:
@@ -526,7 +611,7 @@ def _faithfulness(key: str, checkpoint_key: str, fingerprint: str, _audio: Audio
 
 def validation_faithfulness(checkpoint_key: str) -> dict[str, Any] | None:
     """The checkpoint's deletion tests pooled over real validation clips (its manifest entry's
-    ``"faithfulness"``, :func:`memo_core.faithfulness.summarise`'s format), or None."""
+    ``"faithfulness"``, :func:`memo_core.explain.faithfulness.summarise`'s format), or None."""
     loaded, _ = checkpoints()
     ckpt = loaded.get(checkpoint_key)
     found = (getattr(ckpt, "info", {}).get("manifest") or {}).get("faithfulness") if ckpt is not None else None
@@ -576,7 +661,6 @@ def render_lab(valence: tuple[float, ...], arousal: tuple[float, ...], duration_
     Raises:
         MemoError: a trajectory or duration the renderer refuses (the message says which and why).
     """
-    from memo_core.audio import encode_audio
 
     rendered = synth.render_trajectory(np.asarray(valence), np.asarray(arousal), duration_s=duration_s, seed=seed)
     return {"flac": encode_audio(rendered.samples, rendered.sample_rate), "time_s": rendered.frame_times,

@@ -16,13 +16,21 @@ from typing import Any
 import streamlit as st
 
 from dashboard import resources
+from dashboard.resources import (
+    FEATURE_SUBSET_FAMILY,
+    NATIVE_SCALES,
+    TRUST_BADGES,
+    Audio,
+    MemoError,
+    SongAnalysis,
+    SongView,
+    scale_of,
+    search_songs,
+    song_label,
+    trained_on_summary,
+    trust_of,
+)
 from dashboard.widgets import plain
-from memo_core.analysis import SongAnalysis
-from memo_core.audio import Audio
-from memo_core.defaults import FEATURE_SUBSET_FAMILY
-from memo_core.errors import MemoError
-from memo_core.views import (NATIVE_SCALES, TRUST_BADGES, SongView, scale_of, search_songs, song_label,
-                             trained_on_summary, trust_of)
 
 __all__ = ["Selection", "SongContext", "render", "selection", "song_context", "context_for", "DATASET_LABELS"]
 

@@ -7,8 +7,16 @@ from typing import Any
 
 import streamlit as st
 
-from memo_core.views import (TRUST_BADGES, TRUST_LEVELS, TRUST_RULES, UNVALIDATED, Trust, training_sources_table,
-                             trust_of, trust_table)
+from dashboard.resources import (
+    TRUST_BADGES,
+    TRUST_LEVELS,
+    TRUST_RULES,
+    UNVALIDATED,
+    Trust,
+    training_sources_table,
+    trust_of,
+    trust_table,
+)
 
 __all__ = ["choice_slider", "settle_choice", "plain", "trust_notes", "trust_tables", "TRUST_EXPANDER"]
 

@@ -20,12 +20,11 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import soundfile as sf
 
-from .errors import AudioError
+from memo_core.errors import AudioError
 
 __all__ = [
     "encode_audio",
@@ -50,7 +49,7 @@ SUPPORTED_FORMATS = ("WAV", "FLAC", "OGG", "MP3")
 #: Peak level below which a signal counts as silence (about -80 dBFS).
 _SILENCE_PEAK = 1e-4
 
-AudioSource = Union[str, os.PathLike, bytes, bytearray, memoryview]
+AudioSource = str | os.PathLike | bytes | bytearray | memoryview
 
 
 class SilenceWarning(UserWarning):
@@ -102,7 +101,7 @@ class Audio:
             object.__setattr__(self, "_digest", digest)
         return digest
 
-    def resampled(self, sample_rate: int) -> "Audio":
+    def resampled(self, sample_rate: int) -> Audio:
         """This signal at another sample rate (itself when the rate already matches)."""
         if sample_rate == self.sample_rate:
             return self
@@ -119,6 +118,7 @@ def _can_change(array: np.ndarray) -> bool:
 
 
 def _resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    # lazy: the resampler only when a sample rate must change
     import soxr
 
     out = soxr.resample(samples, orig_sr, target_sr, quality="HQ")

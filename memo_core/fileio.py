@@ -6,10 +6,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
+
+import numpy as np
 
 __all__ = ["atomic_write"]
 
@@ -51,9 +55,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[Any]], Any], *, bi
 
 def json_safe(value):
     """``value`` for strict JSON: numpy scalars and arrays as Python ones, NaN and infinities as ``None``."""
-    import math
 
-    import numpy as np
 
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}

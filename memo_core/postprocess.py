@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import convolve1d
 
-from .errors import MemoError
+from memo_core.errors import MemoError
 
 __all__ = ["triangle_window", "triangle_smooth", "TRIANGLE_LENGTH"]
 

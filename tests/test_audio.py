@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import warnings
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from memo_core.audio import FRAME_SECONDS, SilenceWarning, encode_audio, load_audio, sniff_mime
+from memo_core.audio import (
+    FRAME_SECONDS,
+    SilenceWarning,
+    encode_audio,
+    load_audio,
+    sniff_mime,
+)
 from memo_core.errors import AudioError, MemoError
-
-from .conftest import make_tone
+from tests._helpers import make_tone
 
 
 def _write(path, data, sample_rate, fmt=None, subtype=None):

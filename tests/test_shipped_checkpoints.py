@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
 import pytest
 
-from memo_core.defaults import DEFAULT_SET, check_entry, load_default_checkpoints, read_manifest
-from memo_core.explain import explain_song
+from memo_core.explain.explanation import explain_song
+from memo_core.pretrained import (
+    DEFAULT_SET,
+    check_entry,
+    load_default_checkpoints,
+    read_manifest,
+)
+from tests._helpers import REPO
+from tests.fixtures.make_reference_predictions import OUT as REFERENCE
+from tests.fixtures.make_reference_predictions import predictions
 
-REPO_CHECKPOINTS = __import__("pathlib").Path(__file__).resolve().parents[1] / "checkpoints"
+REPO_CHECKPOINTS = REPO / "checkpoints"
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +71,19 @@ def test_they_load_and_explain_a_real_clip(shared_data):
             song = explain_song(loaded[key], clip)
         values = song.predictions.select_dtypes("number").to_numpy()
         assert np.isfinite(values).all() and song.explanations, key
+
+
+def test_predictions_match_the_reference(manifest):
+    """Every shipped checkpoint says today what it said when the reference was written (before the package was
+    restructured): same features, same weights, same code path. Retraining the set on purpose changes the
+    SHA-256s; then write the reference again (tests/fixtures/make_reference_predictions.py)."""
+    reference = np.load(REFERENCE)
+    shas = json.loads(str(reference["_sha256"]))
+    retrained = [e["key"] for e in manifest["checkpoints"] if shas.get(e["key"]) != e["sha256"]]
+    assert not retrained, f"{retrained} changed since the reference: run tests/fixtures/make_reference_predictions.py"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        now = predictions(REPO_CHECKPOINTS)
+    assert sorted(now) == sorted(k for k in reference.files if k != "_sha256")
+    for key, values in now.items():
+        np.testing.assert_allclose(values, reference[key], rtol=1e-4, atol=1e-5, err_msg=key)

@@ -4,8 +4,15 @@ import streamlit as st
 
 from dashboard import map_checks, sidebar, widgets
 from dashboard.plots import attention as plots
-from memo_core.map_views import (attention_received, attention_row, later_frame_weight, layer_attention,
-                                 pool_for_display, temporal_attention, top_attended)
+from dashboard.resources import (
+    attention_received,
+    attention_row,
+    later_frame_weight,
+    layer_attention,
+    pool_for_display,
+    temporal_attention,
+    top_attended,
+)
 
 st.title("Attention")
 ctx = sidebar.song_context()

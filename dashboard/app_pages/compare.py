@@ -5,13 +5,22 @@ import streamlit as st
 
 from dashboard import resources, sidebar, widgets
 from dashboard.plots import compare as plots
-from memo_core.comparison import (
-    EXPERIMENT_FEATURES, EXPERIMENT_METRICS, EXPERIMENT_MODELS, FEATURE_SUBSET_FAMILY, METRIC_DESCRIPTIONS,
-    TAG_METRICS, checkpoint_metrics, feature_subset_metrics, metric_names, paper_rows, run_experiment,
+from dashboard.resources import (
+    EXPERIMENT_FEATURES,
+    EXPERIMENT_METRICS,
+    EXPERIMENT_MODELS,
+    FEATURE_SUBSET_FAMILY,
+    METRIC_DESCRIPTIONS,
+    PAPER_SPECS,
+    TAG_METRICS,
+    MemoError,
+    checkpoint_metrics,
+    feature_subset_metrics,
+    metric_names,
+    paper_rows,
+    run_experiment,
     tagger_metrics,
 )
-from memo_core.errors import MemoError
-from memo_core.reproduce import PAPER_SPECS
 
 _RESULT = "compare_result"  # the last live run, kept for this session
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import resources
 from dashboard.plots import corpus as plots
-from memo_core.errors import MemoError
+from dashboard.resources import MemoError
 
 st.title("Synthetic emotion corpus")
 st.caption(

@@ -7,8 +7,8 @@ import streamlit as st
 from dashboard import map_checks, resources, sidebar, widgets
 from dashboard.plots import damff as plots
 from dashboard.plots import song as song_plots
-from memo_core.errors import MemoError
-from memo_core.map_views_spectral import (
+from dashboard.resources import (
+    MemoError,
     bands_on_view,
     damff_step,
     damff_variant,

@@ -5,8 +5,7 @@ import streamlit as st
 
 from dashboard import resources, sidebar
 from dashboard.plots import song as plots
-from memo_core.errors import MemoError
-from memo_core.views import song_metrics_table
+from dashboard.resources import MemoError, song_metrics_table
 
 st.title("Emotion lab")
 st.caption(

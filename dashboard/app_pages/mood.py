@@ -5,14 +5,17 @@ import streamlit as st
 
 from dashboard import resources, sidebar, widgets
 from dashboard.plots import mood as plots
-from memo_core.errors import MemoError
-from memo_core.views import FLAT_TAG_STD, FLAT_TAGS, UNVALIDATED, tag_spread_of
-from memo_core.map_views_spectral import (
+from dashboard.resources import (
+    FLAT_TAG_STD,
+    FLAT_TAGS,
+    UNVALIDATED,
+    MemoError,
     attention_neighbourhood,
     attention_time_lean,
     fuse_taggers,
     tag_order,
     tag_score_table,
+    tag_spread_of,
     tag_table_wide,
 )
 

@@ -6,10 +6,21 @@ import streamlit as st
 from dashboard import map_checks, resources, sidebar, widgets
 from dashboard.plots import model_colour
 from dashboard.plots import multiscale as plots
-from memo_core.map_views import (DBLSTM_SCALES, MCA_SCALES, avg_fusion, is_uniform, nearest_frame,
-                                 scale_curves, scale_frames, scale_label, scale_predictions_table,
-                                 scale_weights_table, window_attention_at)
-from memo_core.views import SONG_METRICS, song_metrics_table
+from dashboard.resources import (
+    DBLSTM_SCALES,
+    MCA_SCALES,
+    SONG_METRICS,
+    avg_fusion,
+    is_uniform,
+    nearest_frame,
+    scale_curves,
+    scale_frames,
+    scale_label,
+    scale_predictions_table,
+    scale_weights_table,
+    song_metrics_table,
+    window_attention_at,
+)
 
 st.title("Multi-scale")
 ctx = sidebar.song_context()

@@ -5,8 +5,14 @@ import streamlit as st
 
 from dashboard import resources, sidebar, widgets
 from dashboard.plots import song as plots
-from memo_core.audio import sniff_mime
-from memo_core.views import SCALE_NAMES, SONG_METRICS, curves_table, song_metrics_table, song_summary
+from dashboard.resources import (
+    SCALE_NAMES,
+    SONG_METRICS,
+    curves_table,
+    sniff_mime,
+    song_metrics_table,
+    song_summary,
+)
 
 st.title("Song")
 ctx = sidebar.song_context()

@@ -13,7 +13,7 @@ import hashlib
 
 import plotly.graph_objects as go
 
-from memo_core.views import scale_range
+from dashboard.resources import scale_range
 
 __all__ = ["TARGET_COLOURS", "TRUTH_COLOUR", "model_colour", "finish", "time_axis_title", "value_axis_title",
            "HEATMAP_SCALE", "DIVERGING_SCALE", "TIME_MARGINS"]

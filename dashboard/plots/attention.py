@@ -13,10 +13,16 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from memo_core.audio import FRAME_SECONDS
-from memo_core.views import SongView, scale_range, to_scale
-
-from . import HEATMAP_SCALE, TARGET_COLOURS, TRUTH_COLOUR, finish, model_colour, time_axis_title, value_axis_title
+from dashboard.plots import (
+    HEATMAP_SCALE,
+    TARGET_COLOURS,
+    TRUTH_COLOUR,
+    finish,
+    model_colour,
+    time_axis_title,
+    value_axis_title,
+)
+from dashboard.resources import FRAME_SECONDS, SongView, scale_range, to_scale
 
 __all__ = ["attention_maps", "attended_frames", "frame_over_chroma", "layer_head_grid"]
 

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from memo_core.comparison import TARGETS, lower_is_better
-
-from . import finish, model_colour
+from dashboard.plots import finish, model_colour
+from dashboard.resources import TARGETS, lower_is_better
 
 __all__ = ["target_bars", "tagger_bars", "metric_axis_title"]
 

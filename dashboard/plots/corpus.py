@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import TARGET_COLOURS, finish
+from dashboard.plots import TARGET_COLOURS, finish
 
 __all__ = ["va_curves", "va_plane"]
 

@@ -9,11 +9,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from memo_core.map_views_spectral import UnfoldedMap
-from memo_core.views import SongView
-
-from . import DIVERGING_SCALE, HEATMAP_SCALE, finish, model_colour, time_axis_title
-from .song import mel_ticks
+from dashboard.plots import (
+    DIVERGING_SCALE,
+    HEATMAP_SCALE,
+    finish,
+    model_colour,
+    time_axis_title,
+)
+from dashboard.plots.song import mel_ticks
+from dashboard.resources import SongView, UnfoldedMap
 
 __all__ = ["hz_label", "damff_maps", "step_zoom", "variants_spatial"]
 
@@ -52,7 +56,7 @@ def damff_maps(view: SongView, *, spatial: UnfoldedMap | None, spatial_on_view: 
 
     Args:
         view: the song's display views.
-        spatial, gate: :func:`memo_core.map_views_spectral.unfold_damff` of the maps, or ``None``.
+        spatial, gate: :func:`memo_core.explain.damff.unfold_damff` of the maps, or ``None``.
         spatial_on_view: each spatial row's position on the log-mel's band axis (nan: off the chart).
         gate_share: ``(step start times, share of A)``.
         channel: the ``channel_attention`` entry (``values`` [n_steps, n_channels], ``axes``).

@@ -10,7 +10,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import DIVERGING_SCALE, HEATMAP_SCALE, TRUTH_COLOUR, finish, model_colour
+from dashboard.plots import (
+    DIVERGING_SCALE,
+    HEATMAP_SCALE,
+    TRUTH_COLOUR,
+    finish,
+    model_colour,
+)
 
 __all__ = ["FUSED_COLOUR", "tag_label", "tag_bars", "tag_windows", "tag_occlusion", "neighbourhood", "time_lean",
            "tag_spread", "SPREAD_RANGE_COLOUR", "SPREAD_MEAN_COLOUR"]
@@ -37,7 +43,7 @@ def tag_bars(table: pd.DataFrame, order: Sequence[str], *, true_tags: Iterable[s
     """One panel per model: each tag's score as a bar, its decision threshold as a tick, predicted tags solid.
 
     Args:
-        table: :func:`memo_core.map_views_spectral.tag_score_table` (model, tag, score, threshold, predicted, true).
+        table: :func:`memo_core.explain.tags.tag_score_table` (model, tag, score, threshold, predicted, true).
         order: the tags to show, top first.
         true_tags: the song's annotated tags (starred on the axis).
         fused_name: the model name of the late fusion in ``table``.
@@ -156,7 +162,7 @@ def tag_spread(tables: Mapping[str, pd.DataFrame], *, height: int | None = None)
 
     Args:
         tables: ``{tagger: table}`` with columns ``tag, mean, std, min, max`` (scores 0-1), as
-            :attr:`memo_core.views.TagSpread.table`.
+            :attr:`memo_core.explain.trust.TagSpread.table`.
     """
     models = list(tables)
     means = pd.concat([t.set_index("tag")["mean"] for t in tables.values()], axis=1).mean(axis=1) if tables \

@@ -15,9 +15,14 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from memo_core.views import scale_range, to_scale
-
-from . import TRUTH_COLOUR, finish, model_colour, time_axis_title, value_axis_title
+from dashboard.plots import (
+    TRUTH_COLOUR,
+    finish,
+    model_colour,
+    time_axis_title,
+    value_axis_title,
+)
+from dashboard.resources import scale_range, to_scale
 
 __all__ = ["SCALE_COLOURS", "scale_colour", "weights_under_curves", "scales_against_fusion", "window_bars"]
 

@@ -9,9 +9,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from memo_core.views import QUADRANTS, SongView, scale_range, to_scale
-
-from . import HEATMAP_SCALE, TRUTH_COLOUR, finish, model_colour, time_axis_title, value_axis_title
+from dashboard.plots import (
+    HEATMAP_SCALE,
+    TRUTH_COLOUR,
+    finish,
+    model_colour,
+    time_axis_title,
+    value_axis_title,
+)
+from dashboard.resources import QUADRANTS, SongView, scale_range, to_scale
 
 __all__ = ["signal_views", "va_over_time", "va_path", "drawable", "mel_ticks", "add_time_marker"]
 

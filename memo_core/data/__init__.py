@@ -18,13 +18,28 @@ loading data stays light).
 from __future__ import annotations
 
 # Importing the loader modules registers them.
-from . import (  # noqa: F401
-    deam, emomusic, emopia, fourq, generic, midi_corpus, mtg_jamendo, pmemo, synth_loader, vgmidi,
+from memo_core.data import (
+    deam,
+    emomusic,
+    emopia,
+    fourq,
+    generic,
+    midi_corpus,
+    mtg_jamendo,
+    pmemo,
+    synth_loader,
+    vgmidi,
 )
-from .mtg_jamendo import jamendo_tag_list
-from .records import DatasetLoad, SkippedSong, SongRecord
-from .registry import list_datasets, load_dataset, register_dataset
-from .splits import grouped_folds, grouped_split, kfold_by_song, official_split, train_val_test_by_song
+from memo_core.data.mtg_jamendo import jamendo_tag_list
+from memo_core.data.records import DatasetLoad, SkippedSong, SongRecord
+from memo_core.data.registry import list_datasets, load_dataset, register_dataset
+from memo_core.data.splits import (
+    grouped_folds,
+    grouped_split,
+    kfold_by_song,
+    official_split,
+    train_val_test_by_song,
+)
 
 __all__ = [
     "SongRecord",

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DatasetError
-from .records import DatasetLoad, SkippedSong, SongRecord
+from memo_core.data.records import DatasetLoad, SkippedSong, SongRecord
+from memo_core.errors import DatasetError
 
 __all__ = [
     "WideTable",

@@ -25,11 +25,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import DatasetError
-from ._common import find_audio, finish_load, read_static_table, require_dir, require_file
-from .emomusic import read_dynamic_annotations
-from .records import DatasetLoad, SongRecord
-from .registry import register_dataset
+from memo_core.data._common import (
+    find_audio,
+    finish_load,
+    read_static_table,
+    require_dir,
+    require_file,
+)
+from memo_core.data.emomusic import read_dynamic_annotations
+from memo_core.data.records import DatasetLoad, SongRecord
+from memo_core.data.registry import register_dataset
+from memo_core.errors import DatasetError
 
 __all__ = ["load_deam", "DEAM_TEST_FIRST_ID"]
 

@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DatasetError
-from ._common import (
+from memo_core.data._common import (
     clean_id,
     find_audio,
     finish_load,
@@ -35,8 +34,9 @@ from ._common import (
     require_dir,
     require_file,
 )
-from .records import DatasetLoad, SongRecord
-from .registry import register_dataset
+from memo_core.data.records import DatasetLoad, SongRecord
+from memo_core.data.registry import register_dataset
+from memo_core.errors import DatasetError
 
 __all__ = ["load_emomusic", "DynamicAnnotations", "read_dynamic_annotations", "read_static_annotations"]
 

@@ -40,10 +40,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import DatasetError
-from ._common import finish_load, require_dir
-from .records import DatasetLoad, SongRecord
-from .registry import register_dataset
+from memo_core.data._common import finish_load, require_dir
+from memo_core.data.records import DatasetLoad, SongRecord
+from memo_core.data.registry import register_dataset
+from memo_core.errors import DatasetError
 
 __all__ = ["load_emopia", "EMOPIA_QUADRANT_SIGNS", "EMOPIA_STATIC_LEVEL", "parse_emopia_name"]
 

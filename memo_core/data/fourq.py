@@ -37,10 +37,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import DatasetError
-from ._common import check_columns, clean_id, finish_load, read_table, require_file
-from .records import DatasetLoad, SongRecord
-from .registry import register_dataset
+from memo_core.data._common import (
+    check_columns,
+    clean_id,
+    finish_load,
+    read_table,
+    require_file,
+)
+from memo_core.data.records import DatasetLoad, SongRecord
+from memo_core.data.registry import register_dataset
+from memo_core.errors import DatasetError
 
 __all__ = ["load_4q", "QUADRANT_SIGNS", "quadrant_signs", "FOURQ_LICENCE", "FOURQ_CITATION"]
 

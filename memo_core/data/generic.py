@@ -33,8 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DatasetError
-from ._common import (
+from memo_core.data._common import (
     SCALES,
     check_columns,
     clean_id,
@@ -47,8 +46,9 @@ from ._common import (
     to_unit_scale,
     values_at,
 )
-from .records import DatasetLoad, SongRecord
-from .registry import register_dataset
+from memo_core.data.records import DatasetLoad, SongRecord
+from memo_core.data.registry import register_dataset
+from memo_core.errors import DatasetError
 
 __all__ = ["load_generic", "SCALES", "AUDIO_EXTENSIONS"]
 

@@ -12,7 +12,7 @@ metadata) should carry the matching line of :data:`SOURCE_LICENCES`.
 
 from __future__ import annotations
 
-from ..errors import DatasetError
+from memo_core.errors import DatasetError
 
 __all__ = ["SOURCE_LICENCES", "DATASET_LICENCES", "VGMIDI_CITATION", "EMOPIA_CITATION", "FOURQ_CITATION",
            "source_licence", "licence_of"]

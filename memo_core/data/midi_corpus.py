@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DatasetError
-from ._common import finish_load, require_dir, require_file
-from .licences import licence_of
-from .records import DatasetLoad, SkippedSong, SongRecord
-from .registry import register_dataset
+from memo_core.data._common import finish_load, require_dir, require_file
+from memo_core.data.licences import licence_of
+from memo_core.data.records import DatasetLoad, SkippedSong, SongRecord
+from memo_core.data.registry import register_dataset
+from memo_core.errors import DatasetError
 
 __all__ = [
     "RENDERER_NAME",

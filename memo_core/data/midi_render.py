@@ -90,14 +90,22 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
+from tqdm.auto import tqdm
 
-from ..errors import DatasetError
-from ..fileio import atomic_write
-from . import synth
-from ._common import finish_load
-from .licences import licence_of
-from .midi_corpus import CORPUS_FILE, LABELS_FILE, RENDERER_NAME, RENDERER_VERSION, labels_to_json, rendered_record
-from .records import DatasetLoad, SkippedSong, SongRecord
+from memo_core.data import synth
+from memo_core.data._common import finish_load
+from memo_core.data.licences import licence_of
+from memo_core.data.midi_corpus import (
+    CORPUS_FILE,
+    LABELS_FILE,
+    RENDERER_NAME,
+    RENDERER_VERSION,
+    labels_to_json,
+    rendered_record,
+)
+from memo_core.data.records import DatasetLoad, SkippedSong, SongRecord
+from memo_core.errors import DatasetError
+from memo_core.fileio import atomic_write
 
 __all__ = [
     "RENDERER_NAME",
@@ -166,6 +174,7 @@ def find_soundfont(path: str | os.PathLike | None = None) -> SoundFont:
         return SoundFont(name=chosen.stem, path=chosen)
     if FLUIDR3_PATH.is_file():
         return SoundFont(name=FLUIDR3_PATH.stem, path=FLUIDR3_PATH)
+    # lazy: pretty_midi (and mido) only when MIDI is rendered
     import pretty_midi
 
     tim = Path(pretty_midi.__file__).with_name("TimGM6mb.sf2")
@@ -361,6 +370,7 @@ def arrange_midi(midi, arrangement: Arrangement, rng: np.random.Generator, *,
     Raises:
         DatasetError: the piece has no notes (before ``max_seconds``).
     """
+    # lazy: pretty_midi (and mido) only when MIDI is rendered
     import pretty_midi
 
     midi = copy.deepcopy(midi)
@@ -495,6 +505,7 @@ def render_midi(midi: str | os.PathLike | bytes, *, arrangement: int = 0, seed: 
 
 def _render(data: bytes, *, arr_seed: int, arrangement: int, sample_rate: int, max_seconds: float | None,
             soundfont: SoundFont) -> RenderedMidi:
+    # lazy: pretty_midi (and mido) only when MIDI is rendered
     import pretty_midi
 
     rng = np.random.default_rng(arr_seed)
@@ -702,7 +713,6 @@ def _replan(song: SongRecord, arrangement: int, *, seed: int) -> dict[str, Any]:
 def _run_jobs(jobs: dict[str, tuple], *, workers: int, progress: bool,
               desc: str) -> tuple[dict[str, dict[str, Any]], set[str]]:
     """Run the render jobs; returns the corpus.json entries of those that worked and the names that failed."""
-    from tqdm.auto import tqdm
 
     entries: dict[str, dict[str, Any]] = {}
     failed: set[str] = set()

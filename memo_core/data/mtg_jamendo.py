@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import DatasetError
-from ._common import finish_load, read_text, require_dir, require_file
-from .records import DatasetLoad, SongRecord
-from .registry import register_dataset
+from memo_core.data._common import finish_load, read_text, require_dir, require_file
+from memo_core.data.records import DatasetLoad, SongRecord
+from memo_core.data.registry import register_dataset
+from memo_core.errors import DatasetError
 
 __all__ = ["load_mtg_jamendo", "jamendo_tag_list", "TAG_PREFIX", "JAMENDO_SPLITS"]
 

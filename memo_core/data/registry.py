@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import DatasetError
-from .records import DatasetLoad
+from memo_core.data.records import DatasetLoad
+from memo_core.errors import DatasetError
 
 __all__ = ["DatasetLoader", "register_dataset", "list_datasets", "load_dataset"]
 

@@ -25,11 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from ..audio import FRAME_SECONDS, load_audio
-from ..errors import DatasetError, MemoError
-from .records import DatasetLoad, SongRecord
-from ..features.base import annotation_frame_index
+from memo_core.audio import FRAME_SECONDS, load_audio
+from memo_core.data.records import DatasetLoad, SongRecord
+from memo_core.errors import AudioError, DatasetError, FeatureError, MemoError
+from memo_core.features import extract, frame_times, get_extractor
+from memo_core.features.base import annotation_frame_index
 
 __all__ = [
     "TARGET_NAMES",
@@ -204,10 +206,7 @@ def build_examples(
         DatasetError: no song could be used.
         MemoError: unknown target names.
     """
-    from tqdm.auto import tqdm
 
-    from ..errors import AudioError, FeatureError
-    from ..features import extract, frame_times, get_extractor
 
     targets = _check_targets(targets)
     params = dict(feature_params or {})
@@ -282,12 +281,7 @@ def build_clip_examples(
     Raises:
         DatasetError: no song could be used.
     """
-    from tqdm.auto import tqdm
 
-    from ..errors import AudioError, FeatureError
-    from ..features import extract, frame_times
-
-    from ..features import get_extractor
 
     targets = _check_targets(targets)
     params = dict(feature_params or {})
@@ -363,7 +357,7 @@ class Normalizer:
     clip: float | None = None
 
     @classmethod
-    def fit(cls, examples: Sequence[SequenceExample], *, clip: float | None = DEFAULT_CLIP) -> "Normalizer":
+    def fit(cls, examples: Sequence[SequenceExample], *, clip: float | None = DEFAULT_CLIP) -> Normalizer:
         """Statistics over every frame of the (training) examples; ``clip`` bounds the standardised values.
 
         Raises:
@@ -421,7 +415,7 @@ class Normalizer:
         return out
 
     @classmethod
-    def from_dict(cls, state: dict) -> "Normalizer":
+    def from_dict(cls, state: dict) -> Normalizer:
         """Rebuild from :meth:`to_dict`'s output.
 
         Raises:

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..errors import DatasetError
-from ._common import song_sort_key
-from .records import DatasetLoad
+from memo_core.data._common import song_sort_key
+from memo_core.data.records import DatasetLoad
+from memo_core.errors import DatasetError
 
 __all__ = ["official_split", "kfold_by_song", "train_val_test_by_song", "dataset_split", "grouped_folds",
            "grouped_split"]

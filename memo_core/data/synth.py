@@ -91,19 +91,21 @@ import math
 import os
 import shutil
 import tempfile
-from contextlib import contextmanager
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 import soundfile as sf
+from tqdm.auto import tqdm
 
-from ..audio import FRAME_SECONDS
-from ..errors import DatasetError
-from ..features.base import annotation_frame_index
+from memo_core.audio import FRAME_SECONDS
+from memo_core.errors import DatasetError
+from memo_core.features.base import annotation_frame_index
 
 __all__ = [
     "TAG_VOCABULARY",
@@ -191,13 +193,14 @@ _MAJOR_PROGRESSIONS = ((0, 4, 5, 3), (0, 3, 4, 3), (0, 5, 3, 4), (0, 3, 0, 4), (
 _MINOR_PROGRESSIONS = ((0, 5, 2, 6), (0, 3, 4, 0), (0, 6, 5, 4), (0, 3, 5, 4), (0, 5, 3, 4))
 _NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
-_SOUNDFONT: Optional[bytes] = None
+_SOUNDFONT: bytes | None = None
 
 
 def _soundfont() -> bytes:
     """The TimGM6mb sound font shipped inside pretty_midi, read once per process."""
     global _SOUNDFONT
     if _SOUNDFONT is None:
+        # lazy: pretty_midi (and mido) only when MIDI is rendered
         import pretty_midi
 
         path = Path(pretty_midi.__file__).with_name("TimGM6mb.sf2")
@@ -413,6 +416,7 @@ def _build_midi(design: SongDesign, style: Style, rng: np.random.Generator, *, d
         ``(midi, modes)``: the PrettyMIDI object and one of ``"major"`` /
         ``"minor"`` per section.
     """
+    # lazy: pretty_midi (and mido) only when MIDI is rendered
     import pretty_midi
 
     def instrument(program: int, name: str, *, drum: bool = False):
@@ -593,13 +597,16 @@ def _soft_choice(centres, x: float) -> np.ndarray:
 _RENDER_GAIN = 7.5
 
 
-def _render_midi(midi, *, soundfont: Optional[bytes] = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def _render_midi(midi, *, soundfont: bytes | None = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Render with midirenderer; mono float64 at ``sample_rate`` (44.1 kHz).
 
     ``soundfont`` is the bytes of an .sf2 file (default: TimGM6mb);
     :mod:`memo_core.data.midi_render` passes FluidR3_GM where installed.
     """
+    # lazy: the synthesiser only when audio is rendered
     import midirenderer
+
+    # lazy: the resampler only when a sample rate must change
     import soxr
 
     buf = io.BytesIO()
@@ -615,6 +622,7 @@ def _render_midi(midi, *, soundfont: Optional[bytes] = None, sample_rate: int = 
 def _post_process(x: np.ndarray, style: Style, rng: np.random.Generator, *, n_samples: int,
                   arousal: np.ndarray, valence: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Brightness cue, reverb, EQ tilt, compression, gain, noise; exactly n_samples long at ``sample_rate``."""
+    # lazy: scipy.signal only when audio is rendered
     from scipy.signal import fftconvolve, lfilter
 
     if len(x) < n_samples:
@@ -1158,8 +1166,8 @@ def _write_corpus_files(root: Path, songs: list[dict], meta: dict, splits: list[
 
 
 def generate_corpus(out_dir: str | os.PathLike, *, n_songs: int = 150, seed: int = 0, duration_s: float = 45.0,
-                    annotation_start_s: float = ANNOTATION_START_S, workers: Optional[int] = None,
-                    progress: bool = True, progress_callback: Optional[Callable[[int, int], None]] = None,
+                    annotation_start_s: float = ANNOTATION_START_S, workers: int | None = None,
+                    progress: bool = True, progress_callback: Callable[[int, int], None] | None = None,
                     overwrite: bool = False, contrast_share: float = _CONTRAST_SHARE) -> Path:
     """Render a synthetic emotion corpus.
 
@@ -1222,6 +1230,7 @@ def _corpus_lock(out: Path):
     """
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
+        # lazy: POSIX only; the lock is taken only when a corpus is written
         import fcntl
     except ImportError:   # not POSIX: no cross-process lock
         yield
@@ -1235,7 +1244,7 @@ def _corpus_lock(out: Path):
 
 
 def _render_into(out: Path, *, n_songs: int, seed: int, duration_s: float, annotation_start_s: float,
-                 workers: Optional[int], progress: bool, progress_callback: Optional[Callable[[int, int], None]],
+                 workers: int | None, progress: bool, progress_callback: Callable[[int, int], None] | None,
                  overwrite: bool, contrast_share: float) -> Path:
     """:func:`generate_corpus` once the lock is held."""
     if n_songs < 1:
@@ -1280,16 +1289,15 @@ def _render_into(out: Path, *, n_songs: int, seed: int, duration_s: float, annot
 
 def _render_all(*, seed: int, n_songs: int, duration_s: float, annotation_start_s: float, contrast_share: float,
                 audio_dir: Path,
-                workers: Optional[int], progress: bool,
-                progress_callback: Optional[Callable[[int, int], None]]) -> list[dict]:
+                workers: int | None, progress: bool,
+                progress_callback: Callable[[int, int], None] | None) -> list[dict]:
     """Render every song, in a process pool when workers > 1; results in song order."""
-    from tqdm.auto import tqdm
 
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     workers = max(1, min(int(workers), n_songs))
     args = [(seed, i, duration_s, annotation_start_s, contrast_share, str(audio_dir)) for i in range(n_songs)]
-    results: list[Optional[dict]] = [None] * n_songs
+    results: list[dict | None] = [None] * n_songs
     bar = tqdm(total=n_songs, desc="rendering synthetic corpus", unit="song", disable=not progress)
     done = 0
 
@@ -1351,8 +1359,8 @@ def is_complete_corpus(path: str | os.PathLike, **expected: Any) -> bool:
 
 def ensure_corpus(out_dir: str | os.PathLike | None = None, *, n_songs: int = 150, seed: int = 0,
                   duration_s: float = 45.0, annotation_start_s: float = ANNOTATION_START_S,
-                  workers: Optional[int] = None, progress: bool = True,
-                  progress_callback: Optional[Callable[[int, int], None]] = None) -> Path:
+                  workers: int | None = None, progress: bool = True,
+                  progress_callback: Callable[[int, int], None] | None = None) -> Path:
     """Return a complete corpus with these parameters, rendering it if needed.
 
     An existing synthetic corpus (its corpus.json names ``memo-synth``) with

@@ -29,8 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DatasetError
-from ._common import (
+from memo_core.data._common import (
     check_columns,
     clean_id,
     find_audio,
@@ -39,9 +38,11 @@ from ._common import (
     read_table,
     require_dir,
 )
-from .emomusic import read_annotation_folder, record_from_annotations
-from .records import DatasetLoad
-from .registry import register_dataset
+from memo_core.data.emomusic import read_annotation_folder, record_from_annotations
+from memo_core.data.records import DatasetLoad
+from memo_core.data.registry import register_dataset
+from memo_core.data.synth import default_corpus_dir
+from memo_core.errors import DatasetError
 
 __all__ = ["load_synth", "read_corpus_info"]
 
@@ -111,7 +112,6 @@ def load_synth(root: Path | None, *, require_audio: bool = False) -> DatasetLoad
     """
     if root is None:
         # Imported here so that reading a corpus never loads the generator's dependencies.
-        from .synth import default_corpus_dir
 
         root = Path(default_corpus_dir())
     root = require_dir(Path(root), dataset="synth", hint=_HINT)

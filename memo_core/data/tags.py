@@ -25,11 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
+from tqdm.auto import tqdm
 
-from ..errors import DatasetError, MemoError
-from .records import DatasetLoad, SongRecord
-from .sequences import FrameFeatures
+from memo_core.audio import load_audio
+from memo_core.data.mtg_jamendo import jamendo_tag_list
+from memo_core.data.records import DatasetLoad, SongRecord
+from memo_core.data.sequences import FrameFeatures, report_skipped
+from memo_core.data.synth import TAG_VOCABULARY
+from memo_core.errors import AudioError, DatasetError, FeatureError, MemoError
+from memo_core.features import extract, get_extractor
 
 __all__ = [
     "TAG_INPUT_FRAMES",
@@ -38,7 +42,7 @@ __all__ = [
     "loop_frames",
     "read_mel_npy",
     "build_tag_examples",
-    "collate_tags",
+
 ]
 
 #: Mel frames the MTG-Jamendo baseline feeds its network (about 29.9 s at 12 kHz, hop 256).
@@ -80,11 +84,9 @@ def tag_vocabulary(load: DatasetLoad, *, min_count: int = 1) -> list[str]:
         DatasetError: no song carries a tag.
     """
     if load.dataset == "mtg_jamendo" and load.root is not None:
-        from .mtg_jamendo import jamendo_tag_list
 
         return jamendo_tag_list(load.root)
     if load.dataset == "synth":
-        from .synth import TAG_VOCABULARY
 
         return list(TAG_VOCABULARY)
     counts = Counter(t for song in load.songs for t in song.tags)
@@ -164,12 +166,7 @@ def build_tag_examples(
         DatasetError: no song could be used.
         MemoError: an empty vocabulary.
     """
-    from tqdm.auto import tqdm
 
-    from ..audio import load_audio
-    from ..errors import AudioError, FeatureError
-    from ..features import extract, get_extractor
-    from .sequences import report_skipped
 
     tag_names = tuple(tag_names)
     if not tag_names:
@@ -208,27 +205,3 @@ def build_tag_examples(
     report_skipped(skipped, len(songs), len(examples), what="songs for tagging",
                    hint="Check the folder has audio (or mel .npy files) next to the tag lists.")
     return examples
-
-
-def collate_tags(examples: Sequence[TagExample], *, device: str | torch.device = "cpu"):
-    """Tag examples as one :class:`~memo_core.models.base.Batch`.
-
-    Returns:
-        x [shape=(batch, n_frames, n_mels)] (0 past a song's end), lengths
-        [shape=(batch,)], y [shape=(batch, n_tags)], mask [shape=(batch,)] all True.
-    """
-    from ..models.base import Batch
-
-    if not examples:
-        raise MemoError("collate_tags needs at least one example")
-    n = max(ex.n_frames for ex in examples)
-    x = np.zeros((len(examples), n, examples[0].n_features), dtype=np.float32)
-    for i, ex in enumerate(examples):
-        x[i, : ex.n_frames] = ex.features
-    y = np.stack([ex.targets for ex in examples]).astype(np.float32)
-    return Batch(
-        x=torch.from_numpy(x).to(device),
-        lengths=torch.tensor([ex.n_frames for ex in examples], dtype=torch.long, device=device),
-        y=torch.from_numpy(y).to(device),
-        mask=torch.ones(len(examples), dtype=torch.bool, device=device),
-    )

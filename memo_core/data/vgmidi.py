@@ -66,11 +66,11 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import FRAME_SECONDS
-from ..errors import DatasetError
-from ._common import finish_load, read_text, require_dir
-from .records import DatasetLoad, SongRecord
-from .registry import register_dataset
+from memo_core.audio import FRAME_SECONDS
+from memo_core.data._common import finish_load, read_text, require_dir
+from memo_core.data.records import DatasetLoad, SongRecord
+from memo_core.data.registry import register_dataset
+from memo_core.errors import DatasetError
 
 __all__ = ["load_vgmidi", "measure_curves_to_frames"]
 

@@ -35,8 +35,14 @@ Example::
 
 from __future__ import annotations
 
-from . import combined, librosa_sets, opensmile_sets, spectrograms, tonal  # noqa: F401 - importing registers the extractors
-from .base import (
+from memo_core.features import (  # noqa: F401 - importing registers the extractors
+    combined,
+    librosa_sets,
+    opensmile_sets,
+    spectrograms,
+    tonal,
+)
+from memo_core.features.base import (
     FEATURES_VERSION,
     FeatureExtractor,
     annotation_frame_index,
@@ -46,7 +52,7 @@ from .base import (
     list_features,
     register_feature,
 )
-from .cache import CacheWarning, cache_dir, extract
+from memo_core.features.cache import CacheWarning, cache_dir, extract
 
 __all__ = [
     "FEATURES_VERSION",

@@ -17,12 +17,13 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import inspect
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
-from ..audio import FRAME_SECONDS, Audio
-from ..errors import FeatureError
+from memo_core.audio import FRAME_SECONDS, Audio
+from memo_core.errors import FeatureError
 
 __all__ = [
     "FEATURES_VERSION",
@@ -39,7 +40,7 @@ __all__ = [
 #: every spec, so stale caches and mismatched checkpoints are detected.
 FEATURES_VERSION = "1"
 
-_REGISTRY: dict[str, type["FeatureExtractor"]] = {}
+_REGISTRY: dict[str, type[FeatureExtractor]] = {}
 _T = TypeVar("_T", bound=type)
 
 

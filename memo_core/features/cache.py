@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import Audio
-from ..errors import FeatureError
-from .base import FeatureExtractor, get_extractor
+from memo_core.audio import Audio
+from memo_core.errors import FeatureError
+from memo_core.features.base import FeatureExtractor, get_extractor
 
 __all__ = ["CacheWarning", "cache_dir", "cache_key", "cache_path", "extract", "load_cached", "save_cached"]
 

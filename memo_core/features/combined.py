@@ -3,7 +3,7 @@
 A combined set concatenates the columns of its parts frame by frame. A part
 already in the on-disk feature cache is read from there (never written: a
 combined extraction with the cache off leaves nothing on disk); whole-song
-analysis (:func:`memo_core.analysis.analyse_song`) extracts each part in its
+analysis (:func:`memo_core.explain.analysis.analyse_song`) extracts each part in its
 family's job, sharing the openSMILE pass and the CQT, and joins them with
 :meth:`CombinedSet.combine`.
 
@@ -24,8 +24,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..audio import Audio
-from .base import FeatureExtractor, fit_rows, get_extractor, register_feature
+from memo_core.audio import Audio
+from memo_core.features.base import (
+    FeatureExtractor,
+    fit_rows,
+    get_extractor,
+    register_feature,
+)
+from memo_core.features.cache import load_cached
 
 __all__ = ["CombinedSet"]
 
@@ -36,7 +42,6 @@ class CombinedSet(FeatureExtractor):
     parts: tuple[str, ...] = ()
 
     def _compute(self, audio: Audio) -> np.ndarray:
-        from .cache import load_cached
 
         blocks = []
         for part in self.parts:

@@ -24,13 +24,18 @@ from __future__ import annotations
 import threading
 import warnings
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from ..audio import FRAME_SECONDS, Audio
-from ..errors import FeatureError
-from .base import FeatureExtractor, pad_samples, pool_frames, register_feature
+from memo_core.audio import FRAME_SECONDS, Audio
+from memo_core.errors import FeatureError
+from memo_core.features.base import (
+    FeatureExtractor,
+    pad_samples,
+    pool_frames,
+    register_feature,
+)
 
 __all__ = ["Chroma", "Cqt", "ChromaCqt", "Spectral", "SAMPLE_RATE", "HOP_LENGTH", "clear_intermediates"]
 
@@ -47,7 +52,7 @@ _POWER_AMIN = 1e-10
 
 _BLOCK_FRAMES = 1500  # librosa frames (30 s) a block where descriptors are computed in time blocks
 
-_MEMO: "OrderedDict[tuple, _Analysis]" = OrderedDict()
+_MEMO: OrderedDict[tuple, _Analysis] = OrderedDict()
 _MEMO_SIZE = 1
 _MEMO_LOCK = threading.Lock()
 
@@ -92,12 +97,14 @@ def _analysis(audio: Audio, n_fft: int) -> _Analysis:
 
 
 def _magnitude(a: _Analysis) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     return np.abs(librosa.stft(a.y, n_fft=a.n_fft, hop_length=HOP_LENGTH, center=True))
 
 
 def _cqt(a: _Analysis) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     return np.abs(
@@ -113,6 +120,7 @@ def _cqt(a: _Analysis) -> np.ndarray:
 
 
 def _mel_power(a: _Analysis) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     return librosa.feature.melspectrogram(S=a.get("magnitude") ** 2, sr=SAMPLE_RATE, n_fft=a.n_fft, n_mels=128)
@@ -125,6 +133,7 @@ def _tuning(magnitude: np.ndarray) -> float:
     histogram of the pitches it keeps, so blocks give the same value without
     piptrack's dozen whole-song temporaries (about 1 GB for 10 min).
     """
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     pitches, mags = [], []
@@ -139,6 +148,7 @@ def _tuning(magnitude: np.ndarray) -> float:
 
 
 def _chroma_stft(a: _Analysis) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     magnitude = a.get("magnitude")
@@ -146,6 +156,7 @@ def _chroma_stft(a: _Analysis) -> np.ndarray:
 
 
 def _chroma_cqt(a: _Analysis) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     # The 252-bin CQT is exactly the one chroma_cqt computes by default (C1, 7 x 36 bins).
@@ -153,12 +164,14 @@ def _chroma_cqt(a: _Analysis) -> np.ndarray:
 
 
 def _chroma_cens(a: _Analysis) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     return librosa.feature.chroma_cens(C=a.get("cqt"), sr=SAMPLE_RATE, bins_per_octave=CQT_BINS_PER_OCTAVE)
 
 
 def _cqt_db(a: _Analysis) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     # ref=1 and no top_db: values must not depend on the loudest moment of the clip.
@@ -166,18 +179,21 @@ def _cqt_db(a: _Analysis) -> np.ndarray:
 
 
 def _mel_db(a: _Analysis) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     return librosa.power_to_db(a.get("mel"), ref=1.0, amin=_POWER_AMIN, top_db=None)
 
 
 def _mfcc(a: _Analysis) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     return librosa.feature.mfcc(S=a.get("mel_db"), n_mfcc=20)
 
 
 def _spectral_rest(a: _Analysis) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     magnitude = a.get("magnitude")
@@ -205,6 +221,7 @@ def _spectral_rest(a: _Analysis) -> np.ndarray:
 
 
 def _rms(a: _Analysis) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     return librosa.feature.rms(S=a.get("magnitude"), frame_length=a.n_fft)
@@ -235,6 +252,7 @@ def _pooled(a: _Analysis, keys: list[str]) -> np.ndarray:
 
 
 def _cqt_names() -> list[str]:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     freqs = librosa.cqt_frequencies(

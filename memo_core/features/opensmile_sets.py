@@ -12,7 +12,7 @@ extracting LLDs and deltas in two passes and pooling in pandas).
   by Chaki et al. 2020.
 
 The LLDs are nine tenths of the cost, and both sets start from the same ones:
-inside :func:`one_pass` (as :func:`~memo_core.analysis.analyse_song` runs
+inside :func:`one_pass` (as :func:`~memo_core.explain.analysis.analyse_song` runs
 them), the first of the two extracted from an audio computes both in ONE
 openSMILE pass, with one sink a set, and keeps the other for the next
 extraction of that audio (the values are identical to two separate passes).
@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import FRAME_SECONDS, Audio
-from ..errors import FeatureError
-from .base import FeatureExtractor, fit_rows, register_feature
+from memo_core.audio import FRAME_SECONDS, Audio
+from memo_core.errors import FeatureError
+from memo_core.features.base import FeatureExtractor, fit_rows, register_feature
 
 __all__ = ["Deam260", "Compare6373", "clear_intermediates", "one_pass"]
 
@@ -162,6 +162,7 @@ _TOGETHER = threading.local()
 
 
 def _config_root() -> Path:
+    # lazy: openSMILE loads its native library; only computing these features needs it
     import opensmile
 
     return Path(opensmile.__file__).resolve().parent / "core" / "config"
@@ -209,6 +210,7 @@ def _config(kinds: tuple[str, ...]) -> tuple[Path, dict[str, str]]:
 
 
 def _open(kinds: tuple[str, ...], sample_rate: int) -> Any:
+    # lazy: openSMILE loads its native library; only computing these features needs it
     from opensmile.core.lib import OpenSMILE
 
     path, options = _config(kinds)
@@ -289,7 +291,7 @@ def one_pass(extractors: Iterable[FeatureExtractor]) -> Iterator[None]:
     the others in this thread's memory for their own extraction of that audio
     (the latest audio only; this thread's :func:`clear_intermediates` drops
     them). Extractors of other families are ignored. Use it when the sets will all be extracted, as
-    :func:`~memo_core.analysis.analyse_song` does: a set kept and never asked
+    :func:`~memo_core.explain.analysis.analyse_song` does: a set kept and never asked
     for is wasted time.
 
     Args:

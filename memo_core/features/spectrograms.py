@@ -25,9 +25,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..audio import FRAME_SECONDS, Audio
-from ..errors import FeatureError
-from .base import FeatureExtractor, fit_rows, pad_samples, register_feature
+from memo_core.audio import FRAME_SECONDS, Audio
+from memo_core.errors import FeatureError
+from memo_core.features.base import (
+    FeatureExtractor,
+    fit_rows,
+    pad_samples,
+    register_feature,
+)
 
 __all__ = ["LogMel128", "LogMel128Steps", "Mel96"]
 
@@ -61,6 +66,7 @@ class LogMel128(FeatureExtractor):
         return audio.n_frames * self.frames_per_step
 
     def _compute(self, audio: Audio) -> np.ndarray:
+        # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
         import librosa
 
         sample_rate = self.params["sample_rate"]
@@ -125,6 +131,7 @@ class Mel96(FeatureExtractor):
         return 1 + n // self.hop_length
 
     def _compute(self, audio: Audio) -> np.ndarray:
+        # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
         import librosa
 
         y = audio.resampled(self.sample_rate).samples

@@ -59,10 +59,15 @@ import numbers
 
 import numpy as np
 
-from ..audio import FRAME_SECONDS, Audio
-from ..errors import FeatureError
-from .base import FeatureExtractor, register_feature
-from .librosa_sets import _PER_STEP, HOP_LENGTH, PITCH_CLASSES, _analysis
+from memo_core.audio import FRAME_SECONDS, Audio
+from memo_core.errors import FeatureError
+from memo_core.features.base import FeatureExtractor, register_feature
+from memo_core.features.librosa_sets import (
+    _PER_STEP,
+    HOP_LENGTH,
+    PITCH_CLASSES,
+    _analysis,
+)
 
 __all__ = ["Loudness", "Tonal", "KK_MAJOR", "KK_MINOR", "frame_power", "key_correlations"]
 
@@ -205,6 +210,7 @@ def _sounding(y: np.ndarray, n_chroma_frames: int) -> np.ndarray:
 
 
 def _tonal(audio: Audio, context_frames: int) -> np.ndarray:
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
     import librosa
 
     a = _analysis(audio, _N_FFT)

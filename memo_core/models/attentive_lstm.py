@@ -32,10 +32,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import SequenceConfig, SequenceModel
-from .layers import AdditiveAttention, MaskedSoftmax, length_mask
-from .outputs import ModelOutput
-from .registry import register_model
+from memo_core.models.base import SequenceConfig, SequenceModel
+from memo_core.models.layers import AdditiveAttention, MaskedSoftmax, length_mask
+from memo_core.models.outputs import ModelOutput
+from memo_core.models.registry import register_model
 
 __all__ = [
     "StackedLSTM",

@@ -8,19 +8,21 @@ predictions and explanation maps:
 ``lengths`` gives each song's true number of frames in a padded batch (``None``
 means all are full length); models must give every song the same output as when
 it runs alone, so padding never leaks into attention, a backward LSTM or a fused
-scale. Training (``memo_core.train.fit``) knows no model by name: it calls the
+scale. Training (``memo_core.training.loop.fit``) knows no model by name: it calls the
 hooks below, whose defaults suit an ordinary gradient-trained model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from .outputs import ModelOutput
+from memo_core.data.batching import Batch, collate
+from memo_core.models.outputs import ModelOutput
 
 __all__ = ["SequenceConfig", "SequenceModel", "Batch"]
 
@@ -38,32 +40,6 @@ class SequenceConfig:
     n_targets: int = 2
 
 
-@dataclass
-class Batch:
-    """A padded batch as ``fit`` hands it to models.
-
-    Per-frame models get the shapes below; a tagging model (``task ==
-    "tagging"``) gets one row of tags per song: y [shape=(batch, n_tags)] and
-    mask [shape=(batch,)] (True for every song).
-
-    Attributes:
-        x: normalised features. [shape=(batch, n_frames, n_features)]
-        lengths: true frames per song. [shape=(batch,)]
-        y: targets, 0 where unannotated. [shape=(batch, n_frames, n_targets)]
-        mask: True on annotated frames within the song. [shape=(batch, n_frames)]
-        song_y: clip-level sign labels (+1/-1, 0 where unknown), or ``None`` when no song of
-            the batch has one. [shape=(batch, n_targets)]
-        song_mask: True where ``song_y`` holds a label. [shape=(batch, n_targets)]
-        song_weight: each song's clip-level loss weight. [shape=(batch,)]
-    """
-
-    x: Tensor
-    lengths: Tensor
-    y: Tensor
-    mask: Tensor
-    song_y: Tensor | None = None
-    song_mask: Tensor | None = None
-    song_weight: Tensor | None = None
 
 
 class SequenceModel(nn.Module):
@@ -72,7 +48,7 @@ class SequenceModel(nn.Module):
     Hooks for ``fit`` (override only where the paper differs):
 
     * :meth:`train_defaults`: the paper's optimiser, learning rate, batch size,
-      epochs, ... as overrides of ``memo_core.train.TrainConfig`` fields;
+      epochs, ... as overrides of ``memo_core.training.loop.TrainConfig`` fields;
     * :meth:`training_loss`: the loss of one batch (default: MSE of
       ``prediction`` on annotated frames); a model whose parts are trained
       separately (DBLSTM's scales) sums their own losses here;
@@ -81,7 +57,7 @@ class SequenceModel(nn.Module):
       solved in closed form (MLR on the training data; the ELM readout on
       held-out outputs, as Li et al. fit it; a tagger's decision thresholds);
     * :meth:`make_batch`: how examples become a :class:`Batch` (default:
-      :func:`memo_core.train.collate`, padded per-frame sequences);
+      :func:`memo_core.data.batching.collate`, padded per-frame sequences);
     * :meth:`selection_loss`: the value early stopping minimises on the
       validation batches (default ``None``: the validation loss; a tagger
       returns ``1 - ROC-AUC-macro``, as Rajamani et al. stop on ROC-AUC).
@@ -132,7 +108,6 @@ class SequenceModel(nn.Module):
 
     def make_batch(self, examples: Sequence[Any], *, device: str | torch.device = "cpu") -> Batch:
         """Examples as one padded :class:`Batch` (default: per-frame sequences)."""
-        from ..train import collate
 
         return collate(examples, device=device)
 

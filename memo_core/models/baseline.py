@@ -10,15 +10,17 @@ numerical stability), so ``fit`` runs no gradient epochs for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from .base import Batch, SequenceConfig, SequenceModel
-from .outputs import ModelOutput
-from .registry import register_model
+from memo_core.data.batching import Batch
+from memo_core.models.base import SequenceConfig, SequenceModel
+from memo_core.models.outputs import ModelOutput
+from memo_core.models.registry import register_model
 
 __all__ = ["MLR", "MLRConfig", "LoudnessRegression", "LoudnessConfig", "SongLinear", "SongLinearConfig"]
 

@@ -26,12 +26,14 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..audio import FRAME_SECONDS
-from ..errors import MemoError
-from .base import Batch, SequenceConfig, SequenceModel
-from .layers import length_mask
-from .outputs import ModelOutput
-from .registry import register_model
+from memo_core.audio import FRAME_SECONDS
+from memo_core.data.batching import Batch
+from memo_core.errors import MemoError
+from memo_core.models.base import SequenceConfig, SequenceModel
+from memo_core.models.layers import length_mask
+from memo_core.models.losses import LOSSES
+from memo_core.models.outputs import ModelOutput
+from memo_core.models.registry import register_model
 
 __all__ = [
     "DAMFFConfig",
@@ -577,14 +579,13 @@ class DAMFF(SequenceModel):
     def training_loss(self, output: ModelOutput, batch: Batch) -> Tensor:
         """Sum over targets of each target's loss over the batch's annotated steps (Sec. 4.3).
 
-        Each target's loss is ``fit``'s (:data:`memo_core.train.LOSSES`) on its
+        Each target's loss is ``fit``'s (:data:`memo_core.models.losses.LOSSES`) on its
         own column: ``"ccc"`` is 1 - Lin's CCC over all annotated steps of the
         batch pooled (population variances; MSE for a single step, which has no
         variance), ``"rmse"``/``"mse"`` the root / mean squared error over them.
         Summing keeps each target's gradient what its own loss gives (the paper
         names one loss per dimension).
         """
-        from ..train import LOSSES  # here, not at the top: importing a model need not load training and data
 
         if not bool(batch.mask.any()):
             return output.prediction.sum() * 0.0

@@ -13,19 +13,21 @@ scales' predictions, their deltas and their smoothed values frame by frame.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import product
-from typing import Any, Iterable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..errors import MemoError
-from .base import Batch, SequenceConfig, SequenceModel
-from .outputs import ModelOutput
-from .registry import register_model
+from memo_core.data.batching import Batch
+from memo_core.errors import MemoError
+from memo_core.models.base import SequenceConfig, SequenceModel
+from memo_core.models.outputs import ModelOutput
+from memo_core.models.registry import register_model
 
 __all__ = ["DBLSTMELM", "DBLSTMELMConfig", "DBLSTMRegressor", "dblstm_elm_n_parameters"]
 

@@ -30,11 +30,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..errors import MemoError
-from .base import SequenceConfig, SequenceModel
-from .layers import MaskedSoftmax, length_mask
-from .outputs import ModelOutput
-from .registry import register_model
+from memo_core.errors import MemoError
+from memo_core.models.base import SequenceConfig, SequenceModel
+from memo_core.models.layers import MaskedSoftmax, length_mask
+from memo_core.models.outputs import ModelOutput
+from memo_core.models.registry import register_model
 
 __all__ = [
     "MaLSTMConfig",

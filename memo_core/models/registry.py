@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ..errors import MemoError
+from memo_core.errors import MemoError
 
 __all__ = ["register_model", "get_model", "list_models", "list_presets", "model_config", "model_class", "ModelSpec"]
 
-_REGISTRY: dict[str, "ModelSpec"] = {}
+_REGISTRY: dict[str, ModelSpec] = {}
 # Modules that register models on import; imported lazily so `import memo_core` stays fast.
 _FAMILY_MODULES = ("baseline", "mca", "dblstm_elm", "attentive_lstm", "damff", "vggish")
 _loaded = False

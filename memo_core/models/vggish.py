@@ -50,19 +50,22 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..errors import MemoError, MetricError
-from .base import Batch, SequenceConfig, SequenceModel
-from .layers import AReLU, LocalSelfAttention2d
-from .outputs import ModelOutput
-from .registry import register_model
+from memo_core.data.batching import Batch, collate_tags
+from memo_core.errors import MemoError, MetricError
+from memo_core.metrics import roc_auc_macro
+from memo_core.models.base import SequenceConfig, SequenceModel
+from memo_core.models.layers import AReLU, LocalSelfAttention2d
+from memo_core.models.outputs import ModelOutput
+from memo_core.models.registry import register_model
 
 __all__ = [
     "VGGishConfig",
@@ -410,7 +413,6 @@ class VGGishTagger(SequenceModel):
         return dict(PAPER_TRAIN_DEFAULTS)
 
     def make_batch(self, examples: Sequence[Any], *, device: str | torch.device = "cpu") -> Batch:
-        from ..data.tags import collate_tags
 
         return collate_tags(examples, device=device)
 
@@ -438,7 +440,6 @@ class VGGishTagger(SequenceModel):
         run, so every epoch is judged by the same measure, and no explanation
         pass runs (``None`` only when there are no batches).
         """
-        from ..metrics import roc_auc_macro
 
         pair = self._tags_and_scores(batches)
         if pair is None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import REPO
+from tests._helpers import REPO
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path(os.environ.get("MEMO_BROWSER_CHROMIUM", "/usr/bin/chromium"))

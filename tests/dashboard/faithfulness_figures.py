@@ -1,9 +1,9 @@
-"""Deletion-test summaries as ``validate-real`` stores them in the manifest (:func:`memo_core.faithfulness.summarise`
+"""Deletion-test summaries as ``validate-real`` stores them in the manifest (:func:`memo_core.explain.faithfulness.summarise`
 of per-song results made up here), and the notes a page writes beside its maps."""
 
 from __future__ import annotations
 
-from memo_core.faithfulness import summarise
+from memo_core.explain.faithfulness import summarise
 
 SONG = "Does this map matter? On this song:"
 REAL = "On the real validation clips:"

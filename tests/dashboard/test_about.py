@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ..conftest import REPO
+from tests._helpers import REPO
 
 PAGE = str(REPO / "dashboard" / "app_pages" / "about.py")
 

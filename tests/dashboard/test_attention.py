@@ -7,9 +7,10 @@ import json
 import numpy as np
 
 from dashboard.plots.attention import HIGHLIGHT
+from tests.dashboard._helpers import chart_specs as _charts
+from tests.dashboard._helpers import open_page, song_wav, texts, upload
+from tests.dashboard._helpers import values as _array
 
-from .conftest import chart_specs as _charts, open_page, song_wav, texts, upload
-from .conftest import values as _array
 
 def _names(spec):
     return [d.get("name") for d in spec["data"]]
@@ -87,7 +88,7 @@ def test_attention_page_on_an_upload_marks_the_prediction(corpus_env):
 
 
 def test_a_model_that_fails_on_the_song_is_reported_not_called_unchosen(corpus_env, monkeypatch):
-    import memo_core.analysis as analysis
+    import memo_core.explain.analysis as analysis
 
     real = analysis.explain_features
 
@@ -110,7 +111,7 @@ def test_a_model_that_fails_on_the_song_is_reported_not_called_unchosen(corpus_e
 
 
 def test_attention_page_says_whether_each_map_matters(corpus_env, manifest_with):
-    from memo_core.faithfulness import NO_BETTER
+    from memo_core.explain.faithfulness import NO_BETTER
 
     from .faithfulness_figures import REAL, SONG, deletion_summary, notes
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import REPO
-from .conftest import open_page, texts
+from tests._helpers import REPO
+from tests.dashboard._helpers import open_page, texts
 
 #: What the copied sets' manifests say they were trained on (shown in the sidebar).
 _TRAINED_ON = {"dataset": "deam+synth", "sources": [{"dataset": "deam", "weight": 1.0},
@@ -112,7 +112,11 @@ def test_served_app_offers_only_the_sets_inside_the_roots(corpus_env, tmp_path, 
 
 
 def test_checkpoint_folder_check_reuses_the_dataset_roots(tmp_path):
-    from dashboard.resources import Settings, check_checkpoints_dir, checkpoint_sets_under_roots
+    from dashboard.resources import (
+        Settings,
+        check_checkpoints_dir,
+        checkpoint_sets_under_roots,
+    )
     from memo_core.errors import CheckpointError
 
     root = tmp_path / "root"
@@ -139,8 +143,8 @@ def test_checkpoint_folder_check_reuses_the_dataset_roots(tmp_path):
 
 
 def test_trained_on_summary_reads_what_train_defaults_writes_and_survives_malformed_manifests():
-    from memo_core.defaults import read_manifest
-    from memo_core.views import trained_on_summary
+    from memo_core.explain.trust import trained_on_summary
+    from memo_core.pretrained import read_manifest
 
     shipped = trained_on_summary(read_manifest(REPO / "checkpoints"))
     assert shipped.startswith("synth (memo-synth v2, seed 0, 150 songs of 45 s), 4q; made ")

@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from memo_core.defaults import read_manifest
-
-from .conftest import open_page, song_wav, texts, upload
+from memo_core.pretrained import read_manifest
+from tests.dashboard._helpers import open_page, song_wav, texts, upload
 
 
 def _charts(app) -> dict[str, dict]:
@@ -119,7 +118,7 @@ def test_a_corpus_with_too_few_songs_shows_what_to_do(corpus_env, tmp_path, monk
 
 
 def test_real_recordings_section_lists_checkpoints_and_baselines(corpus_env, manifest_with):
-    from tests.conftest import tagger_entry, validated_entry
+    from tests._helpers import tagger_entry, validated_entry
 
     manifest_with({"mca": {k: v for k, v in validated_entry("mca").items()
                            if k in ("validation_real", "training_sources")},

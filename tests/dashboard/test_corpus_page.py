@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import open_page, texts
+from tests.dashboard._helpers import open_page, texts
 
 
 def test_fresh_machine_offers_to_render_the_corpus(tmp_path, monkeypatch):

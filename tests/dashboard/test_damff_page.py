@@ -7,8 +7,9 @@ import json
 
 import numpy as np
 
-from .conftest import charts_by_key as _charts, open_page, song_wav, texts, upload
-from .conftest import values as _array
+from tests.dashboard._helpers import charts_by_key as _charts
+from tests.dashboard._helpers import open_page, song_wav, texts, upload
+from tests.dashboard._helpers import values as _array
 
 
 def _names(spec) -> list:
@@ -89,7 +90,7 @@ def test_damff_page_after_switching_song_with_an_upload_and_without_damff(corpus
 
 
 def test_damff_page_says_whether_the_spatial_attention_matters(corpus_env, manifest_with):
-    from memo_core.faithfulness import NO_BETTER
+    from memo_core.explain.faithfulness import NO_BETTER
 
     from .faithfulness_figures import REAL, SONG, deletion_summary, notes
 

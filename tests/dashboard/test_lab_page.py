@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from .conftest import open_page, texts, values
+from tests.dashboard._helpers import open_page, texts, values
 
 
 def test_preset_is_rendered_analysed_and_offered_to_the_other_pages(corpus_env):

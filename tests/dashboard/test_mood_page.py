@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from .conftest import charts_by_key as _charts, open_page, song_wav, texts, upload
-from .conftest import values as _array
+from tests.dashboard._helpers import charts_by_key as _charts
+from tests.dashboard._helpers import open_page, song_wav, texts, upload
+from tests.dashboard._helpers import values as _array
 
 TAGGERS = ["vggish", "vggish_sa3", "vggish_arelu"]
 
@@ -100,8 +101,8 @@ def test_mood_page_after_switching_song_upload_and_fewer_taggers(corpus_env):
 
 
 def test_mood_page_shows_the_taggers_tag_spread_on_real_songs(corpus_env, manifest_with):
-    from tests.conftest import tagger_entry
-    from memo_core.views import FLAT_TAGS, UNVALIDATED
+    from memo_core.explain.trust import FLAT_TAGS, UNVALIDATED
+    from tests._helpers import tagger_entry
 
     manifest_with({"vggish": {"tag_spread": tagger_entry(std=0.01)["tag_spread"]},
                    "vggish_sa3": {"tag_spread": tagger_entry()["tag_spread"]},

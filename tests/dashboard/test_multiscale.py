@@ -6,8 +6,9 @@ import json
 
 import numpy as np
 
-from .conftest import chart_specs as _charts, open_page, song_wav, texts, upload
-from .conftest import values as _array
+from tests.dashboard._helpers import chart_specs as _charts
+from tests.dashboard._helpers import open_page, song_wav, texts, upload
+from tests.dashboard._helpers import values as _array
 
 SCALES = ["5 frames (2.5 s)", "10 frames (5 s)", "20 frames (10 s)"]
 DBLSTM = ["10 frames (5 s)", "20 frames (10 s)", "30 frames (15 s)", "60 frames (30 s)"]
@@ -98,7 +99,7 @@ def test_multiscale_page_on_an_upload_has_no_metrics(corpus_env):
 
 
 def test_multiscale_page_says_whether_the_scales_and_windows_matter(corpus_env, manifest_with):
-    from memo_core.faithfulness import NO_BETTER
+    from memo_core.explain.faithfulness import NO_BETTER
 
     from .faithfulness_figures import REAL, SONG, deletion_summary, notes, scale_summary
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import chart_specs, open_page, texts, values
+from tests.dashboard._helpers import chart_specs, open_page, texts, values
 
 
 def _open_dataset(app, name: str, root) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import open_page, song_wav, upload
+from tests.dashboard._helpers import open_page, song_wav, upload
 
 
 @pytest.mark.parametrize("page", ["song", "attention", "multiscale", "damff", "mood"])

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import open_page, song_wav, texts, upload
+from tests.dashboard._helpers import open_page, song_wav, texts, upload
 
 
 def _chart_specs(app):
@@ -152,7 +152,7 @@ def test_dataset_root_check_refuses_paths_outside_the_roots(tmp_path):
 def test_tampered_checkpoint_is_reported_and_the_rest_load(corpus_env, tmp_path, monkeypatch):
     import shutil
 
-    from tests.conftest import REPO
+    from tests._helpers import REPO
 
     folder = tmp_path / "ckpts"
     shutil.copytree(REPO / "checkpoints", folder)
@@ -233,7 +233,7 @@ def test_a_typed_folder_and_a_chosen_song_are_remembered_across_datasets(corpus_
 
 def _real_music_manifest() -> dict:
     """mca validated (good), at validated (poor), bat and dblstm_elm with malformed figures, the rest without."""
-    from tests.conftest import validated_entry
+    from tests._helpers import validated_entry
 
     return {
         "mca": {k: v for k, v in validated_entry("mca").items() if k in ("validation_real", "training_sources")},
@@ -247,7 +247,7 @@ def _real_music_manifest() -> dict:
 
 def test_song_page_shows_how_far_to_trust_each_checkpoint_on_real_music(corpus_env, manifest_with):
     from dashboard.widgets import TRUST_EXPANDER
-    from memo_core.views import UNVALIDATED
+    from memo_core.explain.trust import UNVALIDATED
 
     manifest_with(_real_music_manifest())
     app = open_page()

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from memo_core.cli import main
+from memo_core.cli.parser import main
 from memo_core.data import DatasetLoad, load_dataset
 from memo_core.data.fourq import QUADRANT_SIGNS, quadrant_signs
 from memo_core.data.splits import grouped_folds, grouped_split
 from memo_core.errors import DatasetError
-
-from ..realdata_layouts import FOLDER, Clip, quadrant_clips, write_4q
+from tests.realdata_layouts import FOLDER, Clip, quadrant_clips, write_4q
 
 # --------------------------------------------------------------------------- fixture layout
 

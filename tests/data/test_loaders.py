@@ -17,8 +17,7 @@ from memo_core.data import (
     register_dataset,
 )
 from memo_core.errors import DatasetError
-
-from ..conftest import make_tone
+from tests._helpers import make_tone
 
 DEAM_DYNAMIC = Path("annotations/annotations averaged per song/dynamic (per second annotations)")
 DEAM_STATIC = Path("annotations/annotations averaged per song/song_level")

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from memo_core.data import list_datasets, load_dataset
-from memo_core.data import midi_render
+from memo_core.data import list_datasets, load_dataset, midi_render
 from memo_core.data.emopia import EMOPIA_QUADRANT_SIGNS, parse_emopia_name
 from memo_core.data.licences import SOURCE_LICENCES, licence_of, source_licence
 from memo_core.data.midi_render import (
@@ -305,7 +304,7 @@ def test_emopia_real(shared_data):
 
 
 def test_datasets_command(shared_data, capsys):
-    from memo_core.cli import main
+    from memo_core.cli.parser import main
 
     assert main(["datasets", "--dataset", "vgmidi", "--root", str(shared_data / "vgmidi")]) == 0
     assert "vgmidi: 200 songs" in capsys.readouterr().out

@@ -2,8 +2,7 @@
 
 import pytest
 
-from memo_core.data import load_dataset
-from memo_core.data import registry
+from memo_core.data import load_dataset, registry
 from memo_core.errors import DatasetError
 
 

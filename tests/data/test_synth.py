@@ -199,7 +199,7 @@ def _learnability(tmp_path, *, n_songs: int, duration_s: float):
     from sklearn.model_selection import GroupKFold
 
     from memo_core.data import load_dataset
-    from memo_core.data.synth_transfer import _fit_predict, _pairs, frame_features
+    from memo_core.experiments.transfer import _fit_predict, _pairs, frame_features
 
     # Every song has contrasting sections, so there are dynamics for the lag to matter.
     root = generate_corpus(tmp_path / "learn", n_songs=n_songs, seed=11, duration_s=duration_s, progress=False,
@@ -238,7 +238,7 @@ def test_annotation_describes_the_frame_ending_at_it(monkeypatch, tmp_path):
 def test_transfer_pairs_each_annotation_with_the_frame_ending_at_it():
     from types import SimpleNamespace
 
-    from memo_core.data.synth_transfer import _pairs
+    from memo_core.experiments.transfer import _pairs
 
     song = SimpleNamespace(frame_times=np.array([15.0, 15.5, 45.0]), arousal=np.zeros(3), valence=np.zeros(3))
     x = np.arange(91, dtype=np.float32)[:, None]   # a 45.02 s clip: frame 90 is almost all padding

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from memo_core.data import load_dataset
+from memo_core.data.batching import collate_tags
 from memo_core.data.records import DatasetLoad, SongRecord
 from memo_core.data.sequences import Normalizer, SkippedSongsWarning
 from memo_core.data.tags import (
     TAG_INPUT_FRAMES,
     build_tag_examples,
-    collate_tags,
     loop_frames,
     read_mel_npy,
     tag_vocabulary,

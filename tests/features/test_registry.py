@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from memo_core.errors import FeatureError, MemoError
-from memo_core.features import FeatureExtractor, frame_times, get_extractor, list_features, register_feature
+from memo_core.features import (
+    FeatureExtractor,
+    frame_times,
+    get_extractor,
+    list_features,
+    register_feature,
+)
 
 EXPECTED = {
     "deam260": (260, 0.5),

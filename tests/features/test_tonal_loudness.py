@@ -8,11 +8,18 @@ import numpy as np
 import pytest
 
 from memo_core.audio import Audio
-from memo_core.cli import main
+from memo_core.cli.parser import main
 from memo_core.errors import FeatureError
 from memo_core.features import extract, get_extractor, list_features
 from memo_core.features.librosa_sets import clear_intermediates
-from memo_core.features.tonal import KEY_NAMES, KK_MAJOR, KK_MINOR, Loudness, Tonal, key_correlations
+from memo_core.features.tonal import (
+    KEY_NAMES,
+    KK_MAJOR,
+    KK_MINOR,
+    Loudness,
+    Tonal,
+    key_correlations,
+)
 
 SR = 44_100
 LOUDNESS = ["rms_db", "rms_db_2s"]

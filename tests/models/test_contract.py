@@ -9,10 +9,17 @@ import numpy as np
 import pytest
 import torch
 
+from memo_core.data.batching import Batch
 from memo_core.errors import MemoError
-from memo_core.models.base import Batch
 from memo_core.models.outputs import EXPLANATION_NAMES, ModelOutput
-from memo_core.models.registry import get_model, list_models, list_presets, model_class, model_config, register_model
+from memo_core.models.registry import (
+    get_model,
+    list_models,
+    list_presets,
+    model_class,
+    model_config,
+    register_model,
+)
 
 N_FEATURES = 12
 N_FRAMES = 48

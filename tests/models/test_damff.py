@@ -9,9 +9,14 @@ import numpy as np
 import pytest
 import torch
 
+from memo_core.data.batching import Batch
 from memo_core.errors import MemoError
-from memo_core.models.base import Batch
-from memo_core.models.damff import FUSION_MAPS, DAMFF, DualAttentionFusion, sliding_windows
+from memo_core.models.damff import (
+    DAMFF,
+    FUSION_MAPS,
+    DualAttentionFusion,
+    sliding_windows,
+)
 from memo_core.models.outputs import ModelOutput
 from memo_core.models.registry import get_model, list_presets
 
@@ -267,7 +272,7 @@ def test_eval_chunks_give_the_unchunked_result(monkeypatch):
 
 @pytest.mark.parametrize("preset", ["tiny", "tiny_wo_channel"])
 def test_save_then_load_gives_identical_outputs(preset):
-    from memo_core.checkpoints import _retuple
+    from memo_core.training.checkpoints import _retuple
 
     model = _windowed() if preset == "tiny" else _model(preset)
     buffer = io.BytesIO()
@@ -317,7 +322,8 @@ def test_loss_is_ccc_for_arousal_and_rmse_for_valence():
 
 
 def test_loss_is_fits_loss_of_each_target_column_summed(monkeypatch):
-    import memo_core.train as train
+    import memo_core.models.damff as damff_module
+    from memo_core.models import losses
 
     g = torch.Generator().manual_seed(3)
     pred = torch.randn(3, 9, 2, generator=g)
@@ -329,12 +335,12 @@ def test_loss_is_fits_loss_of_each_target_column_summed(monkeypatch):
         return ModelOutput(prediction=pred[..., i:i + 1]), Batch(batch.x, batch.lengths, y[..., i:i + 1], mask)
 
     for names, kinds in ((("valence", "arousal"), ("rmse", "ccc")), (("valence", "dominance"), ("rmse", "mse"))):
-        expected = train.LOSSES[kinds[0]](*column(0)) + train.LOSSES[kinds[1]](*column(1))
+        expected = losses.LOSSES[kinds[0]](*column(0)) + losses.LOSSES[kinds[1]](*column(1))
         assert torch.equal(_model(target_names=names).training_loss(ModelOutput(prediction=pred), batch), expected)
     calls = []
     spies = {kind: (lambda out, b, kind=kind, real=real: calls.append((kind, out.prediction.shape[-1])) or real(out, b))
-             for kind, real in train.LOSSES.items()}
-    monkeypatch.setattr(train, "LOSSES", spies)
+             for kind, real in losses.LOSSES.items()}
+    monkeypatch.setattr(damff_module, "LOSSES", spies)
     _model().training_loss(ModelOutput(prediction=pred), batch)
     assert calls == [("rmse", 1), ("ccc", 1)]  # fit's own functions, one target column each
 
@@ -387,7 +393,7 @@ def test_explanation_axes_name_time_mel_bands_and_step_offsets():
 def test_a_few_epochs_lower_the_loss_on_rendered_audio(tiny_corpus):
     from memo_core.data import load_dataset
     from memo_core.data.sequences import Normalizer, build_examples
-    from memo_core.train import TrainConfig, fit
+    from memo_core.training.loop import TrainConfig, fit
 
     examples = build_examples(load_dataset("synth", tiny_corpus), features="logmel128_steps", progress=False)
     assert examples[0].n_features == N_FEATURES and examples[0].n_frames == 40

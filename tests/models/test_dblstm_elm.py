@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
+from memo_core.data.batching import Batch
 from memo_core.errors import MemoError
-from memo_core.models.base import Batch
 from memo_core.models.dblstm_elm import _shapley_coefficients, dblstm_elm_n_parameters
 from memo_core.models.registry import get_model
 

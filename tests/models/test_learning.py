@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from memo_core.data import load_dataset
+from memo_core.data.batching import collate
 from memo_core.data.sequences import Normalizer, build_examples
 from memo_core.models.registry import get_model, list_models, model_class
-from memo_core.train import TrainConfig, collate, fit
+from memo_core.training.loop import TrainConfig, fit
 
 
 @pytest.fixture(scope="module")

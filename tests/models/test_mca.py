@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from memo_core.errors import MemoError
-from memo_core.models.mca import MCA, MaALSTM, MaLSTM, causal_windows, lstm_parameter_count
+from memo_core.models.mca import (
+    MCA,
+    MaALSTM,
+    MaLSTM,
+    causal_windows,
+    lstm_parameter_count,
+)
 from memo_core.models.registry import get_model, list_presets
 
 N_FEATURES = 12

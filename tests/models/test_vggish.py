@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from memo_core.checkpoints import _retuple
+from memo_core.data.batching import Batch
 from memo_core.data.tags import loop_frames
 from memo_core.errors import MemoError
-from memo_core.models.base import Batch
 from memo_core.models.complexity import count_flops
 from memo_core.models.layers import AReLU, LocalSelfAttention2d
 from memo_core.models.registry import get_model, list_presets
 from memo_core.models.vggish import VGGishTagger, best_f1_thresholds, window_starts
+from memo_core.training.checkpoints import _retuple
 
 N_MELS = 96
 FRAMES = 1400
@@ -404,7 +404,7 @@ def test_a_few_epochs_lower_the_training_loss(tiny_corpus):
     from memo_core.data import load_dataset
     from memo_core.data.sequences import Normalizer
     from memo_core.data.tags import build_tag_examples, tag_vocabulary
-    from memo_core.train import TrainConfig, fit
+    from memo_core.training.loop import TrainConfig, fit
 
     load = load_dataset("synth", tiny_corpus)
     with warnings.catch_warnings():
