@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,18 +29,39 @@ def _audio_files(path: Path) -> list[Path]:
 
 
 def _audio_inputs(audio: str) -> list[tuple[Path, Path]]:
-    """The audio files under ``audio`` with the output stem of each (relative, no suffix).
+    """The audio files under ``audio`` with the output name of each (relative, without a suffix).
 
-    Two files that differ only by suffix (song.wav beside song.mp3) keep their
-    suffixes in the stem, so no output overwrites another.
+    One rule for a file and a folder (:data:`memo_core.cli.parser.OUTPUT_NAMES`): an output is named
+    after its audio file without the audio suffix (``3.mp3`` -> ``3``), in the
+    file's subfolder under the folder given. Files of one folder whose names
+    differ only by the suffix (``a.wav`` beside ``a.mp3``, compared ignoring
+    case) keep it (``a.wav``, ``a.mp3``), so no output overwrites another; a
+    note on stderr names them, and every other file keeps the plain rule.
+
+    Raises:
+        MemoError: ``audio`` does not exist, holds no audio file, or two outputs
+            would still share a name (``a.wav.flac`` beside ``a.wav`` and ``a.flac``).
     """
     files = _audio_files(Path(audio))
     if not files:
         raise MemoError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) under {audio}.")
     root = Path(audio) if Path(audio).is_dir() else Path(audio).parent
-    stems = [p.relative_to(root).with_suffix("") for p in files]
-    if len(set(stems)) < len(stems):
-        stems = [p.relative_to(root) for p in files]
+    relative = [p.relative_to(root) for p in files]
+
+    def key(name: Path) -> str:
+        return name.as_posix().casefold()
+
+    shared = Counter(key(r.with_suffix("")) for r in relative)
+    clashing = [r for r in relative if shared[key(r.with_suffix(""))] > 1]
+    stems = [r if shared[key(r.with_suffix(""))] > 1 else r.with_suffix("") for r in relative]
+    taken = Counter(key(s) for s in stems)
+    if any(n > 1 for n in taken.values()):
+        same = sorted(str(r) for r, s in zip(relative, stems) if taken[key(s)] > 1)
+        raise MemoError(f"{', '.join(same)} would write outputs of the same name: rename one of them, or give "
+                        "them as separate inputs with separate --out folders.")
+    if clashing:
+        print(f"note: {', '.join(map(str, clashing))} differ only by their suffix: their outputs keep it "
+              f"({', '.join(f'{r}.*' for r in clashing)}).", file=sys.stderr)
     return list(zip(files, stems))
 
 

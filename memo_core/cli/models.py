@@ -167,12 +167,14 @@ def _show_tags(label: str, song) -> None:
 
 
 
-def _summary(ckpt, n_files: int, failed: list[tuple[Path, str]], out: Path, fused: bool = False) -> int:
-    """Print one checkpoint's line and its skipped files; 1 when every file failed."""
+def _summary(ckpt, label: str, n_files: int, failed: list[tuple[Path, str]], out: Path, fused: bool = False) -> int:
+    """Print one checkpoint's line, named by ``label`` (its manifest key or file), and its skipped files;
+    1 when every file failed."""
     tagging = getattr(ckpt.model, "task", "regression") == "tagging"
     what = ("tag scores CSV" + (" + fused CSV" if fused else "") if tagging else "per-frame CSV")
-    print(f"{ckpt.info['model_name']}: {n_files - len(failed)} of {n_files} files -> {out} "
-          f"({what} + explanations .npz)")
+    model = str(ckpt.info.get("model_name", ""))
+    print(f"{label}{f' ({model})' if model and model != label else ''}: {n_files - len(failed)} of {n_files} "
+          f"files -> {out} ({what} + explanations .npz)")
     for path, reason in failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     return 1 if failed and len(failed) == n_files else 0
@@ -201,7 +203,7 @@ def _predict_defaults(loaded: dict, args: argparse.Namespace, out: Path) -> int:
             _write_song(song, out / key, stem)
             if song.task == "tagging" and not args.quiet:
                 _show_tags(f"{key} {path.name}", song)
-    return max(_summary(ckpt, len(inputs), failed[key], out / key) for key, ckpt in loaded.items())
+    return max(_summary(ckpt, key, len(inputs), failed[key], out / key) for key, ckpt in loaded.items())
 
 
 
@@ -235,7 +237,7 @@ def _predict_with(ckpt, args: argparse.Namespace, out: Path) -> int:
         _write_song(song, out, stem, fused)
         if tagging and not args.quiet:
             _show_tags(path.name, fused or song)
-    return _summary(ckpt, len(inputs), failed, out, fused=bool(fuse))
+    return _summary(ckpt, args.checkpoint, len(inputs), failed, out, fused=bool(fuse))
 
 
 

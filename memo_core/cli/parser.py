@@ -29,6 +29,12 @@ BENCH_SECTIONS = ("features", "inference", "analysis", "training")
 
 _DATA, _MODELS, _EXPERIMENTS = "memo_core.cli.data", "memo_core.cli.models", "memo_core.cli.experiments"
 
+#: How ``extract`` and ``predict`` name their outputs (:func:`memo_core.cli._common._audio_inputs` does it;
+#: their ``--help`` and the README say it).
+OUTPUT_NAMES = ("NAME is the audio file's name without its suffix (3.mp3 -> 3), whether you give a file or a "
+                "folder; for a folder, outputs keep the file's subfolders; two files of one folder that differ only "
+                "by the suffix (a.wav, a.mp3) keep it (a.wav.*, a.mp3.*)")
+
 
 def _seconds_list(text: str) -> tuple[float, ...]:
     try:
@@ -121,8 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("extract", (_DATA, "cmd_extract"), "extract features from an audio file or a folder of audio files")
     p.add_argument("--features", required=True, help="extractor name (see `features`)")
     p.add_argument("audio", metavar="AUDIO_OR_DIR", help="an audio file or a folder (searched recursively)")
-    p.add_argument("--out", required=True, help="output folder: one NAME.FEATURES.npy per file, plus the spec JSON")
-    p.add_argument("--csv", action="store_true", help="also write a CSV with time_s and named feature columns")
+    p.add_argument("--out", required=True, help="output folder: one NAME.FEATURES.npy per file (and NAME.FEATURES.csv "
+                                                "with --csv), plus FEATURES.spec.json; " + OUTPUT_NAMES)
+    p.add_argument("--csv", action="store_true", help="also write a CSV with time_s (each frame's start) and named feature columns")
     p.add_argument("--no-cache", action="store_true", help="recompute even if the feature cache has the result")
     p.add_argument("--max-duration", type=float, default=20 * 60, help="refuse files longer than this (s)")
 
@@ -192,7 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", help="a checkpoint written by `train`, or a key of checkpoints/manifest.json "
                                         "(default: every shipped default checkpoint, each into OUT/KEY/)")
     p.add_argument("audio", metavar="SONG_OR_DIR", help="an audio file or a folder (searched recursively)")
-    p.add_argument("--out", required=True, help="output folder: NAME.csv and NAME.explanations.npz per file")
+    p.add_argument("--out", required=True,
+                   help="output folder: NAME.csv and NAME.explanations.npz per file (NAME.fused.csv with --fuse); "
+                        "per-frame CSV: time_s (the frame's start), one column per target, frame_end_s (its end, "
+                        "the time an annotation of the frame carries); taggers: tag,score,threshold,predicted; "
+                        + OUTPUT_NAMES)
     p.add_argument("--smooth", action="store_true", help="smooth predictions with the 25-frame triangle filter")
     p.add_argument("--fuse", action="append", metavar="CHECKPOINT",
                    help="another tagger checkpoint to late-fuse with --checkpoint (repeatable): NAME.fused.csv")
@@ -216,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the markdown table here")
 
     p = add("train-defaults", (_EXPERIMENTS, "cmd_train_defaults"),
-            "train the shipped default checkpoints on the synthetic corpus and write their manifest")
+            "train the shipped default checkpoints on their sources (default: the synthetic corpus) and write their "
+            "manifest")
     p.add_argument("--out", help="checkpoints folder (default: the repository's checkpoints/, or $MEMO_CHECKPOINTS_DIR)")
     p.add_argument("--corpus", help="synthetic corpus folder (default: the default corpus, rendered if missing)")
     p.add_argument("--only", help="comma-separated keys to retrain (the manifest keeps the others)")

@@ -1,6 +1,6 @@
 """PMEmo2019, the Popular Music dataset with Emotional annotations (Zhang et al., 2018).
 
-Layout, as distributed (``root`` is the ``PMEmo2019`` folder)::
+Layout, as distributed (``root`` is the ``PMEmo2019`` folder, or the folder holding it)::
 
     root/annotations/dynamic_annotations.csv      long: musicId,frameTime,Arousal(mean),Valence(mean)
     root/annotations/dynamic_annotations_std.csv  long: musicId,frameTime,Arousal(std),Valence(std)  (optional)
@@ -77,7 +77,7 @@ def load_pmemo(root: Path | None, *, require_audio: bool = False) -> DatasetLoad
     """Load PMEmo2019 from its ``PMEmo2019`` folder.
 
     Args:
-        root: the ``PMEmo2019`` folder.
+        root: the ``PMEmo2019`` folder, or the folder holding it.
         require_audio: skip songs whose chorus MP3 is missing instead of keeping
             them with ``audio_path=None``.
 
@@ -91,7 +91,10 @@ def load_pmemo(root: Path | None, *, require_audio: bool = False) -> DatasetLoad
     """
     if root is None:
         raise DatasetError(f"pmemo: no dataset folder given. {_HINT}")
-    root = require_dir(Path(root), dataset="pmemo", hint=_HINT)
+    root = Path(root)
+    if not (root / "annotations").is_dir() and (root / "PMEmo2019" / "annotations").is_dir():
+        root = root / "PMEmo2019"  # the folder the archive unpacks into was given
+    root = require_dir(root, dataset="pmemo", hint=_HINT)
     annotations = require_dir(root / "annotations", dataset="pmemo", hint=_HINT)
     dynamic_path = require_file(annotations / "dynamic_annotations.csv", dataset="pmemo", hint=_HINT)
     frame = read_table(dynamic_path, dataset="pmemo")

@@ -111,10 +111,16 @@ class DatasetLoad:
     def summary(self) -> str:
         """A one-paragraph report for the CLI and the dashboard."""
         n_audio = sum(1 for s in self.songs if s.has_audio)
-        splits = Counter(s.split or "-" for s in self.songs)
+        splits = Counter(s.split for s in self.songs if s.split)
+        n_unsplit = sum(1 for s in self.songs if not s.split)
+        if not splits:
+            split_text = "no official split"
+        else:
+            split_text = "splits: " + ", ".join(f"{k} {v}" for k, v in sorted(splits.items()))
+            split_text += f", in no split {n_unsplit}" if n_unsplit else ""
         lines = [
             f"{self.dataset}: {len(self.songs)} songs read from {self.root or '(embedded)'}; "
-            f"{n_audio} with audio; splits: " + ", ".join(f"{k} {v}" for k, v in sorted(splits.items()))
+            f"{n_audio} with audio; {split_text}"
         ]
         for reason, count in sorted(self.skipped_summary().items(), key=lambda kv: -kv[1]):
             lines.append(f"  skipped {count}: {reason}")

@@ -303,7 +303,7 @@ def bench_analysis(folder: str | Path, *, song_durations: Sequence[float] = (45.
         steps, problems`` (``error`` instead when the process failed).
     """
 
-    repo = str(Path(__file__).resolve().parents[1])
+    repo = str(Path(__file__).resolve().parents[2])  # the repository root, above memo_core/
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([repo] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     rows = []

@@ -76,7 +76,7 @@ __all__ = [
 ]
 
 #: ``../shared/data`` beside the repository: the real fixtures.
-DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT_SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"  # memo_core/experiments/ -> ../shared
 INTERVAL = "90 % percentile bootstrap over songs"
 BASELINES = ("loudness", "mlr", "songlin")
 _LOUD = "loudness"  # the raw level, not a checkpoint: the row the table starts from

@@ -15,12 +15,9 @@ COMMANDS = ["train", "evaluate", "predict", "models"]
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    """An 8-song, 25 s synthetic corpus (train 6 / validation 1 / test 1)."""
-    from memo_core.data.synth import generate_corpus
-
-    return generate_corpus(tmp_path_factory.mktemp("corpus") / "c8", n_songs=8, seed=11, duration_s=25.0,
-                           workers=2, progress=False)
+def corpus(tags_corpus):
+    """The session's 12-song, 16 s synthetic corpus (train 8 / validation 2 / test 2; tests/conftest.py)."""
+    return tags_corpus
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +48,7 @@ def test_train_writes_a_checkpoint_with_split_and_metrics(trained):
     data = torch.load(trained, weights_only=True)
     info = data["train_info"]
     assert info["dataset"] == "synth" and info["features"] == "chroma"
-    assert {k: len(v) for k, v in info["split"].items()} == {"train": 6, "validation": 1, "test": 1}
+    assert {k: len(v) for k, v in info["split"].items()} == {"train": 8, "validation": 2, "test": 2}
     assert "arousal/RMSE" in data["metrics"] and data["targets"] == ["valence", "arousal"]
 
 
@@ -68,7 +65,7 @@ def test_train_one_target_and_epoch_log(corpus, tmp_path, capsys):
 def test_evaluate_checkpoint_prints_metrics(trained, capsys):
     assert main(["evaluate", "--checkpoint", str(trained), "--smooth", "-q"]) == 0
     out = capsys.readouterr().out
-    assert "1 songs of the 'test' split (smoothed)" in out
+    assert "2 songs of the 'test' split (smoothed)" in out
     rmse = next(l for l in out.splitlines() if l.startswith("RMSE*"))
     assert all(0 < float(v) < 2 for v in rmse.split()[1:])
 
@@ -102,7 +99,7 @@ def test_predict_folder_reports_bad_files(trained, corpus, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "1 of 2 files" in captured.out and "broken.mp3" in captured.err
     frame = pd.read_csv(tmp_path / "out" / "one.csv")
-    assert list(frame.columns) == ["time_s", "valence", "arousal"] and len(frame) == 50
+    assert list(frame.columns) == ["time_s", "valence", "arousal", "frame_end_s"] and len(frame) == 32  # 16 s
     assert (tmp_path / "out" / "one.explanations.npz").is_file()
 
 
@@ -115,7 +112,7 @@ def test_predict_keeps_both_songs_that_share_a_name(trained, corpus, tmp_path):
     samples, rate = sf.read(corpus / "audio" / "2.flac")
     sf.write(songs / "song.wav", samples[: rate * 10], rate)
     assert main(["predict", "--checkpoint", str(trained), str(songs), "--out", str(tmp_path / "out"), "-q"]) == 0
-    assert len(pd.read_csv(tmp_path / "out" / "song.flac.csv")) == 50
+    assert len(pd.read_csv(tmp_path / "out" / "song.flac.csv")) == 32  # 16 s
     assert len(pd.read_csv(tmp_path / "out" / "song.wav.csv")) == 20
 
 

@@ -18,12 +18,10 @@ from memo_core.training.checkpoints import load_checkpoint
 
 
 @pytest.fixture(scope="module")
-def tag_corpus(tmp_path_factory):
-    """Twelve 16 s songs: enough test and validation songs for some tags to have both classes."""
-    from memo_core.data.synth import generate_corpus
-
-    return generate_corpus(tmp_path_factory.mktemp("tags") / "corpus", n_songs=12, seed=11, duration_s=16.0,
-                           workers=2, progress=False)
+def tag_corpus(tags_corpus):
+    """Twelve 16 s songs (the session's, tests/conftest.py): enough test and validation songs for some tags to
+    have both classes."""
+    return tags_corpus
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +48,7 @@ def test_damff_trains_evaluates_and_predicts_a_real_mp3(damff_checkpoint, shared
     clip = shared_data / "emomusic" / "clips_45seconds" / "2.mp3"
     assert main(["predict", "--checkpoint", str(damff_checkpoint), str(clip), "--out", str(tmp_path), "-q"]) == 0
     curves = pd.read_csv(tmp_path / "2.csv")
-    assert list(curves.columns) == ["time_s", "valence", "arousal"]
+    assert list(curves.columns) == ["time_s", "valence", "arousal", "frame_end_s"]
     assert len(curves) == 91 and np.isfinite(curves[["valence", "arousal"]].to_numpy()).all()
     np.testing.assert_allclose(curves["time_s"].to_numpy(), np.arange(91) * 0.5)
     maps = read_explanations_npz(tmp_path / "2.explanations.npz")
