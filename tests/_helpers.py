@@ -20,6 +20,13 @@ from memo_core.training.checkpoints import save_checkpoint
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
+#: The session's synthetic corpora (tests/conftest.py renders each once): ``tiny_corpus``, 4 songs of 20 s
+#: (train 2 / validation 1 / test 1), and ``tags_corpus``, 12 songs of 16 s (train 8 / validation 2 / test 2:
+#: enough test and validation songs for some tags to have both classes). A test that renders the same corpus
+#: itself (tests/data/test_synth.py, to compare renders) uses these parameters.
+TINY_CORPUS = {"n_songs": 4, "seed": 7, "duration_s": 20.0}
+TAGS_CORPUS = {"n_songs": 12, "seed": 11, "duration_s": 16.0}
+
 
 def make_tone(seconds: float, sample_rate: int = 22_050, freq: float = 440.0, channels: int = 1) -> np.ndarray:
     """A sine with a little noise, for tests that need real-ish audio. [shape=(n, channels)]"""

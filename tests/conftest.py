@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._helpers import SHARED_DATA
+from tests._helpers import SHARED_DATA, TAGS_CORPUS, TINY_CORPUS
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +34,32 @@ def _private_cache(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> Path:
-    """A 4-song, 20 s synthetic corpus rendered once per test session."""
+    """A 4-song, 20 s synthetic corpus (:data:`tests._helpers.TINY_CORPUS`) rendered once per test session.
+
+    Rendered in this process (``workers=1``): tests/data/test_synth.py compares it with a two-worker render."""
     from memo_core.data.synth import generate_corpus
 
-    return generate_corpus(tmp_path_factory.mktemp("corpus") / "tiny", n_songs=4, seed=7, duration_s=20.0,
-                           workers=1, progress=False)
+    return generate_corpus(tmp_path_factory.mktemp("corpus") / "tiny", **TINY_CORPUS, workers=1, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tags_corpus(tmp_path_factory) -> Path:
+    """A 12-song, 16 s synthetic corpus (:data:`tests._helpers.TAGS_CORPUS`; train 8 / validation 2 / test 2),
+    rendered once per test session: enough test and validation songs for some tags to have both classes, and
+    for a 4-fold cross-validation. Shared by the command-line and reproduction tests; treat it as read-only."""
+    from memo_core.data.synth import generate_corpus
+
+    return generate_corpus(tmp_path_factory.mktemp("corpus") / "tags", **TAGS_CORPUS, workers=2, progress=False)
+
+
+@pytest.fixture(scope="session")
+def two_song_corpus(tmp_path_factory) -> Path:
+    """A corpus too small to train, validate and test on: the tiny corpus's first two songs (same seed and
+    length, so the same audio), rendered once per test session."""
+    from memo_core.data.synth import generate_corpus
+
+    return generate_corpus(tmp_path_factory.mktemp("corpus") / "two", **{**TINY_CORPUS, "n_songs": 2}, workers=1,
+                           progress=False)
 
 
 # --------------------------------------------------------------------------- manifest entries, validated

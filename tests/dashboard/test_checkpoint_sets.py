@@ -13,6 +13,9 @@ import pytest
 from tests._helpers import REPO
 from tests.dashboard._helpers import open_page, texts
 
+#: Tests of the checkpoint sets themselves: the whole shipped checkpoints/ (tests/dashboard/conftest.py).
+CHECKPOINT_KEYS = None
+
 #: What the copied sets' manifests say they were trained on (shown in the sidebar).
 _TRAINED_ON = {"dataset": "deam+synth", "sources": [{"dataset": "deam", "weight": 1.0},
                                                     {"dataset": "synth", "weight": 0.5}],
@@ -67,7 +70,7 @@ def test_a_typed_set_is_used_by_the_pages_and_a_folder_without_manifest_keeps_th
     assert not app.exception
     assert "holds no manifest.json" in " ".join(w.value for w in app.sidebar.warning)
     assert "the shipped set" in _in_use(app)
-    assert any(o.startswith("bat ·") for o in app.sidebar.multiselect(key="memo_ckpt_AT/BAT").options)
+    assert any(o.startswith("bat ") for o in app.sidebar.multiselect(key="memo_ckpt_AT/BAT").options)
 
     # the copy: its labels, its summary, and the Song page analyses with its checkpoints only
     app.sidebar.text_input(key="memo_checkpoint_dir").input(str(copy)).run()
@@ -75,8 +78,10 @@ def test_a_typed_set_is_used_by_the_pages_and_a_folder_without_manifest_keeps_th
     in_use = _in_use(app)
     assert str(copy.resolve()) in in_use and "the shipped set" not in in_use
     assert "deam ×1, synth ×0.5 (memo-synth v2, seed 9, 40 songs of 30 s)" in in_use
-    options = app.sidebar.multiselect(key="memo_ckpt_AT/BAT").options
-    assert options and all("Copied test set" in o for o in options) and not any(o.startswith("bat") for o in options)
+    chips = app.sidebar.multiselect(key="memo_ckpt_AT/BAT")  # short chips; each one's training data in the help
+    options = chips.options
+    assert options and not any(o.startswith("bat") for o in options)
+    assert all(f"**{o.split()[0]}**" in chips.help for o in options) and "Copied test set" in chips.help
     names = _trace_names(app)
     assert "at" in names and "bat" not in names
     assert {"checkpoint", "RMSE"} <= set(app.dataframe[0].value.columns)
