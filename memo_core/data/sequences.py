@@ -43,6 +43,7 @@ __all__ = [
     "build_clip_examples",
     "clip_signs",
     "select_targets",
+    "crop_to_annotated",
     "Normalizer",
 ]
 
@@ -333,6 +334,27 @@ def select_targets(examples: Sequence[SequenceExample], targets: Sequence[str]) 
         cols = [ex.target_names.index(t) for t in targets]
         song = None if ex.song_targets is None else np.asarray(ex.song_targets, dtype=np.float32)[cols]
         out.append(dataclasses.replace(ex, targets=ex.targets[:, cols], target_names=targets, song_targets=song))
+    return out
+
+
+def crop_to_annotated(examples: Sequence[SequenceExample]) -> list[SequenceExample]:
+    """Each example cut to its annotated span: the frames from its first to its last annotated frame.
+
+    Chaki et al. 2020 feed only "the last 30s or the last 61 frames of each clip" of emoMusic (the
+    frames its annotations at 15.0-45.0 s describe), so a model's attention and state never see the
+    unannotated first 15 s. ``frame_times`` keep the song's own times (the span of an emoMusic clip
+    starts at 14.5 s, the frame the 15.0 s annotation describes). An example without an annotated
+    frame (a clip-labelled song) is kept whole.
+    """
+    out = []
+    for ex in examples:
+        annotated = np.flatnonzero(np.asarray(ex.mask))
+        if not len(annotated):
+            out.append(ex)
+            continue
+        span = slice(int(annotated[0]), int(annotated[-1]) + 1)
+        out.append(dataclasses.replace(ex, features=ex.features[span], targets=ex.targets[span],
+                                       mask=ex.mask[span], frame_times=np.asarray(ex.frame_times)[span]))
     return out
 
 

@@ -76,15 +76,17 @@ def split_examples(
     features: str,
     targets: Sequence[str],
     progress: bool = True,
+    feature_params: dict | None = None,
 ) -> dict[str, list]:
     """:func:`build_task_examples` for each part of a split (``{"train": ids, ...}``); a part
-    without songs with audio is an empty list."""
+    without songs with audio is an empty list. ``feature_params``: the extractor's parameters, if not
+    its defaults (DAMFF's 44.1 kHz log-mel in ``reproduce``)."""
     by_id = load.by_id()
     parts = {}
     for part, ids in split.items():
         songs = [by_id[i] for i in ids if i in by_id]
-        parts[part] = build_task_examples(task, songs, features=features, targets=targets,
-                                          progress=progress) if songs else []
+        parts[part] = build_task_examples(task, songs, features=features, targets=targets, progress=progress,
+                                          feature_params=feature_params) if songs else []
     return parts
 
 

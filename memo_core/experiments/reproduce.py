@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from memo_core.data import load_dataset, synth
-from memo_core.data.sequences import select_targets
+from memo_core.data.sequences import crop_to_annotated, select_targets
 from memo_core.data.splits import dataset_split
 from memo_core.errors import MemoError
 from memo_core.experiments.compare import _flops_of_30s
@@ -63,6 +63,7 @@ from memo_core.papers import (
     PaperRow,
     PaperSpec,
     PaperTable,
+    ProtocolNote,
     RunSpec,
     _check_paper,
     _plain,
@@ -88,6 +89,8 @@ class RowResult:
         run: what ran, in words (``"not implemented in MEMO"`` for rows without a run).
         notes: where the run departs from the paper's protocol for this row, and why.
         train_seconds: training time of the row's run (0 when it was reused from an earlier row).
+        also: our further figures per metric label, by name (``{"RMSE": {"pooled": 0.21}}``), for
+            the metrics whose :attr:`Metric.also` asks for them.
     """
 
     row: PaperRow
@@ -95,6 +98,7 @@ class RowResult:
     run: str = ""
     notes: list[str] = field(default_factory=list)
     train_seconds: float = 0.0
+    also: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 
@@ -136,8 +140,11 @@ class _Runner:
         self.scores: dict[tuple, dict[str, float]] = {}
         self.first_use: dict[tuple, str] = {}
         self.epochs: dict[str, tuple[int, int]] = {}  # "model:preset" -> (epochs run, paper epochs)
+        self.kept: dict[tuple, str] = {}  # run key -> which epoch's weights the model kept, in words
+        self.also: dict[str, dict[str, float]] = {}  # the last scored row's further figures (Metric.also)
         self.splits: list[str] = []
         self.tags: tuple[str, ...] = ()
+        self.data = data_used(load)
 
     # -- data ------------------------------------------------------------------------------------------
 
@@ -150,24 +157,32 @@ class _Runner:
         else:
             self.tags = targets
         split_key = "all" if run.protocol == "kfold" else round(run.val_fraction, 6)
-        key = (task, features, split_key)
+        params = run.resolved_feature_params(self.quick)
+        key = (task, features, tuple(sorted(params.items())), split_key, run.span)
         if key not in self.examples:
             if run.protocol == "kfold":
                 split = {"all": [s.song_id for s in self.load.songs]}
             else:
                 split = dataset_split(self.load, seed=self.seed, val=run.val_fraction)
             parts = split_examples(task, self.load, split, features=features, targets=targets,
-                                   progress=self.progress)
+                                   progress=self.progress, feature_params=params or None)
+            if run.span == "annotated":
+                parts = {part: crop_to_annotated(exs) for part, exs in parts.items()}
             if run.protocol != "kfold" and (not parts.get("train") or not parts.get("test")):
                 raise MemoError(f"{self.load.dataset}: the split needs training and test songs with audio")
             self.examples[key] = parts
+            named = f"`{features}`" + (" (" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")" if params else "")
+            if run.span == "annotated":
+                lengths = sorted({ex.n_frames for exs in parts.values() for ex in exs})
+                named += (" on each song's annotated span ("
+                          + (f"{lengths[0]}" if len(lengths) == 1 else f"{lengths[0]}-{lengths[-1]}") + " frames)")
             if run.protocol == "kfold":
-                self.splits.append(f"cross-validation over {len(parts['all'])} songs")
+                self.splits.append(f"{named}: cross-validation over {len(parts['all'])} songs")
             else:
                 sizes = ", ".join(f"{len(exs)} {part}" for part, exs in parts.items())
                 carved = not any(song.split in ("validation", "val") for song in self.load.songs)
-                self.splits.append(f"`{features}`: {sizes} songs" + (
-                    f" (validation: {run.val_fraction:.1%} of the training songs, as the paper holds out)"
+                self.splits.append(f"{named}: {sizes} songs" + (
+                    f" (validation: {run.val_fraction:.1%} of the training songs, the paper's share)"
                     if carved and not math.isclose(run.val_fraction, 0.15) else ""))
         return task, features, targets, self.examples[key]
 
@@ -189,7 +204,8 @@ class _Runner:
 
     def run_key(self, run: RunSpec) -> tuple:
         preset, overrides = run.resolved(self.quick)
-        base = (run.model, preset, tuple(sorted(overrides.items())), run.features, run.targets, run.protocol)
+        base = (run.model, preset, tuple(sorted(overrides.items())), run.features,
+                tuple(sorted(run.resolved_feature_params(self.quick).items())), run.span, run.targets, run.protocol)
         if run.protocol == "kfold":
             return base + (self.folds(run), run.smooth)
         return base + (round(run.val_fraction, 6),)
@@ -212,10 +228,15 @@ class _Runner:
         result = train_model(run.model, preset, selected["train"], selected.get("validation", []),
                              config_overrides=config, model_overrides=overrides, progress=self.progress)
         self.trained[key] = (result, selected, task)
+        self.kept[key] = kept_weights(result.history)
         return self.trained[key], time.perf_counter() - started
 
     def score(self, run: RunSpec, metrics: Sequence[Metric]) -> tuple[dict[str, float], float, list[str]]:
-        """Our figures for ``metrics`` (by label), the training seconds, and notes on missing figures."""
+        """Our figures for ``metrics`` (by label), the training seconds, and notes on missing figures.
+
+        The further figures a metric asks for (:attr:`Metric.also`) are left in ``self.also``.
+        """
+        self.also = {}
         if run.protocol == "kfold":
             return self._score_kfold(run, metrics)
         (result, parts, task), seconds = self.train(run)
@@ -228,6 +249,10 @@ class _Runner:
                 notes.append(f"no {part} figures: {exc}")
                 continue
             out.update({m.label: report[m.key] for m in metrics if m.part == part and m.key in report})
+            for m in metrics:
+                if m.part == part:
+                    self.also.setdefault(m.label, {}).update(
+                        {name: report[k] for k, name in m.also if k in report})
             notes += self._tag_note(report)
         out.update(self._size(result.model, task, parts, metrics))
         return out, seconds, notes
@@ -289,11 +314,13 @@ class _Runner:
                                              model_overrides=overrides, smooth=run.smooth, progress=self.progress)
             seconds = time.perf_counter() - started
         mean = self.kfold[key]["mean"]
+        for m in metrics:
+            self.also[m.label] = {name: mean[k] for k, name in m.also if k in mean}
         return {m.label: mean[m.key] for m in metrics if m.key in mean}, seconds, []
 
     def score_fusion(self, fusion: FusionSpec, metrics: Sequence[Metric]) -> tuple[dict[str, float], float, list[str]]:
 
-
+        self.also = {}
         members = [self.train(m) for m in fusion.members]
         seconds = sum(s for _, s in members)
         trained = [t for t, _ in members]
@@ -314,9 +341,40 @@ class _Runner:
 
 
 
-def _dataset_note(row: PaperRow, dataset: str) -> str | None:
+def data_used(load) -> str:
+    """The songs a run used, counted from the loaded dataset, in words (never the paper's label).
+
+    DEAM says which songs stand in for MediaEval 2015's 431 development clips.
+    """
+    n = len(load.songs)
+    if load.dataset == "deam":
+        test = sum(1 for song in load.songs if song.split == "test")
+        return (f"DEAM as MEMO loads it: {n - test} excerpts (every song below 2001 with audio) for training and "
+                f"validation, {test} full songs (2001-2058) for test; not MediaEval 2015's 431 development clips, "
+                "which the DEAM release does not mark")
+    return f"{load.dataset}: {n} songs with audio"
+
+
+
+def kept_weights(history) -> str:
+    """Which epoch's weights a trained model holds, in words (the stopping rule the run actually used)."""
+    run = history.epochs_run
+    if not run:
+        return ""
+    if history.stopping == "per_network" and history.network_epochs:
+        kept = ", ".join(f"{name} epoch {epoch}" for name, epoch in history.network_epochs.items())
+        which = "best" if history.restore == "best" else "last"
+        return f"each network stopped on its own and kept its {which} epoch's weights ({kept}; {run} run)"
+    if history.restore == "last":
+        return f"weights of the last epoch kept ({run} of {run})"
+    early = ", stopped early" if history.stopped_early else ""
+    return f"weights of the best validation epoch kept ({history.kept_epoch} of {run}{early})"
+
+
+
+def _dataset_note(row: PaperRow, dataset: str, data: str = "") -> str | None:
     if row.dataset == dataset:
-        return None
+        return data if dataset == "deam" and data else None
     paper = DATASET_NAMES.get(row.dataset, row.dataset)
     if dataset == "synth":
         return f"synthetic corpus instead of the paper's {paper}"
@@ -335,6 +393,8 @@ def _run_notes(runner: _Runner, run: RunSpec | FusionSpec) -> list[str]:
         epochs = runner.epochs.get(f"{member.model}:{preset}")
         if epochs and epochs[0] < epochs[1]:
             notes.append(f"epochs capped at {epochs[0]} (paper schedule: {epochs[1]})")
+        if runner.kept.get(runner.run_key(member)):
+            notes.append(runner.kept[runner.run_key(member)])
         if member.protocol == "kfold" and runner.folds(member) != member.n_folds:
             why = "--quick" if runner.quick else f"only {len(runner.load.songs)} songs"
             notes.append(f"{runner.folds(member)}-fold cross-validation instead of {member.n_folds} ({why})")
@@ -390,8 +450,8 @@ def reproduce(
     if max_epochs is not None and int(max_epochs) < 1:
         raise MemoError(f"max_epochs must be at least 1, got {max_epochs}")
     if root is None and dataset != "synth":
-        raise MemoError(f"--dataset {dataset} needs --root PATH: the folder of your copy of "
-                        f"{DATASET_NAMES.get(dataset, dataset)} (only synth has a default, the synthetic corpus)")
+        raise MemoError(f"--dataset {dataset} needs --root PATH: the folder of your copy of the `{dataset}` "
+                        "dataset in its official layout (only synth has a default, the synthetic corpus)")
     if root is None:
 
         root = synth.ensure_corpus(progress=progress)
@@ -415,6 +475,7 @@ def reproduce(
         "quick": quick,
         "seed": seed,
         "max_epochs": runner.cap,
+        "data": runner.data,
         "splits": list(dict.fromkeys(runner.splits)),
         "epochs": dict(runner.epochs),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
@@ -440,6 +501,7 @@ def _row_result(runner: _Runner, table: PaperTable, row: PaperRow, *, dataset: s
         keys = [runner.run_key(r) for r in (row.run.members if fusion else (row.run,))]
         score = runner.score_fusion if fusion else runner.score
         result.ours, result.train_seconds, missing = score(row.run, table.metrics)
+        result.also = {label: dict(values) for label, values in runner.also.items() if values}
         result.run = row.run.describe(quick, _features_of(row.run))
         here = f"Table {table.number}, '{row.label}'"
         earlier = [runner.first_use[k] for k in keys if runner.first_use.get(k, here) != here]
@@ -449,7 +511,7 @@ def _row_result(runner: _Runner, table: PaperTable, row: PaperRow, *, dataset: s
         if earlier and not fusion:
             result.notes.append(f"same MEMO run as {earlier[0]}")
         result.notes += missing
-    note = _dataset_note(row, dataset)
+    note = _dataset_note(row, dataset, runner.data)
     if note:
         result.notes.insert(0, note)
     if row.notes:
@@ -475,6 +537,25 @@ def _cell(value: float | None, decimals: int, *, paper: bool) -> str:
 
 
 
+def protocol_lines(table: PaperTable, *, quick: bool) -> list[str]:
+    """A table's checked protocol points as markdown: what differs from the paper, then what follows it.
+
+    Every :class:`ProtocolNote` of the table appears in one of the two lists (``--quick`` moves the
+    points it changes, e.g. DAMFF's sample rate, to the first).
+    """
+    notes: Sequence[ProtocolNote] = table.protocol
+    if not notes:
+        return []
+    lines = ["**Differs from the paper** (known differences of MEMO's protocol; a row's notes add its run's own):"]
+    lines += [f"- {n.words(quick)}." for n in notes if n.differs(quick)] or ["- none known."]
+    follows = [n for n in notes if not n.differs(quick)]
+    if follows:
+        lines += ["", "**Follows the paper** (checked against its text):"]
+        lines += [f"- {n.words(quick)}." for n in follows]
+    return lines + [""]
+
+
+
 def format_reproduction(paper: str, results: Sequence[RowResult], info: Mapping[str, Any] | None = None) -> str:
     """One paper's tables as markdown: per table the paper's caption, then per row MEMO's run, the
     paper's figure and ours side by side for each metric, and the notes (protocol differences).
@@ -496,6 +577,8 @@ def format_reproduction(paper: str, results: Sequence[RowResult], info: Mapping[
     lines.append(f"**MEMO's run.** {spec.memo_protocol}")
     lines.append("")
     made = [f"dataset `{dataset}`" + (f" ({info['root']})" if info.get("root") else "")]
+    if info.get("data"):
+        made.append(str(info["data"]))
     made += list(info.get("splits") or ())
     if info.get("quick"):
         kfold = any(isinstance(r.run, RunSpec) and r.run.protocol == "kfold" for t in spec.tables for r in t.rows)
@@ -512,7 +595,9 @@ def format_reproduction(paper: str, results: Sequence[RowResult], info: Mapping[
     lines.append("**This reproduction.** " + "; ".join(made) + ".")
     lines.append("")
     lines.append("Columns marked *paper* are the figures the paper publishes, transcribed as printed; *ours* are "
-                 "MEMO's on the data above. '–': no figure (not given, not implemented, or not computable).")
+                 "MEMO's on the data above ('ours, per song': averaged over songs, as MEMO reads the paper's "
+                 "figure; 'ours, pooled': over all test frames together). '–': no figure (not given, not "
+                 "implemented, or not computable).")
     lines.append("")
     for table in spec.tables:
         rows = [by_row.get((table.number, row.label)) or RowResult(row, run="not run") for row in table.rows]
@@ -521,6 +606,7 @@ def format_reproduction(paper: str, results: Sequence[RowResult], info: Mapping[
         if table.note:
             lines.append(table.note)
             lines.append("")
+        lines += protocol_lines(table, quick=bool(info.get("quick")))
         ran = [r for r in rows if r.row.run is not None]
         common = [n for n in (ran[0].notes if ran else []) if all(n in r.notes for r in ran)] if len(ran) > 1 else []
         if common:
@@ -528,7 +614,8 @@ def format_reproduction(paper: str, results: Sequence[RowResult], info: Mapping[
             lines.append("")
         head = ["row", "MEMO's run"]
         for m in table.metrics:
-            head += [f"{m.label} (paper)", f"{m.label} (ours)"]
+            head += [f"{m.label} (paper)", f"{m.label} (ours" + (f", {m.averaging})" if m.averaging else ")")]
+            head += [f"{m.label} (ours, {name})" for _, name in m.also]
         head.append("notes")
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for r in rows:
@@ -536,6 +623,7 @@ def format_reproduction(paper: str, results: Sequence[RowResult], info: Mapping[
             for m in table.metrics:
                 cells += [_cell(r.row.figures.get(m.label), m.decimals, paper=True),
                           _cell(r.ours.get(m.label), m.decimals, paper=False)]
+                cells += [_cell(r.also.get(m.label, {}).get(name), m.decimals, paper=False) for _, name in m.also]
             own = [n for n in r.notes if n not in common]
             cells.append("; ".join(own) if own else "–")
             lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")

@@ -20,6 +20,26 @@ Preset names follow the paper: the hidden sizes of the stacked layers joined by
 trains one model per dimension (``n_targets=1``) on 6670 ComParE features;
 presets keep the :class:`SequenceConfig` defaults, so pass ``n_features`` and
 ``n_targets`` for the data at hand.
+
+Span: the models attend over (and run their LSTM through) every frame they are
+given. The paper gives them "the last 30s or the last 61 frames of each clip"
+of emoMusic (Sec. 4.1), the annotated 15-45 s, so its attention maps are
+61 x 61; ``reproduce`` does the same (``RunSpec.span="annotated"``, each song
+cut to its annotated frames by
+:func:`memo_core.data.sequences.crop_to_annotated`). ``train`` and the shipped
+checkpoints feed whole songs: the shipped ``at``, ``bat``, ``chaki_lstm``,
+``transformer`` (``tiny``, ``deam260_tonal``) were trained on all 90 frames of
+the synthetic corpus's 45 s songs (the first 29 unannotated) and whole 4Q
+clips, and at prediction attend over every frame of the song.
+
+Stopping: RMSProp (PyTorch's, alpha 0.99; TensorFlow's decay is 0.9), early
+stopping after 5 epochs without a better validation loss, and the best
+validation epoch's weights kept (the paper does not say which weights it kept;
+a Keras ``EarlyStopping`` at its defaults keeps the last epoch's); its 1e-4
+minimum improvement is not applied. The LSTMs' forget-gate bias starts at
+PyTorch's small random value (Keras adds 1). The shipped checkpoints stopped
+after 7 (``at``, ``bat``, ``chaki_lstm``) or 11 (``transformer``) epochs and
+kept epoch 2 or 6.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from memo_core.audio import FRAME_SECONDS
 from memo_core.data.batching import Batch
 from memo_core.errors import MemoError
+from memo_core.features.spectrograms import DEFAULT_SAMPLE_RATE as LOGMEL_DEFAULT_SAMPLE_RATE
 from memo_core.models.base import SequenceConfig, SequenceModel
 from memo_core.models.layers import length_mask
 from memo_core.models.losses import LOSSES
@@ -44,10 +45,22 @@ __all__ = [
     "SpatialAttention",
     "DualAttentionFusion",
     "sliding_windows",
+    "mel_row_hz",
+    "PAPER_FEATURE_PARAMS",
+    "CPU_FEATURE_PARAMS",
     "ARCHITECTURES",
     "FUSION_MODES",
     "FUSION_MAPS",
 ]
+
+#: The paper's log-mel (Sec. 4.3: "the sampling rate is 44100Hz", 128 bands, 60 ms window, 10 ms hop): the
+#: ``logmel128_steps`` parameters ``reproduce`` uses for the paper-size runs. Bands reach 22.05 kHz.
+PAPER_FEATURE_PARAMS: dict[str, Any] = {"sample_rate": 44_100}
+#: The CPU preset: the same log-mel of the signal resampled to 16 kHz (bands stop at 8 kHz), the feature
+#: set's default; the shipped ``damff`` checkpoint and ``reproduce --quick`` use it. The model is the
+#: same either way (128 x 50 blocks a step); extraction costs about 0.18 s per 45 s clip at 16 kHz and
+#: 0.41 s at 44.1 kHz on one core (a 44.1 kHz WAV, measured for issue 14).
+CPU_FEATURE_PARAMS: dict[str, Any] = {"sample_rate": 16_000}
 
 # Table 1's five CNN architectures as kernel pairs per layer, "HxW" = mel bins x
 # spectrogram frames. Figure 4 is not in the text; this is MEMO's reading (see DAMFF).
@@ -283,6 +296,22 @@ class DualAttentionFusion(nn.Module):
         return gate * a + (1 - gate) * b, maps  # Eq. 4
 
 
+def mel_row_hz(bands: np.ndarray, *, n_mels: int, sample_rate: int) -> np.ndarray:
+    """Frequencies (Hz) of fractional mel-band indices of ``logmel128``'s filter bank.
+
+    Band ``k`` of ``n_mels`` Slaney mel filters from 0 Hz to ``sample_rate / 2``
+    (librosa's defaults, as ``logmel128`` computes them) is centred on the
+    ``k + 1``-th of ``n_mels + 2`` points evenly spaced on the mel scale; a
+    fractional index is placed between its neighbours on that scale. [shape=bands.shape]
+    """
+    # lazy: librosa loads numba (about 1 s); only explaining a song needs it, after extracting its log-mel
+    import librosa
+
+    top = float(librosa.hz_to_mel(sample_rate / 2.0))
+    position = np.clip(np.asarray(bands, dtype=np.float64) + 1.0, 0.0, n_mels + 1.0)
+    return np.asarray(librosa.mel_to_hz(position * top / (n_mels + 1)), dtype=np.float64)
+
+
 def sliding_windows(n_steps: int, window: int, hop: int) -> tuple[list[int], list[int]]:
     """Sec. 4.4.1's test-time windows over a song of ``n_steps`` steps.
 
@@ -381,8 +410,24 @@ class DAMFF(SequenceModel):
     windowed by its own length, so a padded batch gives each song its output alone.
 
     Training (Sec. 4.3): Adam, lr 3e-4, batch 32, 100 epochs, early stopping
-    (patience 10, MEMO's choice), random 30 s windows; loss per target: 1 - CCC
+    (patience 10, MEMO's choice: the paper gives none; the best validation
+    epoch's weights are kept), random 30 s windows; loss per target: 1 - CCC
     for arousal, RMSE for valence (configurable), summed over targets.
+
+    Input: the paper computes its log-mel at 44.1 kHz (bands up to 22.05 kHz):
+    :data:`PAPER_FEATURE_PARAMS`, which ``reproduce`` uses for paper-size runs.
+    The feature set's default is the cheaper 16 kHz (bands up to 8 kHz,
+    :data:`CPU_FEATURE_PARAMS`), used by ``train`` (which takes the feature
+    set's defaults), by ``reproduce --quick`` and by the shipped checkpoint.
+    The model itself does not depend on the rate (a step is always 128 x 50);
+    a checkpoint records its rate in its feature spec, and
+    :meth:`explanation_axes` turns the rows into Hz at that rate.
+
+    The shipped ``damff`` checkpoint (``tiny``): 16 kHz log-mel, trained on 30 s
+    windows drawn from whole songs (the synthetic corpus's 45 s, 4Q's 30 s
+    clips), 10 epochs (capped from 100), patience 10 never reached, the best
+    validation epoch (6) kept. At prediction it slides 30 s windows over the
+    whole song (hop 0.5 s).
 
     Explanations (padded steps are 0; left out where the ablation lacks the component):
         ``spatial_attention`` [shape=(batch, n_frames, H, W')]: sigmoid(S) of
@@ -396,7 +441,17 @@ class DAMFF(SequenceModel):
         ``channel_attention`` [shape=(batch, n_frames, C)]: sigmoid(C), in [0, 1].
         ``fusion_gate`` [shape=(batch, n_frames, H, W')]: X' averaged over
         channels (the share of the 3x3 branch A in Z), halves as above.
-        :meth:`explanation_axes` names their axes.
+        :meth:`explanation_axes` names their axes (rows in Hz at the checkpoint's
+        sample rate).
+
+        What each does in the forward pass: only ``fusion_gate`` (X') weighs
+        anything: Z = X' A + (1 - X') B chooses, per position and channel,
+        between the 3x3 branch A and the 5x5 branch B. sigmoid(S) and sigmoid(C)
+        are never applied to the features on their own (the gate is
+        sigmoid(S + C), not their product): a bright ``spatial_attention`` cell
+        leans that position toward A, for every channel, by an amount C can
+        outweigh; it does not say the position was amplified, kept or important.
+        In the ablations, ``wo_fusion`` does multiply: Z = X' (A + B).
     """
 
     #: The feature set it is trained on when none is named: one 50 x 128 log-mel block per 500 ms step.
@@ -597,22 +652,35 @@ class DAMFF(SequenceModel):
             total = total + LOSSES[kind](ModelOutput(prediction=output.prediction[..., column]), one)
         return total
 
-    def explanation_axes(self, name: str, shape: tuple[int, ...], *, n_frames: int,
-                         frame_seconds: float) -> dict[str, Any] | None:
+    def row_bands(self, n_rows: int) -> np.ndarray:
+        """The centre, in mel-band indices 0..n_mels-1, of the bands behind each row of a map. [shape=(n_rows,)]"""
+        p = self.pool_factor
+        return np.arange(n_rows, dtype=np.float64) * p + (p - 1) / 2
+
+    def explanation_axes(self, name: str, shape: tuple[int, ...], *, n_frames: int, frame_seconds: float,
+                         feature_params: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """Axes of DAMFF's maps of one song.
 
         * ``spatial_attention``, ``fusion_gate``: ``time_s`` (step start times),
-          ``mel_band`` (the centre, in mel-band indices 0..n_mels-1, of the bands
-          behind each row), ``step_time_s`` (the start, in seconds within the
-          step, of the spectrogram frames behind each column);
+          ``mel_hz`` (the centre frequency, in Hz, of the mel bands behind each
+          row, low to high: :func:`mel_row_hz` at the log-mel's sample rate),
+          ``step_time_s`` (the start, in seconds within the step, of the
+          spectrogram frames behind each column);
         * ``channel_attention``: ``time_s``, ``channel``.
+
+        Args:
+            feature_params: the checkpoint's feature parameters (``explain_song``
+                passes its feature spec's); ``sample_rate`` sets the mel bands'
+                frequencies. Without it, the ``logmel128_steps`` default (16 kHz).
         """
         time_s = np.arange(shape[0], dtype=np.float64) * frame_seconds
         if name in ("spatial_attention", "fusion_gate") and len(shape) == 3:
             p = self.pool_factor
             frame = frame_seconds / self.config.frames_per_step
+            sample_rate = int((feature_params or {}).get("sample_rate") or LOGMEL_DEFAULT_SAMPLE_RATE)
             return {"time_s": time_s,
-                    "mel_band": np.arange(shape[1], dtype=np.float64) * p + (p - 1) / 2,
+                    "mel_hz": mel_row_hz(self.row_bands(shape[1]), n_mels=self.config.n_mels,
+                                         sample_rate=sample_rate),
                     "step_time_s": np.arange(shape[2], dtype=np.float64) * p * frame}
         if name == "channel_attention" and len(shape) == 2:
             return {"time_s": time_s, "channel": np.arange(shape[1])}

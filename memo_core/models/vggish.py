@@ -43,6 +43,12 @@ Choices where the papers are silent (or their code differs from them):
   (the challenge asks for decisions; the paper does not say how it chose them);
 * explanations (``tag_windows``, ``tag_occlusion``, ``self_attention``) are
   MEMO's own: the paper reports no maps.
+
+The shipped ``vggish``, ``vggish_sa3`` and ``vggish_arelu`` checkpoints
+(``tiny`` sizes): the first 1400 frames of ``mel96`` (12 kHz) of each 4Q clip,
+Adam at 1e-3 (not the paper's 1e-4, see ``memo_core.pretrained``), 30 epochs
+(capped from 100, so the patience of 35 never ran out), the best validation
+ROC-AUC epoch kept.
 """
 
 from __future__ import annotations

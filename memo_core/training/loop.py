@@ -3,9 +3,12 @@
 ``fit`` pads songs into :class:`~memo_core.data.batching.Batch` objects, adds
 input noise, asks the model for its loss (:meth:`SequenceModel.training_loss`
 when the model overrides it, else the configured ``"mse"``, ``"rmse"`` or
-``"ccc"``), early-stops on the validation loss, restores the best weights, then
-calls the model's one closed-form hook (:meth:`SequenceModel.fit_closed_form`)
-with the training batches. The model's paper settings come from
+``"ccc"``), early-stops on the validation loss, keeps the best-validation weights
+(``restore="best"``) or the last epoch's (``restore="last"``), then calls the
+model's one closed-form hook (:meth:`SequenceModel.fit_closed_form`) with the
+training batches. A model made of independent networks (DBLSTM-ELM's scales) can
+ask for one stopping decision per network (``stopping="per_network"``, through
+its ``stopping_groups`` and ``group_losses`` hooks). The model's paper settings come from
 :meth:`SequenceModel.train_defaults`, applied by :func:`resolve_train_config`
 under the user's overrides.
 
@@ -43,6 +46,8 @@ __all__ = [
     "History",
     "TrainResult",
     "OPTIMIZERS",
+    "RESTORE_RULES",
+    "STOPPING_RULES",
     "loss_function",
     "objective",
     "resolve_train_config",
@@ -65,6 +70,15 @@ class TrainConfig:
         max_epochs: gradient epochs (0: only the closed-form hook runs).
         patience: epochs without a better validation loss before stopping
             (``None``: never stop early).
+        restore: which weights ``fit`` leaves in the model: ``"best"``, those of
+            the epoch with the lowest validation loss; ``"last"``, those after the
+            last epoch run (Ma et al. 2017 keep the weights after epoch 50).
+        stopping: ``"joint"``, one stopping decision on the model's validation
+            loss; ``"per_network"``, one per independent network the model names
+            (its ``stopping_groups()`` and ``group_losses()`` hooks): each network
+            stops when its own validation loss has not improved for ``patience``
+            epochs and, with ``restore="best"``, gets its own best epoch's weights
+            back, as Li et al. 2016 train each DBLSTM on its own.
         weight_decay: the optimiser's L2 penalty.
         input_noise_std: std of Gaussian noise added to the (normalised)
             training features, as Ma et al. and Li et al. do.
@@ -88,6 +102,8 @@ class TrainConfig:
     batch_size: int = 16
     max_epochs: int = 30
     patience: int | None = 5
+    restore: str = "best"
+    stopping: str = "joint"
     weight_decay: float = 0.0
     input_noise_std: float = 0.0
     segment_frames: int | None = None
@@ -114,6 +130,10 @@ class TrainConfig:
             problems.append(f"max_epochs {self.max_epochs} (must be >= 0)")
         if self.patience is not None and int(self.patience) < 1:
             problems.append(f"patience {self.patience} (must be >= 1 or None)")
+        if self.restore not in RESTORE_RULES:
+            problems.append(f"restore {self.restore!r} (known: {', '.join(RESTORE_RULES)})")
+        if self.stopping not in STOPPING_RULES:
+            problems.append(f"stopping {self.stopping!r} (known: {', '.join(STOPPING_RULES)})")
         if self.segment_frames is not None and int(self.segment_frames) < 1:
             problems.append(f"segment_frames {self.segment_frames} (must be >= 1 or None)")
         if self.input_noise_std < 0 or self.weight_decay < 0:
@@ -136,9 +156,17 @@ class History:
         train_loss: mean training loss per epoch (with noise and windows).
         val_loss: validation loss per epoch (the training loss when there is no
             validation data).
-        best_epoch: the epoch whose weights were restored (1-based; 0 when no
-            gradient epoch ran).
+        best_epoch: the epoch with the lowest validation loss (1-based; 0 when no
+            gradient epoch ran); its weights are the model's under ``restore="best"``.
         best_val_loss: its validation loss.
+        kept_epoch: the epoch whose weights the model holds after training
+            (``best_epoch`` under ``restore="best"``, the last epoch run under
+            ``"last"``; per network, see ``network_epochs``).
+        restore: the rule that chose ``kept_epoch`` (``TrainConfig.restore``).
+        stopping: ``"joint"`` or ``"per_network"`` (``TrainConfig.stopping``).
+        network_epochs: under ``stopping="per_network"``, each network's kept epoch.
+        network_stopped: under ``stopping="per_network"``, the epoch each network
+            stopped after (the last epoch run for a network that never ran out of patience).
         final_val_loss: the validation loss after the closed-form hook.
         stopped_early: training stopped before ``max_epochs``.
         wall_time_s: seconds in ``fit``.
@@ -149,6 +177,11 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     best_epoch: int = 0
     best_val_loss: float = math.nan
+    kept_epoch: int = 0
+    restore: str = "best"
+    stopping: str = "joint"
+    network_epochs: dict[str, int] = field(default_factory=dict)
+    network_stopped: dict[str, int] = field(default_factory=dict)
     final_val_loss: float = math.nan
     stopped_early: bool = False
     wall_time_s: float = 0.0
@@ -187,6 +220,12 @@ class TrainResult:
     targets: tuple[str, ...]
     metrics_note: str = ""
 
+
+
+#: ``TrainConfig.restore``: keep the best-validation epoch's weights, or the last epoch's.
+RESTORE_RULES = ("best", "last")
+#: ``TrainConfig.stopping``: one stopping decision for the model, or one per network it names.
+STOPPING_RULES = ("joint", "per_network")
 
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
@@ -327,6 +366,98 @@ def train_step(model: torch.nn.Module, batch: Any, *, loss_fn: Callable, optimiz
 
 
 
+def _stopping_groups(model, config: TrainConfig) -> dict[str, torch.nn.Module] | None:
+    """The networks that stop on their own under ``stopping="per_network"`` (``None`` for joint stopping).
+
+    Raises:
+        MemoError: per-network stopping asked of a model without the ``stopping_groups`` and
+            ``group_losses`` hooks.
+    """
+    if config.stopping != "per_network":
+        return None
+    hook = getattr(model, "stopping_groups", None)
+    if hook is None or getattr(model, "group_losses", None) is None:
+        raise MemoError(f"stopping='per_network' needs a model that names its independent networks "
+                        f"(stopping_groups() and group_losses()); {type(model).__name__} does not")
+    groups = dict(hook())
+    if not groups:
+        raise MemoError(f"{type(model).__name__}.stopping_groups() named no network")
+    return groups
+
+
+
+def _group_validation_losses(model, examples, config: TrainConfig) -> Tensor:
+    """Each network's validation loss (``model.group_losses``), weighted by the batches' labels. [shape=(n_groups,)]"""
+    model.eval()
+    total, weight = None, 0
+    with torch.no_grad():
+        for batch in iterate_batches(examples, batch_size=config.batch_size, device=config.device,
+                                     collate_fn=_collate_for(model)):
+            n = _n_labels(batch)
+            if not n:
+                continue
+            losses = model.group_losses(model(batch.x, batch.lengths), batch).detach().double() * n
+            total = losses if total is None else total + losses
+            weight += n
+    if total is None:
+        return torch.full((len(dict(model.stopping_groups())),), math.nan, dtype=torch.float64)
+    return total / weight
+
+
+
+class _NetworkStopping:
+    """Per-network early stopping: each named network keeps its own best loss, patience and weights.
+
+    A network out of patience is frozen (``requires_grad`` off: optimisers skip parameters without
+    a gradient, so it no longer moves) while the others train on; ``finish`` gives each network the
+    weights of its own best epoch (``restore="best"``) and unfreezes them all.
+    """
+
+    def __init__(self, groups: dict[str, torch.nn.Module], config: TrainConfig):
+        self.groups, self.config = groups, config
+        self.best = {name: math.inf for name in groups}
+        self.since = {name: 0 for name in groups}
+        self.state: dict[str, dict] = {}
+        self.kept: dict[str, int] = {name: 0 for name in groups}
+        self.stopped: dict[str, int] = {}
+        self.frozen: set[str] = set()
+        self.frozen_params: list[torch.nn.Parameter] = []
+
+    def after_epoch(self, model, examples, epoch: int) -> bool:
+        """Update each active network with its validation loss of ``epoch``; True when every network has stopped."""
+        losses = _group_validation_losses(model, examples, self.config).tolist()
+        for (name, module), loss in zip(self.groups.items(), losses):
+            if name in self.frozen:
+                continue
+            if loss < self.best[name]:
+                self.best[name], self.since[name] = loss, 0
+                self.kept[name] = epoch
+                if self.config.restore == "best":
+                    self.state[name] = copy.deepcopy(module.state_dict())
+            else:
+                self.since[name] += 1
+            if self.config.restore == "last":
+                self.kept[name] = epoch
+            if self.config.patience is not None and self.since[name] >= self.config.patience:
+                self.stopped[name] = epoch
+                self.frozen.add(name)
+                for p in module.parameters():
+                    if p.requires_grad:
+                        p.requires_grad_(False)
+                        self.frozen_params.append(p)
+        return len(self.frozen) == len(self.groups)
+
+    def finish(self, epochs_run: int) -> None:
+        for name, module in self.groups.items():
+            self.stopped.setdefault(name, epochs_run)
+            if self.config.restore == "best" and name in self.state:
+                module.load_state_dict(self.state[name])
+        for p in self.frozen_params:
+            p.requires_grad_(True)
+        self.frozen_params = []
+
+
+
 def fit(
     model: SequenceModel,
     train_data: Sequence[SequenceExample],
@@ -336,7 +467,7 @@ def fit(
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     progress: bool = False,
 ) -> History:
-    """Train ``model`` in place; restore the weights of the best validation epoch.
+    """Train ``model`` in place; keep the best validation epoch's weights, or the last epoch's (``config.restore``).
 
     Args:
         model: any :class:`SequenceModel` (features already normalised).
@@ -370,50 +501,67 @@ def fit(
     best_state = None
 
     params = [p for p in model.parameters() if p.requires_grad]
+    groups = _stopping_groups(model, config)
+    network = _NetworkStopping(groups, config) if groups else None
     if config.max_epochs > 0 and params:
         optimizer = OPTIMIZERS[config.optimizer](params, config.lr, config.weight_decay)
         best = math.inf
         since_best = 0
         bar = tqdm(range(1, int(config.max_epochs) + 1), desc=f"train {getattr(model, 'registry_name', '')}",
                    unit="epoch", disable=not progress)
-        for epoch in bar:
-            t0 = time.perf_counter()
-            model.train()
-            order = (torch.randperm(len(train_data), generator=generator).tolist()
-                     if config.shuffle else list(range(len(train_data))))
-            total, weight = 0.0, 0
-            for batch in iterate_batches(train_data, batch_size=int(config.batch_size), device=device, order=order,
-                                         segment_frames=config.segment_frames, rng=rng,
-                                         collate_fn=_collate_for(model)):
-                loss = train_step(model, batch, loss_fn=loss_fn, optimizer=optimizer, params=params, config=config,
-                                  generator=generator, epoch=epoch)
-                n = max(1, _n_labels(batch))
-                total += float(loss) * n
-                weight += n
-            history.train_loss.append(total / max(1, weight))
-            val = _mean_loss(model, select_on, loss_fn, config)
-            history.val_loss.append(val)
-            improved = val < best
-            if improved:
-                best, since_best = val, 0
-                history.best_epoch, history.best_val_loss = epoch, val
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                since_best += 1
-            seconds = time.perf_counter() - t0
-            history.epoch_seconds.append(seconds)
-            record = {"epoch": epoch, "train_loss": history.train_loss[-1], "val_loss": val,
-                      "best": improved, "seconds": seconds}
-            log.info("epoch %d: train %.4f, val %.4f%s", epoch, record["train_loss"], val, " *" if improved else "")
-            bar.set_postfix(train=f"{record['train_loss']:.4f}", val=f"{val:.4f}")
-            if on_epoch is not None:
-                on_epoch(record)
-            if config.patience is not None and since_best >= config.patience:
-                history.stopped_early = epoch < config.max_epochs
-                break
-        bar.close()
-        if best_state is not None:
+        try:
+            for epoch in bar:
+                t0 = time.perf_counter()
+                model.train()
+                order = (torch.randperm(len(train_data), generator=generator).tolist()
+                         if config.shuffle else list(range(len(train_data))))
+                total, weight = 0.0, 0
+                for batch in iterate_batches(train_data, batch_size=int(config.batch_size), device=device,
+                                             order=order, segment_frames=config.segment_frames, rng=rng,
+                                             collate_fn=_collate_for(model)):
+                    loss = train_step(model, batch, loss_fn=loss_fn, optimizer=optimizer, params=params,
+                                      config=config, generator=generator, epoch=epoch)
+                    n = max(1, _n_labels(batch))
+                    total += float(loss) * n
+                    weight += n
+                history.train_loss.append(total / max(1, weight))
+                val = _mean_loss(model, select_on, loss_fn, config)
+                history.val_loss.append(val)
+                improved = val < best
+                if improved:
+                    best, since_best = val, 0
+                    history.best_epoch, history.best_val_loss = epoch, val
+                    if network is None and config.restore == "best":
+                        best_state = copy.deepcopy(model.state_dict())
+                else:
+                    since_best += 1
+                done = network.after_epoch(model, select_on, epoch) if network is not None else (
+                    config.patience is not None and since_best >= config.patience)
+                seconds = time.perf_counter() - t0
+                history.epoch_seconds.append(seconds)
+                record = {"epoch": epoch, "train_loss": history.train_loss[-1], "val_loss": val,
+                          "best": improved, "seconds": seconds}
+                log.info("epoch %d: train %.4f, val %.4f%s", epoch, record["train_loss"], val,
+                         " *" if improved else "")
+                bar.set_postfix(train=f"{record['train_loss']:.4f}", val=f"{val:.4f}")
+                if on_epoch is not None:
+                    on_epoch(record)
+                if done:
+                    history.stopped_early = epoch < config.max_epochs
+                    break
+        finally:
+            bar.close()
+            if network is not None:
+                network.finish(history.epochs_run)
+        if network is not None:
+            history.network_epochs, history.network_stopped = dict(network.kept), dict(network.stopped)
+            history.kept_epoch = max(network.kept.values(), default=0)
+        elif best_state is not None:
             model.load_state_dict(best_state)
+            history.kept_epoch = history.best_epoch
+        else:
+            history.kept_epoch = history.epochs_run
+    history.restore, history.stopping = config.restore, config.stopping
 
     model.eval()
     with torch.no_grad():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -290,17 +291,10 @@ def test_chaki2020_end_to_end_cross_validates_with_fewer_folds(tiny_corpus, coun
     assert "`at:tiny`, `chroma_cqt`, arousal" in text
 
 
-@pytest.fixture(scope="module")
-def tagged_corpus(tmp_path_factory):
-    from memo_core.data.synth import generate_corpus
-
-    return generate_corpus(tmp_path_factory.mktemp("tags") / "c12", n_songs=12, seed=11, duration_s=16.0, workers=1,
-                           progress=False)
-
-
 @pytest.mark.slow
-def test_rajamani2020_end_to_end_with_late_fusion(tagged_corpus, count_training):
-    results = rp.reproduce("rajamani2020", dataset="synth", root=tagged_corpus, quick=True, max_epochs=1,
+def test_rajamani2020_end_to_end_with_late_fusion(tags_corpus, count_training):
+    """On the session's 12-song tagged corpus (tests/conftest.py)."""
+    results = rp.reproduce("rajamani2020", dataset="synth", root=tags_corpus, quick=True, max_epochs=1,
                            progress=False)
     _check_figures(results, "rajamani2020")
     assert count_training["train_model"] == 5  # the fusions reuse the members' runs
@@ -311,3 +305,173 @@ def test_rajamani2020_end_to_end_with_late_fusion(tagged_corpus, count_training)
     assert 0.0 <= fused.ours["ROC-AUC"] <= 1.0
     assert any("18 tags instead of MTG-Jamendo's 56" in n for n in by["1. VGG-ish baseline"].notes)
     assert by["1. VGG-ish baseline"].ours["#Parameters"] == get_model("vggish", "tiny", n_targets=18).n_parameters()
+
+
+# --------------------------------------------------------------------------- issue 14: the protocol actually used
+
+# Each paper's known differences (and checked points) that every one of its tables must list.
+KNOWN = {
+    "ma2017": {"deam-431", "rmse-averaging", "last-epoch", "rmsprop-defaults", "forget-gate-bias", "init-l2-batch",
+               "model-selection", "smoothing"},
+    "li2016": {"deam-431", "rmse-averaging", "per-network-stopping", "autoencoder-pretraining",
+               "partitions-and-selection", "currennt-learning-rate", "elm-size"},
+    "chaki2020": {"annotated-span", "rmsprop-defaults", "forget-gate-bias", "kept-epoch", "metric-averaging",
+                  "layer-size-search", "model-choices", "cross-validation"},
+    "zhang2023": {"no-mer1101", "one-split", "logmel-44k", "per-song-metrics", "early-stopping",
+                  "sizes-and-architectures", "deam-431"},
+    "rajamani2020": {"first-1400-frames", "schedule", "tag-vocabulary", "flops-counter", "fusion-sizes"},
+}
+# Points where MEMO now follows the paper (issue 14's fixes and readings); all others are differences.
+FOLLOWS = {"last-epoch", "rmse-averaging", "smoothing", "per-network-stopping", "annotated-span", "logmel-44k",
+           "per-song-metrics", "first-1400-frames", "schedule"}
+
+
+def _fake_results(paper):
+    return [rp.RowResult(row, {}, "not run") for table in papers.PAPER_SPECS[paper].tables for row in table.rows]
+
+
+@pytest.mark.parametrize("paper", papers.PAPERS)
+def test_every_table_lists_each_of_its_known_differences(paper):
+    spec = papers.PAPER_SPECS[paper]
+    for quick in (False, True):
+        text = rp.format_reproduction(paper, _fake_results(paper), {"dataset": "synth", "quick": quick})
+        sections = text.split("\n### ")[1:]
+        assert len(sections) == len(spec.tables)
+        for table, section in zip(spec.tables, sections):
+            keys = {n.key for n in table.protocol}
+            assert KNOWN[paper] <= keys, (paper, table.number, KNOWN[paper] - keys)
+            differs, _, follows = section.partition("**Follows the paper**")
+            assert "**Differs from the paper**" in differs
+            for note in table.protocol:
+                words = note.words(quick)
+                if note.differs(quick):
+                    assert f"- {words}." in differs, (paper, table.number, note.key)
+                else:
+                    assert f"- {words}." in follows, (paper, table.number, note.key)
+                assert (note.key in FOLLOWS) == note.matches, note.key
+    if paper == "chaki2020":
+        assert all(n.key != "compare-features" for n in spec.tables[2].protocol)
+
+
+def test_zhangs_sample_rate_is_a_difference_only_under_quick():
+    table = papers.PAPER_SPECS["zhang2023"].tables[0]
+    full = "\n".join(rp.protocol_lines(table, quick=False))
+    quick = "\n".join(rp.protocol_lines(table, quick=True))
+    assert "at 44.1 kHz" in full.split("**Follows the paper**")[1]
+    assert "--quick: the 128-band log-mel at 16 kHz" in quick.split("**Follows the paper**")[0]
+
+
+def test_the_2015_rows_read_rmse_per_song_with_the_pooled_figure_beside():
+    for paper in ("ma2017", "li2016"):
+        for table in papers.PAPER_SPECS[paper].tables:
+            for m in table.metrics:
+                target = m.key.split("/")[0]
+                assert m.key == f"{target}/RMSE-per-song" and m.averaging == "per song"
+                assert m.also == ((f"{target}/RMSE", "pooled"),)
+    row = _row("ma2017", 1, "l=5, LSTM, h=200, n=3")
+    result = rp.RowResult(row, {"RMSE": 0.25}, "`ma_lstm:tiny`", also={"RMSE": {"pooled": 0.2}})
+    text = rp.format_reproduction("ma2017", [result], {"dataset": "synth"})
+    assert "| RMSE (paper) | RMSE (ours, per song) | RMSE (ours, pooled) |" in text
+    assert "| l=5, LSTM, h=200, n=3 | `ma_lstm:tiny` | 0.358 | 0.250 | 0.200 |" in text
+    assert "evaluated with RMSE (root mean square error) on the test set" in text  # the paper's words, quoted
+
+
+def test_the_chaki_protocol_feeds_the_annotated_span():
+    from memo_core.data.sequences import SequenceExample, crop_to_annotated
+
+    chaki = [r.run for t in papers.PAPER_SPECS["chaki2020"].tables for r in t.rows]
+    assert chaki and all(run.span == "annotated" for run in chaki)
+    assert all(r.run is None or r.run.span == "song" for p in ("ma2017", "li2016", "zhang2023")
+               for t in papers.PAPER_SPECS[p].tables for r in t.rows)
+    # a 45 s emoMusic clip: 90 frames, annotated 15.0-45.0 s (frames 29..89): the paper's 61 frames
+    mask = np.zeros(90, bool)
+    mask[29:] = True
+    clip = SequenceExample("c", np.arange(180, dtype=np.float32).reshape(90, 2), np.ones((90, 2), np.float32), mask,
+                           np.arange(90) * 0.5)
+    [cropped] = crop_to_annotated([clip])
+    assert cropped.n_frames == 61 and cropped.mask.all() and cropped.frame_times[0] == 14.5
+    np.testing.assert_array_equal(cropped.features, clip.features[29:])
+    unlabelled = SequenceExample("u", clip.features, clip.targets * 0, np.zeros(90, bool), clip.frame_times)
+    assert crop_to_annotated([unlabelled])[0].n_frames == 90
+
+
+def test_the_chaki_runs_examples_are_61_frames_of_real_emomusic(shared_data):
+    """The runner crops every Chaki run's songs: the real emoMusic clips give the paper's 61 frames."""
+    import dataclasses
+
+    from memo_core.data import load_dataset
+
+    load = load_dataset("emomusic", shared_data / "emomusic", require_audio=True)
+    runner = rp._Runner(papers.PAPER_SPECS["chaki2020"], load, quick=True, seed=0, max_epochs=1, progress=False)
+    run = dataclasses.replace(_row("chaki2020", 1, "AT (Single Layer), best AT_300").run, features="loudness")
+    _, _, _, parts = runner._parts(run)
+    assert len(parts["all"]) == len(load.songs) >= 4
+    assert {ex.n_frames for ex in parts["all"]} == {61}
+    assert "annotated span (61 frames)" in runner.splits[-1]
+
+
+def test_damffs_paper_runs_read_the_44k_log_mel_and_quick_runs_the_16k_preset(monkeypatch, tiny_corpus):
+    from memo_core.data import load_dataset
+    from memo_core.models.damff import CPU_FEATURE_PARAMS, PAPER_FEATURE_PARAMS
+
+    damff_runs = [r.run for t in papers.PAPER_SPECS["zhang2023"].tables for r in t.rows if r.run is not None]
+    for run in damff_runs:
+        assert run.resolved_feature_params(quick=False) == PAPER_FEATURE_PARAMS == {"sample_rate": 44_100}
+        assert run.resolved_feature_params(quick=True) == {}  # the feature set's default: the 16 kHz CPU preset
+    from memo_core.features import get_extractor
+
+    assert get_extractor("logmel128_steps").params == CPU_FEATURE_PARAMS  # the default is the CPU preset
+    asked = []
+
+    def fake_split(task, load, split, *, features, targets, progress=True, feature_params=None):
+        asked.append((features, feature_params))
+        raise MemoError("stop here")
+
+    monkeypatch.setattr(rp, "split_examples", fake_split)
+    load = load_dataset("synth", tiny_corpus, require_audio=True)
+    for quick, expected in ((False, {"sample_rate": 44_100}), (True, None)):
+        runner = rp._Runner(papers.PAPER_SPECS["zhang2023"], load, quick=quick, seed=0, max_epochs=1, progress=False)
+        with pytest.raises(MemoError, match="stop here"):
+            runner._parts(damff_runs[0])
+        assert asked[-1] == ("logmel128_steps", expected)
+    assert "`logmel128_steps` (sample_rate=44100)" in damff_runs[0].describe(False, "logmel128_steps")
+    assert "`logmel128_steps`, valence+arousal" in damff_runs[0].describe(True, "logmel128_steps")
+
+
+def _write_deam(root, n_train=4, n_test=2, seconds=20.0):
+    """A DEAM layout: excerpts 1..n_train and full songs 2001.., annotated from 15 s at 2 Hz, with MP3s."""
+    from tests.realdata_layouts import tone, write_mp3
+
+    dynamic = root / "annotations" / "annotations averaged per song" / "dynamic (per second annotations)"
+    dynamic.mkdir(parents=True)
+    ids = list(range(1, n_train + 1)) + list(range(2001, 2001 + n_test))
+    times = np.arange(15.0, seconds, 0.5)
+    for name, sign in (("valence", 1.0), ("arousal", -1.0)):
+        lines = ["song_id," + ",".join(f"sample_{int(t * 1000)}ms" for t in times)]
+        for i, song in enumerate(ids):
+            values = sign * np.tanh(np.linspace(-1, 1, len(times)) * (1 + i % 3) / 3)
+            lines.append(f"{song}," + ",".join(f"{v:.4f}" for v in values))
+        (dynamic / f"{name}.csv").write_text("\n".join(lines) + "\n")
+    for i, song in enumerate(ids):
+        write_mp3(root / "MEMD_audio" / f"{song}.mp3", tone(seconds, 0.1 + 0.05 * i, 220.0 * (1 + i % 4), seed=i,
+                                                            slope=0.5 * (i % 2)))
+    return root
+
+
+def test_a_deam_run_is_labelled_with_the_songs_it_used_never_the_papers_431(tmp_path):
+    """Li et al.'s 2015 protocol on a DEAM folder: the tables count the songs MEMO trained and tested on and say
+    they are not MediaEval 2015's 431 development clips; 431 appears only as the paper's."""
+    root = _write_deam(tmp_path / "DEAM")
+    results = rp.reproduce("li2016", dataset="deam", root=root, quick=True, max_epochs=1, progress=False)
+    assert results.info["data"].startswith("DEAM as MEMO loads it: 4 excerpts")
+    assert "2 full songs (2001-2058) for test" in results.info["data"]
+    text = rp.format_reproduction("li2016", results)
+    assert "431 training clips" not in text  # the old label, which no run used
+    assert results.info["data"] in text
+    for line in text.splitlines():
+        if "431" in line:
+            assert "paper" in line or "not MediaEval 2015's 431" in line or "instead of MediaEval 2015's 431" in line, line
+    assert "each network stopped on its own and kept its best epoch" in text  # the stopping rule the run actually used
+    with pytest.raises(MemoError) as info:
+        rp.reproduce("li2016", dataset="deam")
+    assert "431" not in str(info.value)

@@ -135,9 +135,13 @@ def test_cli_checkpoints_and_predict_find_the_defaults(quick_set, tmp_path, monk
     monkeypatch.setattr(memo_core.cli.models, "load_audio", real_load)
     printed = capsys.readouterr()
     assert "skipped default checkpoint mca" in printed.err
+    # each summary line names the checkpoint's key (its model beside it where they differ) and its folder
+    assert f"at_chroma (at): 1 of 1 files -> {out / 'at_chroma'}" in printed.out
+    assert f"damff: 1 of 1 files -> {out / 'damff'}" in printed.out
     assert sorted(p.name for p in out.iterdir()) == ["at_chroma", "damff", "vggish"]
     curves = pd.read_csv(out / "damff" / "2.csv")
-    assert list(curves.columns) == ["time_s", "valence", "arousal"] and np.isfinite(curves.iloc[:, 1:]).all().all()
+    assert list(curves.columns) == ["time_s", "valence", "arousal", "frame_end_s"]
+    assert np.isfinite(curves.iloc[:, 1:]).all().all()
     assert list(pd.read_csv(out / "vggish" / "2.csv").columns) == ["tag", "score", "threshold", "predicted"]
     # a manifest key works as --checkpoint; a damaged one is refused with the reason
     assert main(["predict", "--checkpoint", "at_chroma", str(clip), "--out", str(tmp_path / "one"), "-q"]) == 0

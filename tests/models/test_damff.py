@@ -374,22 +374,43 @@ def test_bad_configurations_raise():
         _model()(torch.zeros(1, 3, 100))
 
 
-def test_explanation_axes_name_time_mel_bands_and_step_offsets():
+def test_explanation_axes_name_time_mel_frequencies_and_step_offsets():
+    from memo_core.explain.damff import damff_row_hz
+
     model = _model()
     with torch.no_grad():
         out = model(_x(1, 4))
-    spatial = model.explanation_axes("spatial_attention", tuple(out.explanations["spatial_attention"].shape[1:]),
-                                     n_frames=4, frame_seconds=0.5)
-    assert list(spatial) == ["time_s", "mel_band", "step_time_s"]
+    shape = tuple(out.explanations["spatial_attention"].shape[1:])
+    spatial = model.explanation_axes("spatial_attention", shape, n_frames=4, frame_seconds=0.5)
+    assert list(spatial) == ["time_s", "mel_hz", "step_time_s"]
     np.testing.assert_allclose(spatial["time_s"], [0.0, 0.5, 1.0, 1.5])
-    np.testing.assert_allclose(spatial["mel_band"], np.arange(H) * 8 + 3.5)  # 8 bands a row
+    np.testing.assert_allclose(model.row_bands(H), np.arange(H) * 8 + 3.5)  # 8 bands a row
+    # without the checkpoint's feature parameters: the feature set's default, 16 kHz (bands up to 8 kHz)
+    np.testing.assert_allclose(spatial["mel_hz"], damff_row_hz(np.arange(H) * 8 + 3.5, sample_rate=16_000)[0])
+    assert np.all(np.diff(spatial["mel_hz"]) > 0) and spatial["mel_hz"][-1] < 8000
     np.testing.assert_allclose(spatial["step_time_s"], np.arange(W_HALF) * 0.08)  # 8 frames of 10 ms a column
-    assert spatial["step_time_s"][-1] < 0.5 and spatial["mel_band"][-1] < 128
+    assert spatial["step_time_s"][-1] < 0.5
+
+
+def test_the_row_frequencies_follow_the_checkpoints_sample_rate():
+    """A 44.1 kHz log-mel (the paper's) has bands up to 22.05 kHz: the axes say so, not a display default."""
+    from memo_core.explain.damff import damff_row_hz
+
+    model = _model()
+    shape = (4, H, W_HALF)
+    at_16k = model.explanation_axes("fusion_gate", shape, n_frames=4, frame_seconds=0.5,
+                                    feature_params={"sample_rate": 16_000})["mel_hz"]
+    at_44k = model.explanation_axes("fusion_gate", shape, n_frames=4, frame_seconds=0.5,
+                                    feature_params={"sample_rate": 44_100})["mel_hz"]
+    np.testing.assert_allclose(at_44k, damff_row_hz(np.arange(H) * 8 + 3.5, sample_rate=44_100)[0])
+    assert at_16k[-1] < 8000 < at_44k[-1] < 22_050
+    assert np.all(at_44k > at_16k)
     channel = model.explanation_axes("channel_attention", (4, 16), n_frames=4, frame_seconds=0.5)
     assert list(channel) == ["time_s", "channel"] and channel["channel"].tolist() == list(range(16))
     assert model.explanation_axes("temporal_attention", (4, 4), n_frames=4, frame_seconds=0.5) is None
 
 
+@pytest.mark.slow
 def test_a_few_epochs_lower_the_loss_on_rendered_audio(tiny_corpus):
     from memo_core.data import load_dataset
     from memo_core.data.sequences import Normalizer, build_examples

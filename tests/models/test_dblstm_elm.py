@@ -227,8 +227,78 @@ def test_train_defaults_follow_the_paper():
     defaults = _model().train_defaults()
     assert defaults["input_noise_std"] == 0.6 and defaults["max_epochs"] == 100 and defaults["patience"] == 20
     assert defaults["optimizer"] == "sgd"
-    # the paper's 5e-6 is for error summed over ~60 frames; MEMO's loss is the frame mean
-    assert defaults["lr"] == pytest.approx(5e-6 * 60)
+    # Sec. 3.2.2: each DBLSTM is trained on its own, with its own early stopping
+    assert defaults["stopping"] == "per_network" and defaults["restore"] == "best"
+
+
+def test_the_networks_it_stops_one_by_one():
+    small = {"hidden_size": 4, "n_layers": 1}
+    paper = get_model("dblstm_elm", "paper", n_features=N_FEATURES, n_targets=2,
+                      target_names=("valence", "arousal"), **small).eval()
+    assert list(paper.stopping_groups()) == [f"L={s}/{t}" for s in (10, 20, 30, 60) for t in ("valence", "arousal")]
+    shared = _model(**small)  # tiny: one network per scale for both targets
+    assert list(shared.stopping_groups()) == ["L=10", "L=20", "L=30", "L=60"]
+    batch = _batch()
+    for model in (paper, shared):
+        out = model(batch.x, batch.lengths)
+        losses = model.group_losses(out, batch)
+        assert losses.shape == (len(model.stopping_groups()),)
+        # the networks' losses add up to the training loss (each scale's MSE over both targets)
+        n_targets = 2 if model.config.per_target_networks else 1
+        assert float(losses.sum()) == pytest.approx(float(model.training_loss(out, batch)) * n_targets, rel=1e-5)
+
+
+def test_each_dblstm_stops_on_its_own_validation_error(monkeypatch):
+    """Li et al. train every DBLSTM separately with its own patience. Here the valence networks' validation error
+    grows from epoch 2 on while the arousal networks' keeps falling: the valence networks stop after their
+    patience and keep epoch 1's weights, frozen, while the arousal networks train on to the last epoch. One joint
+    decision (the old behaviour) stopped and restored all networks together."""
+    import numpy as np
+
+    import memo_core.training.loop as loop
+    from memo_core.data.sequences import SequenceExample
+
+    def songs(n, seed):
+        rng = np.random.default_rng(seed)
+        out = []
+        for i in range(n):
+            x = rng.standard_normal((20, N_FEATURES)).astype(np.float32)
+            y = np.tanh(x[:, :2]).astype(np.float32)
+            out.append(SequenceExample(f"{seed}-{i}", x, y, np.ones(20, bool), np.arange(20) * 0.5))
+        return out
+
+    epoch = {"n": 0}
+
+    def scripted(model, examples, config):  # networks in stopping_groups order: L=5/v, L=5/a, L=10/v, L=10/a
+        epoch["n"] += 1
+        valence, arousal = float(epoch["n"]), 1.0 / epoch["n"]
+        return torch.tensor([valence, arousal, valence, arousal], dtype=torch.float64)
+
+    monkeypatch.setattr(loop, "_group_validation_losses", scripted)
+    snapshots, real_fit = {}, loop.fit
+
+    def recording_fit(model, *args, **kwargs):
+        record = lambda r: snapshots.__setitem__(  # noqa: E731
+            r["epoch"], {k: v.clone() for k, v in model.state_dict().items()})
+        return real_fit(model, *args, **{**kwargs, "on_epoch": record})
+
+    monkeypatch.setattr(loop, "fit", recording_fit)
+    result = loop.train_model("dblstm_elm", "tiny", songs(4, 1), songs(2, 2),
+                              model_overrides={"scales": (5, 10), "per_target_networks": True, "fusion": "avg",
+                                               "hidden_size": 4, "n_layers": 1},
+                              config_overrides={"max_epochs": 6, "patience": 2, "lr": 0.05, "seed": 0})
+    history = result.history
+    assert result.config.stopping == "per_network"
+    assert history.network_stopped == {"L=5/valence": 3, "L=5/arousal": 6, "L=10/valence": 3, "L=10/arousal": 6}
+    assert history.network_epochs == {"L=5/valence": 1, "L=5/arousal": 6, "L=10/valence": 1, "L=10/arousal": 6}
+    assert history.epochs_run == 6
+    final = result.model.state_dict()
+    for i in range(2):  # scale index; network 0 is valence, 1 arousal
+        for k in (k for k in final if k.startswith(f"networks.{i}.0.")):
+            assert torch.equal(final[k], snapshots[1][k]), k
+        for k in (k for k in final if k.startswith(f"networks.{i}.1.")):
+            assert torch.equal(final[k], snapshots[6][k]), k
+            assert not torch.equal(final[k], snapshots[1][k]), k
 
 
 def test_elm_is_fitted_on_held_out_batches_when_given():

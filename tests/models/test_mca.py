@@ -206,7 +206,45 @@ def test_train_defaults_follow_the_paper():
     defaults = get_model("mca").train_defaults()
     assert defaults["optimizer"] == "rmsprop" and defaults["lr"] == 0.005 and defaults["max_epochs"] == 50
     assert defaults["patience"] is None and defaults["weight_decay"] > 0
+    assert defaults["restore"] == "last"  # "The training is stopped after 50 epochs": those weights are the model
     assert get_model("mca", "paper").config.dropout == 0.5
+
+
+@pytest.mark.parametrize("name", ["ma_lstm", "mca"])
+def test_the_paper_schedule_keeps_the_last_epochs_weights(name, monkeypatch):
+    """Ma et al. keep the weights after the last epoch; fit used to restore the best validation epoch. Here the
+    validation loss grows every epoch (epoch 1 is the best), so the two rules give different models."""
+    import numpy as np
+
+    import memo_core.training.loop as loop
+    from memo_core.data.sequences import SequenceExample
+
+    def songs(n, seed):
+        rng = np.random.default_rng(seed)
+        return [SequenceExample(f"{seed}-{i}", x := rng.standard_normal((24, N_FEATURES)).astype(np.float32),
+                                np.tanh(x[:, :1]), np.ones(24, bool), np.arange(24) * 0.5, ("valence",))
+                for i in range(n)]
+
+    worse = iter(range(1, 1000))
+    monkeypatch.setattr(loop, "_mean_loss", lambda *args, **kwargs: float(next(worse)))
+    snapshots, holder = {}, {}
+    real_fit = loop.fit
+
+    def recording_fit(model, *args, **kwargs):
+        holder["model"] = model
+        record = lambda r: snapshots.__setitem__(  # noqa: E731
+            r["epoch"], {k: v.clone() for k, v in model.state_dict().items()})
+        return real_fit(model, *args, **{**kwargs, "on_epoch": record})
+
+    monkeypatch.setattr(loop, "fit", recording_fit)
+    result = loop.train_model(name, "tiny", songs(6, 1), songs(2, 2),
+                              config_overrides={"max_epochs": 3, "lr": 0.02, "seed": 0})
+    history = result.history
+    assert result.config.restore == "last" and result.config.patience is None
+    assert history.best_epoch == 1 and history.kept_epoch == history.epochs_run == 3
+    final = result.model.state_dict()
+    assert all(torch.equal(final[k], snapshots[3][k]) for k in final)
+    assert not all(torch.equal(final[k], snapshots[1][k]) for k in final)
 
 
 def test_bad_input_raises():

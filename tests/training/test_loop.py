@@ -102,6 +102,72 @@ def test_early_stopping_restores_the_best_epoch():
     assert history.final_val_loss == pytest.approx(history.val_loss[0], rel=1e-5)
 
 
+def test_restore_last_keeps_the_last_epochs_weights():
+    """``restore="last"`` (Ma et al.: the weights after epoch 50): the best validation epoch is 1 here, yet the
+    model keeps epoch 4's weights."""
+    model = _model()
+    snapshots = {}
+    record = lambda r: snapshots.__setitem__(r["epoch"], {k: v.clone() for k, v in model.state_dict().items()})  # noqa: E731
+    history = fit(model, _examples(8, seed=1), _examples(4, seed=2, sign=-1.0),
+                  TrainConfig(lr=2e-2, batch_size=4, max_epochs=4, patience=None, restore="last"), on_epoch=record)
+    assert history.best_epoch == 1 and history.epochs_run == 4
+    assert history.kept_epoch == 4 and history.restore == "last"
+    final = model.state_dict()
+    assert all(torch.equal(final[k], snapshots[4][k]) for k in final)
+    assert not all(torch.equal(final[k], snapshots[1][k]) for k in final)
+
+
+class TwoNets(SequenceModel):
+    """Two independent linear networks, one per target, that ``fit`` may stop one by one."""
+
+    def __init__(self, config: SequenceConfig):
+        super().__init__(config)
+        self.first = nn.Linear(config.n_features, 1)
+        self.second = nn.Linear(config.n_features, 1)
+
+    def forward(self, x, lengths=None):
+        return ModelOutput(prediction=torch.cat([self.first(x), self.second(x)], dim=-1))
+
+    def stopping_groups(self):
+        return {"first": self.first, "second": self.second}
+
+    def group_losses(self, output, batch):
+        err = ((output.prediction - batch.y) ** 2) * batch.mask[..., None]
+        return err.sum(dim=(0, 1)) / batch.mask.sum().clamp_min(1)
+
+
+def _opposed_second_target(n_songs, *, seed):
+    """Validation songs whose second target has the opposite sign: fitting it better makes validation worse."""
+    out = []
+    for ex in _examples(n_songs, seed=seed):
+        targets = ex.targets.copy()
+        targets[:, 1] *= -1
+        out.append(SequenceExample(ex.song_id, ex.features, targets, ex.mask, ex.frame_times))
+    return out
+
+
+def test_per_network_stopping_stops_and_restores_each_network_on_its_own():
+    torch.manual_seed(0)
+    model = TwoNets(SequenceConfig(n_features=4, n_targets=2))
+    snapshots = {}
+    record = lambda r: snapshots.__setitem__(r["epoch"], {k: v.clone() for k, v in model.state_dict().items()})  # noqa: E731
+    history = fit(model, _examples(8, seed=1), _opposed_second_target(4, seed=2),
+                  TrainConfig(lr=5e-2, batch_size=4, max_epochs=8, patience=2, stopping="per_network"),
+                  on_epoch=record)
+    stopped, kept = history.network_stopped, history.network_epochs
+    assert history.stopping == "per_network" and set(stopped) == {"first", "second"}
+    assert stopped["second"] < stopped["first"] and kept["second"] < kept["first"]
+    final = model.state_dict()
+    # each network holds its own best epoch's weights, frozen since it stopped
+    for name in ("first", "second"):
+        for k in (f"{name}.weight", f"{name}.bias"):
+            assert torch.equal(final[k], snapshots[kept[name]][k]), (name, k)
+    assert not torch.equal(final["second.weight"], snapshots[history.epochs_run]["second.weight"])
+    assert all(p.requires_grad for p in model.parameters())  # unfrozen for whoever trains next
+    with pytest.raises(MemoError, match="per_network"):
+        fit(_model(), _examples(2, seed=1), [], TrainConfig(max_epochs=1, stopping="per_network"))
+
+
 def test_fit_calls_closed_form_once_with_clean_training_batches():
     model = _model()
     train = _examples(5, seed=1)
@@ -133,6 +199,10 @@ def test_resolve_config_precedence_and_errors():
         resolve_train_config(model, optimizer="adagrad")
     with pytest.raises(MemoError, match="lr"):
         resolve_train_config(model, lr=-1.0)
+    with pytest.raises(MemoError, match="restore"):
+        resolve_train_config(model, restore="middle")
+    with pytest.raises(MemoError, match="stopping"):
+        resolve_train_config(model, stopping="never")
 
 
 def test_configured_loss_unless_the_model_has_its_own():
