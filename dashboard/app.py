@@ -29,6 +29,7 @@ navigation = st.navigation(
         ],
         "Compare and learn": [
             st.Page(_PAGES / "compare.py", title="Compare", icon="📊"),
+            st.Page(_PAGES / "ab.py", title="A/B", icon="🆚"),
             st.Page(_PAGES / "lab.py", title="Emotion lab", icon="🧪"),
             st.Page(_PAGES / "corpus.py", title="Synthetic corpus", icon="🎼"),
             st.Page(_PAGES / "about.py", title="About", icon="📖"),

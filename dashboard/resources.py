@@ -46,20 +46,32 @@ from memo_core.audio import Audio, SilenceWarning, encode_audio, load_audio
 from memo_core.audio import sniff_mime as sniff_mime
 from memo_core.data import DatasetLoad, list_datasets, load_dataset, synth
 from memo_core.errors import AudioError, CheckpointError, DatasetError, MemoError
+from memo_core.experiments.compare_features import DEFAULT_SEEDS as DEFAULT_SEEDS
 from memo_core.experiments.compare_features import run_experiment as run_experiment
 from memo_core.explain._common import nearest_frame as nearest_frame
+from memo_core.explain.ab import MapDifference as MapDifference
+from memo_core.explain.ab import align_curves as align_curves
+from memo_core.explain.ab import default_pair as default_pair
+from memo_core.explain.ab import difference_summary as difference_summary
+from memo_core.explain.ab import map_difference as map_difference
+from memo_core.explain.ab import shared_maps as shared_maps
 from memo_core.explain.analysis import (
     SongAnalysis,
     analyse_song,
     checkpoint_fingerprint,
 )
+from memo_core.explain.attention import FLAT_LIFT as FLAT_LIFT
 from memo_core.explain.attention import attention_received as attention_received
 from memo_core.explain.attention import attention_row as attention_row
+from memo_core.explain.attention import colour_range as colour_range
+from memo_core.explain.attention import flatness as flatness
+from memo_core.explain.attention import flatness_note as flatness_note
 from memo_core.explain.attention import later_frame_weight as later_frame_weight
 from memo_core.explain.attention import layer_attention as layer_attention
 from memo_core.explain.attention import pool_for_display as pool_for_display
 from memo_core.explain.attention import temporal_attention as temporal_attention
 from memo_core.explain.attention import top_attended as top_attended
+from memo_core.explain.compare import BASELINE_MODEL as BASELINE_MODEL
 from memo_core.explain.compare import EXPERIMENT_FEATURES as EXPERIMENT_FEATURES
 from memo_core.explain.compare import EXPERIMENT_METRICS as EXPERIMENT_METRICS
 from memo_core.explain.compare import EXPERIMENT_MODELS as EXPERIMENT_MODELS
@@ -67,11 +79,16 @@ from memo_core.explain.compare import METRIC_DESCRIPTIONS as METRIC_DESCRIPTIONS
 from memo_core.explain.compare import TAG_METRICS as TAG_METRICS
 from memo_core.explain.compare import TARGETS as TARGETS
 from memo_core.explain.compare import checkpoint_metrics as checkpoint_metrics
+from memo_core.explain.compare import compare_headline as compare_headline
 from memo_core.explain.compare import feature_subset_metrics as feature_subset_metrics
 from memo_core.explain.compare import lower_is_better as lower_is_better
 from memo_core.explain.compare import metric_names as metric_names
 from memo_core.explain.compare import paper_rows as paper_rows
+from memo_core.explain.compare import seed_summary as seed_summary
 from memo_core.explain.compare import tagger_metrics as tagger_metrics
+from memo_core.explain.coverage import MIN_CELL_SONGS as MIN_CELL_SONGS
+from memo_core.explain.coverage import coverage_grid as coverage_grid
+from memo_core.explain.coverage import coverage_note as coverage_note
 from memo_core.explain.damff import UnfoldedMap as UnfoldedMap
 from memo_core.explain.damff import bands_on_view as bands_on_view
 from memo_core.explain.damff import damff_step as damff_step
@@ -83,6 +100,12 @@ from memo_core.explain.damff import unfold_damff as unfold_damff
 from memo_core.explain.faithfulness import map_notes as map_notes
 from memo_core.explain.faithfulness import scale_table as scale_table
 from memo_core.explain.faithfulness import song_faithfulness
+from memo_core.explain.familiarity import DISTANCE_MAP, familiarity, frame_levels_db, reference_of
+from memo_core.explain.familiarity import SILENCE_DBFS as SILENCE_DBFS
+from memo_core.explain.familiarity import Familiarity as Familiarity
+from memo_core.explain.familiarity import familiarity_notes as familiarity_notes
+from memo_core.explain.lab import follow_summaries as follow_summaries
+from memo_core.explain.lab import follow_table as follow_table
 from memo_core.explain.multiscale import DBLSTM_SCALES as DBLSTM_SCALES
 from memo_core.explain.multiscale import MCA_SCALES as MCA_SCALES
 from memo_core.explain.multiscale import avg_fusion as avg_fusion
@@ -95,19 +118,28 @@ from memo_core.explain.multiscale import (
 )
 from memo_core.explain.multiscale import scale_weights_table as scale_weights_table
 from memo_core.explain.multiscale import window_attention_at as window_attention_at
+from memo_core.explain.report import checkpoint_notes as checkpoint_notes
+from memo_core.explain.report import song_report as song_report
 from memo_core.explain.song import NATIVE_SCALES as NATIVE_SCALES
 from memo_core.explain.song import QUADRANTS as QUADRANTS
 from memo_core.explain.song import SCALE_NAMES as SCALE_NAMES
 from memo_core.explain.song import SONG_METRICS as SONG_METRICS
 from memo_core.explain.song import SongView, corpus_summary, song_view
 from memo_core.explain.song import curves_table as curves_table
+from memo_core.explain.song import focus_model as focus_model
+from memo_core.explain.song import model_spread as model_spread
+from memo_core.explain.song import quadrant_call as quadrant_call
 from memo_core.explain.song import scale_of as scale_of
 from memo_core.explain.song import scale_range as scale_range
 from memo_core.explain.song import search_songs as search_songs
 from memo_core.explain.song import song_label as song_label
 from memo_core.explain.song import song_metrics_table as song_metrics_table
+from memo_core.explain.song import song_position_table as song_position_table
 from memo_core.explain.song import song_summary as song_summary
 from memo_core.explain.song import to_scale as to_scale
+from memo_core.explain.structure import SongStructure as SongStructure
+from memo_core.explain.structure import section_means as section_means
+from memo_core.explain.structure import song_structure as _song_structure
 from memo_core.explain.tags import attention_neighbourhood as attention_neighbourhood
 from memo_core.explain.tags import attention_time_lean as attention_time_lean
 from memo_core.explain.tags import fuse_taggers as fuse_taggers
@@ -116,14 +148,19 @@ from memo_core.explain.tags import tag_score_table as tag_score_table
 from memo_core.explain.tags import tag_table_wide as tag_table_wide
 from memo_core.explain.trust import FLAT_TAG_STD as FLAT_TAG_STD
 from memo_core.explain.trust import FLAT_TAGS as FLAT_TAGS
+from memo_core.explain.trust import TAG_STANDS_OUT as TAG_STANDS_OUT
 from memo_core.explain.trust import TRUST_BADGES as TRUST_BADGES
 from memo_core.explain.trust import TRUST_LEVELS as TRUST_LEVELS
 from memo_core.explain.trust import TRUST_RULES as TRUST_RULES
 from memo_core.explain.trust import UNVALIDATED as UNVALIDATED
 from memo_core.explain.trust import Trust, trust_of
+from memo_core.explain.trust import tag_contrast as tag_contrast
 from memo_core.explain.trust import tag_spread_of as tag_spread_of
+from memo_core.explain.trust import tags_stand_out as tags_stand_out
+from memo_core.explain.trust import trained_on_brief as trained_on_brief
 from memo_core.explain.trust import trained_on_summary as trained_on_summary
 from memo_core.explain.trust import training_sources_table as training_sources_table
+from memo_core.explain.trust import trust_brief as trust_brief
 from memo_core.explain.trust import trust_table as trust_table
 from memo_core.papers import PAPER_SPECS as PAPER_SPECS
 from memo_core.pretrained import FEATURE_SUBSET_FAMILY as FEATURE_SUBSET_FAMILY
@@ -140,8 +177,8 @@ __all__ = [
     "load_song_audio", "song_file", "checkpoints", "manifest_entries", "loaded_entries", "trust", "view",
     "CHECKPOINT_SET_STATE", "shipped_checkpoints_dir", "active_checkpoints_dir", "use_checkpoint_set",
     "check_checkpoints_dir", "checkpoint_sets_under_roots", "manifest",
-    "cached_analysis", "analyse",
-    "faithfulness", "validation_faithfulness",
+    "cached_analysis", "analyse", "levels", "song_familiarity",
+    "faithfulness", "validation_faithfulness", "song_structure",
     "UPLOAD_TYPES", "MAX_UPLOAD_SECONDS",
 ]
 
@@ -542,6 +579,23 @@ def trust() -> dict[str, Trust]:
     return {entry["key"]: trust_of(entry) for entry in loaded_entries()}
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def levels(key: str, _audio: Audio) -> np.ndarray:
+    """The song's RMS level per 500 ms frame in dBFS (keyed by its content), to find silence."""
+    return frame_levels_db(_audio.samples, _audio.sample_rate)
+
+
+def song_familiarity(key: str, audio: Audio, results: dict[str, Any]) -> Familiarity:
+    """How far song ``key`` is from the training songs of the checkpoints whose ``results`` a page shows, and where
+    it is silent (:func:`memo_core.explain.familiarity.familiarity`; each checkpoint judged by the reference in its
+    manifest entry, else the fallback rule)."""
+    entries = {entry["key"]: entry for entry in loaded_entries()}
+    distances = {k: (np.asarray(r.explanations[DISTANCE_MAP]["values"], float)
+                     if DISTANCE_MAP in getattr(r, "explanations", {}) else None) for k, r in results.items()}
+    return familiarity(distances, {k: reference_of(entries.get(k)) for k in results}, levels(key, audio),
+                       duration_s=audio.duration)
+
+
 @st.cache_resource
 def _analyses() -> tuple[OrderedDict[tuple[Any, str, tuple[str, ...]], SongAnalysis], threading.Lock]:
     """Analyses of this server process, newest last (a few songs; the rest stay on disk), and the lock that
@@ -667,3 +721,15 @@ def render_lab(valence: tuple[float, ...], arousal: tuple[float, ...], duration_
             "valence": rendered.valence, "arousal": rendered.arousal, "tempo_bpm": rendered.tempo_bpm,
             "modes": list(rendered.modes), "frame_modes": rendered.frame_modes, "key": rendered.key,
             "n_notes": rendered.n_notes}
+
+
+# --------------------------------------------------------------------------- a song's structure
+
+
+@st.cache_data(max_entries=16, show_spinner="Finding the beats and sections…")
+def song_structure(key: str, _audio: Audio) -> SongStructure:
+    """The song's beats and sections (:func:`memo_core.explain.structure.song_structure`), keyed by its content.
+
+    Any page can mark them on a time-axis chart with :func:`dashboard.plots.structure.add_structure`.
+    """
+    return _song_structure(_audio)

@@ -47,6 +47,8 @@ _SOURCES = ("A dataset song", "Upload a file", "Emotion lab song")
 SHIPPED_SET = "Shipped (checkpoints/)"
 OTHER_SET = "Another folder"
 _STATE = "memo_selection"
+#: Where this run's sidebar error about the song source is (song_context moves it onto the page).
+_PROBLEM_SLOT = "memo_problem_slot"
 #: Families whose checkpoints start unchosen (the feature-subset study: compared on the Compare page).
 _OPTIONAL_FAMILIES = (FEATURE_SUBSET_FAMILY,)
 
@@ -59,8 +61,16 @@ class Selection:
     checkpoint_keys: tuple[str, ...]
     targets: tuple[str, ...]
     scale: str  # "-1-1" or the dataset's own scale name
-    message: str | None = None  # why there is no song (shown by song_context)
+    message: str | None = None  # why there is no song (shown once, by song_context, on the page)
     checkpoint_problems: dict[str, str] = field(default_factory=dict)
+    message_level: str = "info"  # "info": a step to take; "error": something is wrong (a folder, a file)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A reason there is no song that is a problem (shown as an error), not a step still to take."""
+
+    text: str
 
 
 @dataclass
@@ -115,7 +125,7 @@ def _remember(key: str) -> None:
         st.session_state.setdefault("memo_remembered", {})[key] = st.session_state[key]
 
 
-def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | None, str | None, str]:
+def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | None, str | _Problem | None, str]:
     names = list(DATASET_LABELS)
     name = st.selectbox("Dataset", names, format_func=DATASET_LABELS.get, key="memo_dataset")
     if name == "synth":
@@ -129,11 +139,12 @@ def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | N
                     resources.render_default_corpus(
                         lambda done, total: bar.progress(done / total, text=f"{done}/{total} songs"))
                 except MemoError as exc:
-                    return None, f"The corpus could not be rendered: {exc}", name
+                    return None, _Problem(f"The corpus could not be rendered: {exc}"), name
                 st.rerun()
+            button = "Render the demo corpus again" if damaged else "Render the demo corpus"
             return None, (("The built-in corpus is incomplete (an interrupted render). " if damaged else
-                           "The built-in corpus is not rendered yet. ") + "Render it with the button above "
-                          "(a few minutes on two cores, once), or upload a file."), name
+                           "The built-in corpus is not rendered yet. ") + f"Render it with the **{button}** button "
+                          "in the sidebar (a few minutes on two cores, once), or upload a file there."), name
         root_text = str(root)
     elif current.restricted:
         if not current.dataset_roots:
@@ -150,11 +161,11 @@ def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | N
         root = resources.check_dataset_root(root_text, current)
         load = resources.dataset(name, str(root))
     except MemoError as exc:
-        return None, f"That folder cannot be opened as {name}: {exc}", name
+        return None, _Problem(f"That folder cannot be opened as {name}: {exc}"), name
     songs = [s for s in load.songs if s.has_audio]
     if not songs:
-        return None, (f"{root} has {len(load.songs)} annotated songs but none with audio; MEMO analyses audio. "
-                      "Add the audio files in the dataset's layout."), name
+        return None, _Problem(f"{root} has {len(load.songs)} annotated songs but none with audio; MEMO analyses "
+                              "audio. Add the audio files in the dataset's layout."), name
     query = st.text_input("Search songs", key=f"memo_search_{name}", placeholder="id, title, artist or tag")
     found = search_songs(songs, query, limit=2000)
     if not found:
@@ -169,9 +180,9 @@ def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | N
     try:
         found = resources.song_file(str(root), song_id, name)
     except (OSError, MemoError) as exc:
-        return None, f"Song {song_id}'s audio cannot be read: {exc}", name
+        return None, _Problem(f"Song {song_id}'s audio cannot be read: {exc}"), name
     if found is None:
-        return None, f"Song {song_id} has no audio file.", name
+        return None, _Problem(f"Song {song_id} has no audio file."), name
     data, key = found
     return resources.SongSource("dataset", labels[song_id], key, name, str(root), song_id, data), None, name
 
@@ -248,15 +259,18 @@ def _checkpoint_choice() -> tuple[tuple[str, ...], dict[str, str]]:
                                               for level, badge in TRUST_BADGES.items()) + " (see the Song page)")
     chosen: list[str] = []
     for family, keys in families.items():
+        # a chip holds about 18 characters in the sidebar: the key and its trust badge; the rest in the help
         def label(key: str, _e=entries) -> str:
-            entry = _e.get(key, {})
-            return (f"{key} · {entry.get('features', '?')} · {str(entry.get('training_data', '?')).split(' (')[0]} "
-                    f"{trust_of(entry).badge}")
+            return f"{key} {trust_of(_e.get(key, {})).badge}"
+
+        about = "\n".join(f"- **{k}**: {plain(str(entries.get(k, {}).get('features', '?')))} features; trained on "
+                          f"{plain(str(entries.get(k, {}).get('training_data', '?')).split(' (')[0])}" for k in keys)
         # the feature-subset ATs start unchosen: thirteen curves on one chart are too many to read
         default = [] if family in _OPTIONAL_FAMILIES else keys
         if not set(st.session_state.get(f"memo_ckpt_{family}", ())) <= set(keys):
             st.session_state.pop(f"memo_ckpt_{family}")  # chosen in another set: start from this set's default
-        chosen += st.multiselect(family, keys, default=default, format_func=label, key=f"memo_ckpt_{family}")
+        chosen += st.multiselect(family, keys, default=default, format_func=label, key=f"memo_ckpt_{family}",
+                                 help=about)
     return tuple(chosen), problems
 
 
@@ -276,8 +290,15 @@ def render() -> Selection:
             source, message = _upload_song()
         else:
             source, message = st.session_state.get("memo_lab_song"), None
-        if message:
-            st.info(message)
+        # The reason there is no song is shown once. A step to take: on the page (song_context). A problem (a
+        # folder, a file, a failed render): as an error here, by the widget that caused it, which song_context
+        # moves to the page (pages without a song, such as the corpus page, keep it here).
+        level = "error" if isinstance(message, _Problem) else "info"
+        message = message.text if isinstance(message, _Problem) else message
+        slot = st.empty()
+        if level == "error":
+            slot.error(message)
+        st.session_state[_PROBLEM_SLOT] = slot
         st.header("Show")
         shown = st.radio("Targets", ["both", "valence", "arousal"], horizontal=True, key="memo_targets")
         targets = ("valence", "arousal") if shown == "both" else (shown,)
@@ -294,7 +315,7 @@ def render() -> Selection:
             with st.expander(f"⚠️ {len(problems)} checkpoint(s) could not be loaded"):
                 for key, reason in problems.items():
                     st.write(f"**{key}**: {reason}")
-    chosen = Selection(source, keys, targets, scale, message, problems)
+    chosen = Selection(source, keys, targets, scale, message, problems, level)
     st.session_state[_STATE] = chosen
     return chosen
 
@@ -315,7 +336,13 @@ def song_context() -> SongContext:
     """The sidebar's song with its analysis; shows progress the first time, or a message and stops the page."""
     chosen = selection()
     if chosen.source is None:
-        st.info(chosen.message or "Choose a song in the sidebar.")
+        if chosen.message_level == "error":
+            slot = st.session_state.get(_PROBLEM_SLOT)
+            if slot is not None:
+                slot.empty()  # shown on the page instead
+            st.error(chosen.message or "Choose a song in the sidebar.")
+        else:
+            st.info(chosen.message or "Choose a song in the sidebar.")
         st.stop()
     return context_for(chosen.source, chosen, _truth(chosen.source))
 

@@ -7,18 +7,21 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard.playhead import playhead
 from dashboard.resources import (
     TRUST_BADGES,
     TRUST_LEVELS,
     TRUST_RULES,
     UNVALIDATED,
     Trust,
+    sniff_mime,
     training_sources_table,
     trust_of,
     trust_table,
 )
 
-__all__ = ["choice_slider", "settle_choice", "plain", "trust_notes", "trust_tables", "TRUST_EXPANDER"]
+__all__ = ["choice_slider", "settle_choice", "plain", "trust_notes", "trust_tables", "TRUST_EXPANDER",
+           "player"]
 
 #: The title of the expander with every checkpoint's real-music figures.
 TRUST_EXPANDER = "How far to trust these models on real music"
@@ -100,3 +103,10 @@ def trust_tables(entries: Sequence[Mapping[str, Any]]) -> None:
                                         for level in TRUST_LEVELS) + ".")
     st.markdown("**What they were trained on**")
     st.dataframe(training_sources_table(entries), hide_index=True, width="stretch")
+
+
+def player(data: bytes, *, hint: str | None = None) -> None:
+    """The song's audio player with the playhead (:mod:`dashboard.playhead`): a click on any chart of the page on
+    the song's time axis plays from there, and a line on those charts follows the player."""
+    st.audio(data, format=sniff_mime(data))
+    playhead() if hint is None else playhead(hint)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import resources
 from dashboard.plots import corpus as plots
-from dashboard.resources import MemoError
+from dashboard.resources import MIN_CELL_SONGS, MemoError
 
 st.title("Synthetic emotion corpus")
 st.caption(
@@ -34,11 +34,18 @@ except MemoError as error:
     )
     st.stop()
 st.text(summary)
+grid = resources.coverage_grid(table)
 left, right = st.columns([1, 1])
 with left:
-    st.plotly_chart(plots.va_plane(table), width="stretch")
+    st.plotly_chart(plots.va_plane(table, grid, min_songs=MIN_CELL_SONGS), width="stretch", key="corpus_plane")
 with right:
-    st.dataframe(table, hide_index=True, height=420)
+    st.dataframe(table, hide_index=True, height=460)
+st.markdown(f"**Where the corpus is thin.** {resources.coverage_note(grid, min_songs=MIN_CELL_SONGS)}")
+st.caption("Each point is one song's mean valence and arousal; the plane is cut into a 3 x 3 grid (thirds of each "
+           f"axis) and cells with fewer than {MIN_CELL_SONGS} training songs are shaded. The models learn from "
+           "the training songs (the test songs only score them), so a thin cell is music they have hardly heard.")
+with st.expander("Songs per cell"):
+    st.dataframe(grid, hide_index=True, width="stretch", key="corpus_coverage")
 
 song_id = st.selectbox("Song", table["song"].tolist())
 audio = resources.song_audio(str(root), song_id)

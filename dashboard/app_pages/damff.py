@@ -4,7 +4,7 @@ how it mixes its two convolution branches, on the song's log-mel and chromagram.
 import numpy as np
 import streamlit as st
 
-from dashboard import map_checks, resources, sidebar, widgets
+from dashboard import map_checks, resources, sidebar, trust_cues, widgets
 from dashboard.plots import damff as plots
 from dashboard.plots import song as song_plots
 from dashboard.resources import (
@@ -44,6 +44,7 @@ def _variants_table() -> None:
 
 
 st.subheader(ctx.source.name)
+widgets.player(ctx.source.data)  # a click on a time-axis chart plays from there; a line follows
 if not damff_results:
     ctx.explain_missing(("damff",), "No DAMFF checkpoint is chosen: select one under **DAMFF** in the sidebar's "
                         "checkpoints to see its attention maps.")
@@ -52,11 +53,13 @@ if not damff_results:
 
 # predicted against annotated curves
 predictions = {key: r.predictions for key, r in damff_results.items()}
+found = trust_cues.familiarity(ctx, damff_results)
 fig_va = song_plots.va_over_time(ctx.truth, predictions, ctx.selection.targets, scale=ctx.selection.scale,
                                  duration_s=ctx.audio.duration)
-st.plotly_chart(fig_va, width="stretch", key="damff_va")
+st.plotly_chart(trust_cues.shade(fig_va, found), width="stretch", key="damff_va")
 if ctx.truth is None:
     st.caption("This song has no annotation: only DAMFF's predictions are shown.")
+trust_cues.show(ctx, damff_results, found)
 
 keys = list(damff_results)
 key = keys[0]
@@ -85,8 +88,8 @@ chosen_step = widgets.settle_choice("damff_frame", options)
 
 st.markdown("#### The maps on the song's time axis")
 st.caption("Spatial attention and fusion gate are computed for each 500 ms step on a coarse grid (16 groups of the "
-           "model's 128 mel bands, 0-8 kHz × 6 slices of 80 ms) and are laid side by side here, so they line up "
-           "with the log-mel and the chromagram. Bright spatial attention = positions the model weights up; "
+           f"model's 128 mel bands, 0-{sample_rate / 2000:g} kHz × 6 slices of 80 ms) and are laid side by side "
+           "here, so they line up with the log-mel and the chromagram. Bright spatial attention = positions the model weights up; "
            "gate above 0.5 (red) = the 3×3 branch A dominates, below 0.5 (blue) = the 5×5 branch B. The orange "
            "box marks the step chosen below.")
 marker = float(chosen_step) if chosen_step is not None else 0.0
@@ -123,8 +126,9 @@ if options:
                                             if spatial is not None else (0.0, 1.0)),
                             width="stretch", key="damff_step")
             st.caption("Columns of the maps: 80 ms slices of the step, in time order (the two halves of the "
-                       "first layer are averaged); rows: groups of 8 mel bands, low to high, up to 8 kHz (the "
-                       "display log-mel on the left goes up to 11 kHz).")
+                       "first layer are averaged); rows: groups of 8 mel bands, low to high, up to "
+                       f"{sample_rate / 2000:g} kHz, this checkpoint's Nyquist frequency (the display log-mel on "
+                       "the left goes up to 11 kHz).")
 
 # variants side by side
 st.markdown("#### Variants side by side")

@@ -1,11 +1,15 @@
 """Emotion lab: choose or draw a valence/arousal trajectory, hear it rendered, and watch the models follow it."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import resources, sidebar
+from dashboard import resources, sidebar, trust_cues
 from dashboard.plots import song as plots
-from dashboard.resources import MemoError, song_metrics_table
+from dashboard.resources import MemoError, follow_summaries, song_metrics_table
+
+#: What the lab calls its trajectory on every chart and table (it is the design, not a listener's annotation).
+DESIGN = "design"
 
 st.title("Emotion lab")
 st.caption(
@@ -44,6 +48,9 @@ except MemoError as exc:
     st.error(f"This trajectory cannot be rendered: {exc}")
     st.stop()
 design = {"time_s": frame_times, "valence": valence, "arousal": arousal}
+#: The design as rendered: a change of points, preset, length or seed makes the last result stale.
+signature = (tuple(np.round(np.asarray(valence, float), 4)), tuple(np.round(np.asarray(arousal, float), 4)),
+             duration, seed)
 
 
 def _drawn() -> None:
@@ -60,7 +67,7 @@ def _drawn() -> None:
 
 
 with right:
-    path = plots.va_path(design, {}, height=380, truth_label="designed trajectory")
+    path = plots.va_path(design, {}, height=380, truth_label=DESIGN)
     if mode == "A preset":
         st.plotly_chart(path, width="stretch", key="lab_design_path")
     else:
@@ -83,14 +90,21 @@ if st.button("Render and analyse", type="primary", key="lab_render"):
     data = rendered["flac"]
     st.session_state["memo_lab_song"] = resources.SongSource("lab", f"Emotion lab: {label} (seed {seed})",
                                                              resources.digest(data), data=data)
+    # "label": what other pages call this song's curves (the design, not an annotation)
     st.session_state["memo_lab_truth"] = {"time_s": rendered["time_s"], "valence": rendered["valence"],
-                                          "arousal": rendered["arousal"]}
+                                          "arousal": rendered["arousal"], "label": DESIGN}
+    st.session_state["memo_lab_design"] = signature
     st.session_state["memo_lab_info"] = {k: rendered[k] for k in ("tempo_bpm", "modes", "key", "n_notes")}
     st.rerun()  # so the sidebar offers the new song as a source at once
 
 source = st.session_state.get("memo_lab_song")
 if source is None:
     st.info("Press **Render and analyse** to hear the trajectory and see the models' predictions.")
+    st.stop()
+if st.session_state.get("memo_lab_design") != signature:
+    # a new drawing, preset, length or seed: the last result belongs to another design, so it is not shown
+    st.info("The design has changed since the last rendering, so its result is cleared. Press **Render and "
+            "analyse** to hear the new design and see how the models follow it.")
     st.stop()
 
 truth = st.session_state.get("memo_lab_truth")
@@ -107,18 +121,16 @@ if not predictions:
     st.info("Choose at least one valence/arousal checkpoint in the sidebar to see the models follow the design.")
 else:
     st.plotly_chart(plots.va_over_time(truth, predictions, ctx.selection.targets, duration_s=ctx.audio.duration,
-                                       truth_label="designed trajectory"), width="stretch", key="lab_va")
+                                       truth_label=DESIGN), width="stretch", key="lab_va")
+    summaries = follow_summaries(truth, predictions, ctx.selection.targets)
+    if summaries:
+        st.markdown("**How each model followed the design**\n\n" + "\n".join(
+            f"- **{key}**: {text}" for key, text in summaries.items()))
+    trust_cues.show(ctx, predictions)  # what the models learned from, how they do on real music
     table = song_metrics_table(truth, predictions, ctx.selection.targets, label="checkpoint")
     st.markdown("**How closely each model follows the design** (PCC: does it rise and fall with it; CCC: and at "
                 "the right level; RMSE: distance on the [-1, 1] scale)")
     st.dataframe(table[["checkpoint", "target", "PCC", "CCC", "RMSE"]].style.format(
         {"PCC": "{:.2f}", "CCC": "{:.2f}", "RMSE": "{:.2f}"}, na_rep="n/a"), hide_index=True, width="stretch")
-    st.plotly_chart(plots.va_path(truth, predictions, truth_label="designed trajectory"), width="stretch",
-                    key="lab_path")
-taggers = ctx.results(task="tagging")
-if taggers:
-    st.markdown("**What the mood/theme taggers hear**")
-    top = {key: ", ".join(r.predictions.sort_values("score", ascending=False)["tag"].head(5)) for key, r in
-           taggers.items()}
-    st.dataframe(pd.DataFrame({"tagger": list(top), "top 5 tags": list(top.values())}), hide_index=True,
-                 width="stretch")
+    st.plotly_chart(plots.va_path(truth, predictions, truth_label=DESIGN), width="stretch", key="lab_path")
+# the mood/theme taggers are left out here: a designed valence/arousal path says nothing about their tags

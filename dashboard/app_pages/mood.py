@@ -1,22 +1,26 @@
 """Mood/theme (Rajamani et al. 2020, MTG-Jamendo): the VGG-ish taggers' tags with their thresholds, where along the
 song each tag comes from, the self-attention of vggish_sa3, and the late fusion of the chosen taggers."""
 
+import pandas as pd
 import streamlit as st
 
-from dashboard import resources, sidebar, widgets
+from dashboard import resources, sidebar, trust_cues, widgets
 from dashboard.plots import mood as plots
 from dashboard.resources import (
     FLAT_TAG_STD,
     FLAT_TAGS,
+    TAG_STANDS_OUT,
     UNVALIDATED,
     MemoError,
     attention_neighbourhood,
     attention_time_lean,
     fuse_taggers,
+    tag_contrast,
     tag_order,
     tag_score_table,
     tag_spread_of,
     tag_table_wide,
+    tags_stand_out,
 )
 
 FUSED = "late fusion"
@@ -63,16 +67,30 @@ if len(taggers) >= 2:
 table = tag_score_table(taggers, true_tags=true_tags, fused=fused, fused_name=FUSED)
 order = tag_order(table, by=FUSED if fused is not None else None)
 n_tags = len(order)
-top_n = n_tags if n_tags <= 3 else st.slider("Tags shown (top by score)", min_value=3, max_value=n_tags,
-                                                 value=min(10, n_tags), key="mood_top_n")
-shown = order[:top_n]
+predicted = set(table.loc[table["predicted"].astype(bool), "tag"])
+above = [t for t in order if t in predicted]  # tags at or above the threshold of at least one model
 
-st.markdown("#### Top tags")
-st.plotly_chart(plots.tag_bars(table, shown, true_tags=true_tags, fused_name=FUSED), width="stretch",
-                key="mood_bars")
-st.caption("Solid bars: predicted tags (score at or above the tag's threshold, the grey tick); pale bars: not "
-           "predicted. ★ marks the song's annotated tags. Tags are ordered by "
-           + ("the late fusion's score." if fused is not None else "the mean score of the chosen taggers."))
+st.markdown("#### Tags above their threshold")
+show_all = st.checkbox("Show tags below their threshold too", key="mood_all_tags",
+                       help="By default only the tags some model predicts (score at or above its threshold).")
+if show_all:
+    top_n = n_tags if n_tags <= 3 else st.slider("Tags shown (top by score)", min_value=3, max_value=n_tags,
+                                                     value=min(10, n_tags), key="mood_top_n")
+    shown = order[:top_n]
+else:
+    shown = above
+if shown:
+    st.plotly_chart(plots.tag_bars(table, shown, true_tags=true_tags, fused_name=FUSED), width="stretch",
+                    key="mood_bars")
+    st.caption("Each bar's score is written beside it. Solid bars: predicted tags (score at or above the tag's "
+               "threshold, the grey tick); pale bars: not predicted by that model. ★ marks the song's annotated "
+               "tags. Tags are ordered by "
+               + ("the late fusion's score." if fused is not None else "the mean score of the chosen taggers.")
+               + ("" if show_all else " Only tags some model predicts are shown."))
+else:
+    st.info("No tag reaches its threshold for this song in any chosen tagger.")
+found = trust_cues.familiarity(ctx, taggers)
+trust_cues.show(ctx, taggers, found, figures=False)
 trusts = resources.trust()
 widgets.trust_notes({key: trusts[key] for key in taggers if key in trusts})
 wide = tag_table_wide(table, order)
@@ -82,26 +100,58 @@ st.dataframe(wide, hide_index=True, width="stretch", key="mood_table",
 
 st.markdown("#### Late fusion")
 if fused is not None:
-    hits = fused.predictions.loc[fused.predictions["predicted"], "tag"].tolist()
+    hits = fused.predictions.loc[fused.predictions["predicted"]].set_index("tag")["score"]
     st.markdown(f"**{fused.model_name}** (mean of {len(taggers)} models' probabilities, judged at the mean of their "
-                f"thresholds) predicts: " + (", ".join(f"**{t}**" + (" ★" if t in true_tags else "") for t in
-                                                      sorted(hits, key=order.index)) if hits else "no tag"))
+                f"thresholds) predicts: " + (", ".join(f"**{t}** {hits[t]:.2f}" + (" ★" if t in true_tags else "")
+                                                      for t in sorted(hits.index, key=order.index))
+                                             if len(hits) else "no tag"))
     top = fused.predictions.sort_values("score", ascending=False).head(5)
     st.caption("Its five highest: " + ", ".join(f"{t} {s:.2f}" for t, s in zip(top["tag"], top["score"])) + ".")
 else:
     st.info("Choose two or more taggers in the sidebar to see their late fusion (the mean of their probabilities, "
             "as Rajamani et al.'s best submissions).")
 
-# how much the taggers' tags vary across real songs (a tagger that tags every song alike says nothing of this one)
-st.markdown("#### How much the tags vary across real songs")
+# this song's tags against what the taggers give real songs (a tagger that tags every song alike says nothing of
+# this one)
+st.markdown("#### This song's tags against real songs")
 entries = {entry["key"]: entry for entry in resources.loaded_entries()}
 spreads = {key: tag_spread_of(entries.get(key)) for key in taggers}
 drawn = {key: spread.table for key, spread in spreads.items() if spread is not None and not spread.table.empty}
+contrasts = {key: tag_contrast(taggers[key].predictions, spreads[key]) for key in taggers}
 if drawn:
-    st.plotly_chart(plots.tag_spread(drawn), width="stretch", key="mood_spread")
+    on_chart = [t for t in shown if any(t in set(d["tag"]) for d in drawn.values())] or None
+    st.plotly_chart(plots.tag_spread(drawn, song={k: taggers[k].predictions for k in drawn}, tags=on_chart),
+                    width="stretch", key="mood_spread")
     st.caption("Each tag's score over held-out real songs: the pale bar runs from the lowest to the highest score, "
-               "the coloured bar spans the mean ± one standard deviation, the orange tick is the mean. A tag whose "
-               "bars are short is given about the same score whatever the song.")
+               "the coloured bar spans the mean ± one standard deviation, the orange tick is the mean; the magenta "
+               "diamond is this song's score (solid: predicted). A diamond inside the coloured bar is what the "
+               "tagger gives most songs; a tag whose bars are short is given about the same score whatever the song.")
+    standing = {k: tags_stand_out(c) for k, c in contrasts.items() if k in drawn}
+    judged = {k: v for k, v in standing.items() if v is not None}
+    if judged and not any(judged.values()):
+        st.warning("**The taggers cannot tell this song apart from most songs**: every tag they predict for it "
+                   f"scores within {TAG_STANDS_OUT:g} standard deviations of what they give real songs on average "
+                   f"({', '.join(judged)}), so these tags say what the taggers say of most songs, not of this one.",
+                   icon="⚠️")
+    rows = []
+    for key, contrast in contrasts.items():
+        if key not in drawn:
+            continue
+        hit = contrast[contrast["predicted"].astype(bool) & contrast["contrast"].notna()]
+        rows += [{"tagger": key, "tag": r["tag"], "score": r["score"], "real songs' mean": r["real mean"],
+                  "real songs' sd": r["real sd"], "contrast (sd)": r["contrast"], "reading": r["reading"]}
+                 for r in hit.to_dict("records")]
+    if rows:
+        standout = [f"{r['tag']} ({r['tagger']}, {r['contrast (sd)']:+.1f} sd)" for r in rows
+                    if abs(r["contrast (sd)"]) >= TAG_STANDS_OUT]
+        if standout:
+            st.markdown("**Tags that set this song apart** (at least "
+                        f"{TAG_STANDS_OUT:g} standard deviations from the real songs' mean): " + ", ".join(standout))
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="mood_contrast",
+                     column_config={c: st.column_config.NumberColumn(c, format="%.2f")
+                                    for c in ("score", "real songs' mean", "real songs' sd", "contrast (sd)")})
+        st.caption("Contrast: (this song's score − the tagger's mean score over held-out real songs) ÷ their "
+                   "standard deviation; only predicted tags are listed.")
 for key, spread in spreads.items():
     if spread is None:
         st.info(f"**{key}**: {UNVALIDATED}; how much its tags vary across real songs is not known.")
@@ -125,7 +175,9 @@ frame_s = float((getattr(ckpt, "feature_spec", None) or {}).get("frame_seconds",
 input_s = int(getattr(getattr(getattr(ckpt, "model", None), "config", None), "input_frames", 1400)) * frame_s
 if "tag_windows" in maps:
     windows = maps["tag_windows"]
-    st.plotly_chart(plots.tag_windows(windows, shown, model=model_key, true_tags=true_tags, window_seconds=input_s),
+    st.plotly_chart(trust_cues.shade(plots.tag_windows(windows, shown or order[:10], model=model_key,
+                                                       true_tags=true_tags, window_seconds=input_s,
+                                                       duration_s=ctx.audio.duration), found),
                     width="stretch", key="mood_windows")
     if len(windows["axes"]["window_start_s"]) <= 1:
         st.caption(f"The song is no longer than the tagger's input ({input_s:.1f} s), so there is one window "
@@ -136,7 +188,8 @@ if "tag_windows" in maps:
 else:
     st.info(f"{model_key} returned no tag_windows map.")
 if "tag_occlusion" in maps:
-    st.plotly_chart(plots.tag_occlusion(maps["tag_occlusion"], shown, model=model_key, duration_s=ctx.audio.duration,
+    st.plotly_chart(plots.tag_occlusion(maps["tag_occlusion"], shown or order[:10], model=model_key,
+                                        duration_s=ctx.audio.duration,
                                         true_tags=true_tags), width="stretch", key="mood_occlusion")
     st.caption("Occlusion: each region of the first window is blanked in turn and the tag's score recomputed. Red: "
                "the region raises the tag (the score drops without it); blue: it lowers the tag.")
@@ -179,7 +232,8 @@ else:
     c1.plotly_chart(plots.neighbourhood(grid, column_seconds=column_s, position_s=float(time_s[position]),
                                         head_label=head_label), width="stretch", key="mood_neighbourhood")
     c2.plotly_chart(plots.time_lean(lean, time_s, column_seconds=column_s, position_s=float(time_s[position]),
-                                    head_label=head_label), width="stretch", key="mood_lean")
+                                    head_label=head_label, duration_s=ctx.audio.duration), width="stretch",
+                    key="mood_lean")
     earlier, later = float(grid[:, 0].sum()), float(grid[:, -1].sum())
     centre = float(grid[grid.shape[0] // 2, grid.shape[1] // 2])
     st.caption(f"At {time_s[position]:.1f} s ({head_label}) the layer puts {earlier:.0%} of its attention on the "

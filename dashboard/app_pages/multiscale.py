@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from dashboard import map_checks, resources, sidebar, widgets
+from dashboard import map_checks, resources, sidebar, trust_cues, widgets
 from dashboard.plots import model_colour
 from dashboard.plots import multiscale as plots
 from dashboard.resources import (
@@ -49,6 +49,7 @@ def _metrics_table(curves: dict, caption: str, key: str) -> None:
 
 
 st.subheader(ctx.source.name)
+widgets.player(ctx.source.data)  # a click on a time-axis chart plays from there; a line follows
 mca = {k: r for k, r in regression.items() if "scale_weights" in r.explanations}
 dblstm = {k: r for k, r in regression.items() if "scale_shares" in r.explanations and k not in mca}
 scales_of = {k: scale_frames(r, _config(k), MCA_SCALES) for k, r in mca.items()}
@@ -65,12 +66,15 @@ else:
     keys = learned + uniform
     key = st.selectbox("MCA checkpoint", keys, key="multiscale_mca")
     result, frames, weights = mca[key], scales_of[key], weights_of[key]
-    st.plotly_chart(plots.weights_under_curves(weights, result.predictions, ctx.truth, key, targets, scale=scale,
-                                               duration_s=duration), width="stretch", key="multiscale_weights")
+    found = trust_cues.familiarity(ctx, [key])
+    st.plotly_chart(trust_cues.shade(plots.weights_under_curves(weights, result.predictions, ctx.truth, key, targets,
+                                                                scale=scale, duration_s=duration), found),
+                    width="stretch", key="multiscale_weights")
     st.caption("The coloured bands at the bottom are the scale weights β: at each time they split 1 between the "
                + ", ".join(c for c in weights.columns if c != "time_s")
                + " of context the model looked back over. A wide band means that context length drives the "
                  "prediction above it; watch whether the balance shifts where the song changes.")
+    trust_cues.show(ctx, [key], found)
     if key in uniform:
         st.info(f"{key} is uniform MCA: its weights are fixed at 1/{len(frames)} (it averages the scales), "
                 "so the bands are flat by design.")
@@ -79,8 +83,9 @@ else:
     st.header("Each scale against the fused prediction")
     per_scale = {t: scale_predictions_table(result, frames, t) for t in targets}
     fused = {f"{key} (fused prediction)": (result.predictions, model_colour(key), None)}
-    st.plotly_chart(plots.scales_against_fusion({t: v for t, v in per_scale.items() if v is not None}, fused,
-                                                ctx.truth, targets, scale=scale, duration_s=duration),
+    st.plotly_chart(trust_cues.shade(plots.scales_against_fusion({t: v for t, v in per_scale.items() if v is not None},
+                                                                 fused, ctx.truth, targets, scale=scale,
+                                                                 duration_s=duration), found),
                     width="stretch", key="multiscale_scales")
     st.caption("Thin lines: what each scale's context alone would predict (its context vector through the shared "
                "output layer); thick line: the fusion the model outputs; grey: the annotation. Where the thick line "
@@ -132,14 +137,17 @@ else:
     average = avg_fusion(result)
     fusions = {f"ELM fusion ({key}'s prediction)": (result.predictions, model_colour(key), None),
                "AVG fusion (mean of the scales)": (average, "#ff7f0e", "dash")}
-    st.plotly_chart(plots.scales_against_fusion({t: v for t, v in per_scale.items() if v is not None}, fusions,
-                                                ctx.truth, targets, scale=scale, duration_s=duration),
+    found = trust_cues.familiarity(ctx, [key])
+    st.plotly_chart(trust_cues.shade(plots.scales_against_fusion({t: v for t, v in per_scale.items() if v is not None},
+                                                                 fusions, ctx.truth, targets, scale=scale,
+                                                                 duration_s=duration), found),
                     width="stretch", key="multiscale_dblstm_chart")
     st.caption("Thin lines: each DBLSTM's own output, the song cut into chunks of "
                + ", ".join(str(f) for f in frames)
                + " frames (half-seconds). Thick line: the ELM fusion, the model's prediction, which weighs each "
                  "scale's output, its slope and its smoothed value; dashed: Li et al.'s AVG fusion, the plain mean "
                  "of the scales. Jumps in a thin line at chunk edges show where a scale starts afresh.")
+    trust_cues.show(ctx, [key], found)
     map_checks.show(ctx, key, "scale_shares", table=True)
     same = all(np.allclose(result.predictions[t], average[t], atol=1e-6) for t in targets
                if t in average and t in result.predictions)

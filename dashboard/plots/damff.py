@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.plots import (
+    CHROMA_SCALE,
     DIVERGING_SCALE,
     HEATMAP_SCALE,
     finish,
@@ -140,8 +141,8 @@ def damff_maps(view: SongView, *, spatial: UnfoldedMap | None, spatial_on_view: 
                           row=i, col=1)
             fig.update_yaxes(title_text="channel", row=i, col=1)
         else:
-            fig.add_trace(go.Heatmap(x=view.time_s, y=list(SongView.PITCH_CLASSES), z=view.chroma, colorscale="Magma",
-                                     zmin=0, zmax=1, colorbar=dict(title=dict(text="chroma"), **bar), name="chroma",
+            fig.add_trace(go.Heatmap(x=view.time_s, y=list(SongView.PITCH_CLASSES), z=view.chroma,
+                                     colorscale=CHROMA_SCALE, zmin=0, zmax=1, colorbar=dict(title=dict(text="chroma"), **bar), name="chroma",
                                      hovertemplate="%{x:.1f} s, %{y}: %{z:.2f}<extra></extra>"), row=i, col=1)
             fig.update_yaxes(title_text="pitch class", row=i, col=1)
     if marker_s is not None:

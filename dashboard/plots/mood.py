@@ -19,14 +19,18 @@ from dashboard.plots import (
 )
 
 __all__ = ["FUSED_COLOUR", "tag_label", "tag_bars", "tag_windows", "tag_occlusion", "neighbourhood", "time_lean",
-           "tag_spread", "SPREAD_RANGE_COLOUR", "SPREAD_MEAN_COLOUR"]
+           "tag_spread", "SPREAD_RANGE_COLOUR", "SPREAD_MEAN_COLOUR", "SONG_COLOUR", "SONG_SCORE"]
 
 #: The late fusion: dark grey-blue, apart from every checkpoint's colour.
 FUSED_COLOUR = "#34495e"
 _INPUT_NOTE = "input loops from the song's start"
+_AFTER_NOTE = "after the tagger's first input window"
 #: The min-max range of a tag's scores across songs (pale grey) and its mean (orange tick): legible in both themes.
 SPREAD_RANGE_COLOUR = "rgba(127,127,127,0.35)"
 SPREAD_MEAN_COLOUR = "#e6550d"
+#: This song's score on the spread chart: a magenta diamond (solid when the tag is predicted).
+SONG_COLOUR = "rgb(212, 0, 154)"
+SONG_SCORE = "this song's score"
 
 
 def tag_label(tag: str, true_tags: Iterable[str]) -> str:
@@ -58,6 +62,8 @@ def tag_bars(table: pd.DataFrame, order: Sequence[str], *, true_tags: Iterable[s
         colour = _colour(model, fused_name)
         predicted = rows["predicted"].fillna(False).astype(bool).to_numpy()
         fig.add_trace(go.Bar(x=rows["score"], y=labels, orientation="h", name=model, legendgroup=model,
+                             text=[f"{v:.2f}" for v in rows["score"]], textposition="outside", cliponaxis=False,
+                             textfont=dict(size=11),
                              marker=dict(color=colour, opacity=np.where(predicted, 1.0, 0.3).tolist(),
                                          line=dict(color=colour, width=np.where(predicted, 2, 0).tolist())),
                              hovertext=[f"{model}<br>{label}: score {score:.2f}, threshold {threshold:.2f} "
@@ -69,7 +75,7 @@ def tag_bars(table: pd.DataFrame, order: Sequence[str], *, true_tags: Iterable[s
                                  legendgroup="threshold", showlegend=j == 1,
                                  marker=dict(symbol="line-ns", size=14, line=dict(width=3, color=TRUTH_COLOUR)),
                                  hovertemplate="threshold %{x:.2f}<extra></extra>"), row=1, col=j)
-        fig.update_xaxes(title_text="score (0-1)", range=[0, 1.02], row=1, col=j)
+        fig.update_xaxes(title_text="score (0-1)", range=[0, 1.15], row=1, col=j)
     fig.update_yaxes(autorange="reversed", title_text="tag (★ = annotated)", row=1, col=1)
     fig.update_annotations(font_size=12)
     fig = finish(fig, height=height or 190 + 26 * len(order), legend_below=True)
@@ -78,21 +84,29 @@ def tag_bars(table: pd.DataFrame, order: Sequence[str], *, true_tags: Iterable[s
 
 
 def tag_windows(entry: Mapping, order: Sequence[str], *, model: str, true_tags: Iterable[str] = (),
-                window_seconds: float | None = None) -> go.Figure:
-    """Tag scores of windows slid along the song (window start (s) x tag)."""
+                window_seconds: float | None = None, duration_s: float | None = None) -> go.Figure:
+    """Tag scores of windows slid along the song (window start (s) x tag), on the song's time axis (0 to
+    ``duration_s``)."""
     x, z = _by_tag(entry, order, "window_start_s")
     span = f" (each window covers {window_seconds:.1f} s)" if window_seconds else ""
-    # cell edges: each window from its start to the next one's (the last one as wide as a hop, or its whole span)
+    # cell edges: each window from its start to the next one's, the last one to its end (or the song's)
     step = float(np.median(np.diff(x))) if len(x) > 1 else float(window_seconds or 1.0)
-    edges = np.append(x, x[-1] + step) if len(x) else x
+    last = x[-1] + (float(window_seconds) if window_seconds else step) if len(x) else 0.0
+    if duration_s is not None and len(x) and x[-1] < duration_s:
+        last = min(last, float(duration_s))
+    edges = np.append(x, last) if len(x) else x
     fig = go.Figure(go.Heatmap(x=edges, y=[tag_label(t, true_tags) for t in order], z=z, colorscale=HEATMAP_SCALE,
                                zmin=0, zmax=1, xgap=1, colorbar=dict(title=dict(text="score"), thickness=12),
                                customdata=np.repeat(np.asarray(x)[None, :], len(order), 0),
                                hovertemplate=f"{model}: window from %{{customdata:.1f}} s, %{{y}}: %{{z:.2f}}"
                                              "<extra></extra>"))
-    fig.update_xaxes(title_text=f"window start (s){span}")
+    end = float(duration_s) if duration_s is not None else (float(edges[-1]) if len(edges) else 1.0)
+    fig.update_xaxes(title_text=f"time in the song (s): windows from their start{span}", range=[0, end])
     fig.update_yaxes(title_text="tag (★ = annotated)", autorange="reversed")
-    return finish(fig, title=f"{model}: tag scores along the song", height=140 + 22 * len(order), legend_below=False)
+    fig = finish(fig, title=f"{model}: tag scores along the song", height=160 + 22 * len(order), legend_below=False)
+    # the legend lists only the bands a page may shade on the song's time axis (dashboard.plots.bands): top right
+    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0))
+    return fig
 
 
 def tag_occlusion(entry: Mapping, order: Sequence[str], *, model: str, duration_s: float,
@@ -111,7 +125,10 @@ def tag_occlusion(entry: Mapping, order: Sequence[str], *, model: str, duration_
     if duration_s < end - 1e-6:
         fig.add_vrect(x0=duration_s, x1=end, fillcolor="#888", opacity=0.15, line_width=0,
                       annotation_text=_INPUT_NOTE, annotation_position="top left")
-    fig.update_xaxes(title_text="time in the tagger's input (s)", range=[0, end])
+    elif duration_s > end + 1e-6:  # a song longer than the input: the rest is not in this window
+        fig.add_vrect(x0=end, x1=duration_s, fillcolor="#888", opacity=0.15, line_width=0,
+                      annotation_text=_AFTER_NOTE, annotation_position="top left")
+    fig.update_xaxes(title_text="time in the song (s), the tagger's first input window", range=[0, max(end, duration_s)])
     fig.update_yaxes(title_text="tag (★ = annotated)", autorange="reversed")
     return finish(fig, title=f"{model}: which regions raise (red) or lower (blue) each tag",
                   height=160 + 22 * len(order), legend_below=False)
@@ -138,36 +155,56 @@ def neighbourhood(grid: np.ndarray, *, column_seconds: float, position_s: float,
                                hovertemplate="%{y}, %{x}: %{z:.2f}<extra></extra>"))
     fig.update_xaxes(title_text="neighbour's time offset")
     fig.update_yaxes(title_text="neighbour's frequency offset")
-    return finish(fig, title=f"Where position {position_s:.1f} s looks ({head_label}, mean over frequency bins)",
-                  height=360, legend_below=False)
+    fig = finish(fig, title=f"Where position {position_s:.1f} s looks<br><sup>{head_label}, mean over frequency "
+                            "bins</sup>", height=380, legend_below=False)
+    fig.update_layout(margin_t=70)
+    return fig
 
 
 def time_lean(lean: np.ndarray, time_s: np.ndarray, *, column_seconds: float, position_s: float,
-              head_label: str) -> go.Figure:
-    """Mean time offset of the attention at every position of the layer's map (frequency bin x time)."""
+              head_label: str, duration_s: float | None = None) -> go.Figure:
+    """Mean time offset of the attention at every position of the layer's map (frequency bin x time), on the song's
+    time axis (0 to the longer of ``duration_s`` and the tagger's input; what lies beyond the input is shaded)."""
     reach = max(1.0, float(np.nanmax(np.abs(lean))) if np.size(lean) else 1.0)
     fig = go.Figure(go.Heatmap(x=np.asarray(time_s) + column_seconds / 2.0, y=np.arange(lean.shape[0]), z=lean,
                                colorscale=DIVERGING_SCALE, zmid=0, zmin=-reach, zmax=reach,
                                colorbar=dict(title=dict(text="looks earlier (−) / later (+)"), thickness=12),
                                hovertemplate="%{x:.1f} s, bin %{y}: %{z:+.2f} columns<extra></extra>"))
     fig.add_vline(x=position_s + column_seconds / 2.0, line=dict(color="#e6550d", width=2, dash="dot"))
-    fig.update_xaxes(title_text="time in the tagger's input (s)")
+    end = float(np.asarray(time_s)[-1]) + column_seconds if len(time_s) else column_seconds
+    if duration_s is not None and duration_s > end + 1e-6:
+        fig.add_vrect(x0=end, x1=duration_s, fillcolor="#888", opacity=0.15, line_width=0,
+                      annotation_text=_AFTER_NOTE, annotation_position="top left")
+    elif duration_s is not None and duration_s < end - 1e-6:
+        fig.add_vrect(x0=duration_s, x1=end, fillcolor="#888", opacity=0.15, line_width=0,
+                      annotation_text=_INPUT_NOTE, annotation_position="top left")
+    fig.update_xaxes(title_text="time in the song (s)", range=[0, max(end, duration_s or 0.0)])
     fig.update_yaxes(title_text="frequency bin (low → high)")
-    return finish(fig, title=f"Where every position looks in time ({head_label})", height=330, legend_below=False)
+    fig = finish(fig, title=f"Where each position looks in time<br><sup>{head_label}</sup>", height=350,
+                 legend_below=False)
+    fig.update_layout(margin_t=70)
+    return fig
 
 
-def tag_spread(tables: Mapping[str, pd.DataFrame], *, height: int | None = None) -> go.Figure:
+def tag_spread(tables: Mapping[str, pd.DataFrame], *, song: Mapping[str, pd.DataFrame] | None = None,
+               tags: Sequence[str] | None = None, height: int | None = None) -> go.Figure:
     """How much each tag's score varies across real songs, one panel per tagger: the min-max range (pale bar),
-    mean ± one standard deviation (the tagger's colour) and the mean (orange tick).
+    mean ± one standard deviation (the tagger's colour) and the mean (orange tick), and this song's score
+    (a diamond): a diamond inside the coloured bar is what the tagger gives most songs.
 
     Args:
         tables: ``{tagger: table}`` with columns ``tag, mean, std, min, max`` (scores 0-1), as
             :attr:`memo_core.explain.trust.TagSpread.table`.
+        song: ``{tagger: predictions}`` (``tag, score, predicted``): this song's scores, drawn as diamonds
+            (solid: predicted).
+        tags: the tags to show (default: every tag of the tables, highest mean first).
     """
     models = list(tables)
     means = pd.concat([t.set_index("tag")["mean"] for t in tables.values()], axis=1).mean(axis=1) if tables \
         else pd.Series(dtype=float)
     order = list(means.sort_values(ascending=False, kind="stable").index)
+    if tags is not None:
+        order = [t for t in tags if t in set(order)]
     fig = make_subplots(rows=1, cols=max(1, len(models)), shared_yaxes=True, horizontal_spacing=0.02,
                         subplot_titles=models)
     for j, model in enumerate(models, start=1):
@@ -188,6 +225,16 @@ def tag_spread(tables: Mapping[str, pd.DataFrame], *, height: int | None = None)
                                  showlegend=j == 1, marker=dict(symbol="line-ns", size=14,
                                                                 line=dict(width=3, color=SPREAD_MEAN_COLOUR)),
                                  hovertemplate="mean %{x:.2f}<extra></extra>"), row=1, col=j)
+        if song is not None and model in song:
+            mine = song[model].set_index("tag").reindex(order)
+            hit = mine["predicted"].fillna(False).astype(bool).to_numpy()
+            fig.add_trace(go.Scatter(x=mine["score"], y=order, mode="markers", name=SONG_SCORE, legendgroup="song",
+                                     showlegend=j == 1,
+                                     marker=dict(symbol="diamond", size=11, color=np.where(hit, SONG_COLOUR,
+                                                                                           "rgba(0,0,0,0)").tolist(),
+                                                 line=dict(color=SONG_COLOUR, width=2)),
+                                     hovertemplate=f"{model}, %{{y}}: this song %{{x:.2f}}<extra></extra>"),
+                          row=1, col=j)
         fig.update_xaxes(title_text="score across songs (0-1)", range=[0, 1.02], row=1, col=j)
     fig.update_yaxes(autorange="reversed", title_text="tag", row=1, col=1)
     fig.update_annotations(font_size=12)

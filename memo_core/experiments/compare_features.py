@@ -1,10 +1,18 @@
-"""The Compare page's live experiment: :func:`memo_core.experiments.compare.compare_models` once per
-feature set on one dataset split.
+"""The Compare page's live experiment: tiny per-frame models trained on one dataset split, once per feature set
+and per seed, and scored on the held-out test songs (the same building blocks as
+:func:`memo_core.experiments.compare.compare_models`: :func:`~memo_core.training.loop.train_model` with the
+paper's schedule capped at a few epochs, :func:`~memo_core.training.scoring.score_model`).
+
+Features are extracted once per feature set, song by song (through the on-disk feature cache), with progress
+reported per song, so the first run on a corpus says how far it is; every seed and model then reuses them.
+The linear baseline (:data:`~memo_core.explain.compare.BASELINE_MODEL`) is run with every line-up unless told
+not to, so every figure has it beside the neural models.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,24 +20,31 @@ from typing import Any
 import pandas as pd
 
 from memo_core.data import load_dataset
+from memo_core.data.sequences import build_examples
 from memo_core.data.splits import dataset_split
-from memo_core.errors import MemoError
-from memo_core.experiments.compare import compare_models, parse_lineup
-from memo_core.explain.compare import EXPERIMENT_METRICS, EXPERIMENT_MODELS, TARGETS
+from memo_core.errors import DatasetError, MemoError
+from memo_core.experiments.compare import parse_lineup
+from memo_core.experiments.pipeline import model_data_defaults
+from memo_core.explain.compare import BASELINE_MODEL, EXPERIMENT_METRICS, EXPERIMENT_MODELS, TARGETS
+from memo_core.models.registry import get_model, model_class
+from memo_core.training.loop import train_model
+from memo_core.training.scoring import score_model
 
 __all__ = [
+    "DEFAULT_SEEDS",
     "ExperimentResult",
     "check_experiment_dataset",
     "run_experiment",
 ]
 
 _MIN_SONGS = 3
-
+#: Seeds of a live run: three, so every figure has a spread.
+DEFAULT_SEEDS = (0, 1, 2)
 
 
 @dataclass
 class ExperimentResult:
-    """What :func:`run_experiment` made: one row per (feature set, model), and what it was made from."""
+    """What :func:`run_experiment` made: one row per (feature set, seed, model), and what it was made from."""
 
     table: pd.DataFrame
     dataset: str
@@ -40,18 +55,10 @@ class ExperimentResult:
     epochs: int
     seconds: float
     info: dict[str, Any] = field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
 
 
-
-def check_experiment_dataset(dataset: str, root: str | None) -> dict[str, list[str]]:
-    """The song-wise split the experiment would use, after checking it can train and score a model.
-
-    Raises:
-        MemoError: the dataset cannot be read, or has fewer than three songs with audio and
-            valence/arousal annotations, or its split leaves no training or no test song; the
-            message says what to do.
-    """
-
+def _usable(dataset: str, root: str | None):
     load = load_dataset(dataset, root, require_audio=True)
     usable = [s for s in load.songs if s.has_audio and s.valence is not None and s.arousal is not None]
     if len(usable) < _MIN_SONGS:
@@ -66,61 +73,143 @@ def check_experiment_dataset(dataset: str, root: str | None) -> dict[str, list[s
             f"{dataset}'s split has {len(split.get('train', []))} training and {len(split.get('test', []))} test "
             "song(s); the experiment needs both. Add songs to the missing split, or use a dataset without an "
             "official split (it is then split by song).")
-    return split
+    return load, split
 
+
+def check_experiment_dataset(dataset: str, root: str | None) -> dict[str, list[str]]:
+    """The song-wise split the experiment would use, after checking it can train and score a model.
+
+    Raises:
+        MemoError: the dataset cannot be read, or has fewer than three songs with audio and
+            valence/arousal annotations, or its split leaves no training or no test song; the
+            message says what to do.
+    """
+    return _usable(dataset, root)[1]
+
+
+def _examples(load, split: dict[str, Sequence[str]], feats: str, step: Callable[[int, int], None], *,
+              dataset: str) -> dict[str, list]:
+    """Examples of every part of the split for one feature set, one song at a time (``step(done, total)``
+    after each); songs that cannot be used are left out, as :func:`build_examples` leaves them out."""
+    by_id = load.by_id()
+    songs = [(part, by_id[i]) for part, ids in split.items() for i in ids if i in by_id]
+    parts: dict[str, list] = {part: [] for part in split}
+    for done, (part, song) in enumerate(songs, start=1):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # one skipped song's warning per song would flood the page
+                parts[part] += build_examples([song], features=feats, targets=TARGETS, progress=False)
+        except DatasetError:
+            pass  # no audio, unreadable, or no annotation inside the audio: skipped, as build_examples does
+        step(done, len(songs))
+    if not parts.get("train") or not parts.get("test"):
+        raise MemoError(f"{dataset}: after extracting {feats}, the "
+                        "split has no usable training or no usable test song (unreadable audio or annotations "
+                        "outside the audio)")
+    return parts
 
 
 def run_experiment(*, dataset: str = "synth", root: str | None = None, models: Sequence[str] = ("mlr", "at"),
-                   features: Sequence[str] = ("chroma",), epochs: int = 2, seed: int = 0,
-                   progress: Callable[[str, int, int], None] | None = None) -> ExperimentResult:
-    """Train ``models`` (tiny presets) for ``epochs`` on each feature set and score them on held-out songs.
-
-    One :func:`memo_core.experiments.compare.compare_models` run per feature set (features are extracted once per
-    set and cached on disk; every model sees the same split).
+                   features: Sequence[str] = ("chroma",), epochs: int = 2, seeds: Sequence[int] = DEFAULT_SEEDS,
+                   baseline: bool = True, progress: Callable[[str, int, int], None] | None = None,
+                   ) -> ExperimentResult:
+    """Train ``models`` (tiny presets) for ``epochs`` on each feature set and seed; score them on held-out songs.
 
     Args:
         dataset, root: the dataset (``root=None`` with ``synth``: the default corpus).
         models: names of :data:`EXPERIMENT_MODELS` (or any registered per-frame model, at its default preset).
         features: 500 ms feature sets.
         epochs: cap on each model's epochs.
-        progress: called as ``(step, done, total)``; ``total`` counts every (feature set, model) pair.
+        seeds: training seeds (model initialisation and batch order); the split stays the same.
+        baseline: run :data:`BASELINE_MODEL` too when ``models`` lacks it (first in the line-up).
+        progress: called as ``(step, done, total)``: after each song's features (``"chroma: features of song
+            3 of 150"``) and after each trained model (``"chroma: trained at, seed 2 of 3"``); ``total`` counts
+            both, so the bar moves inside every step.
 
     Returns:
-        The table: ``model, preset, features, params, train (s), epochs``, then ``valence/METRIC`` and
-        ``arousal/METRIC`` for :data:`EXPERIMENT_METRICS` and every other metric the models report.
+        The table: ``model, preset, features, seed, params, train (s), epochs``, then ``valence/METRIC`` and
+        ``arousal/METRIC`` for :data:`EXPERIMENT_METRICS` and every other metric the models report. Summarise
+        it over the seeds with :func:`memo_core.explain.compare.seed_summary`.
 
     Raises:
-        MemoError: no model or feature set chosen, or a dataset that cannot train and score a model.
+        MemoError: no model, feature set or seed chosen; a tagging model; or a dataset that cannot train and
+            score a model.
     """
-
     if not models:
         raise MemoError("choose at least one model")
     if not features:
         raise MemoError("choose at least one feature set")
     if epochs < 1:
         raise MemoError("epochs must be at least 1")
-    check_experiment_dataset(dataset, root)
+    seeds = tuple(dict.fromkeys(int(s) for s in seeds))
+    if not seeds:
+        raise MemoError("choose at least one seed")
+    names = list(dict.fromkeys(models))
+    if baseline and BASELINE_MODEL not in names:
+        names.insert(0, BASELINE_MODEL)
     lineup = tuple((name, EXPERIMENT_MODELS[name]) if name in EXPERIMENT_MODELS else parse_lineup(name)[0]
-                   for name in models)
-    total = len(lineup) * len(features)
-    rows, info = [], {}
-    started = time.perf_counter()
-    for i, feats in enumerate(features):
-        def step(text: str, done: int, _total: int, _offset: int = i * len(lineup), _feats: str = feats) -> None:
-            if progress is not None:
-                progress(f"{_feats}: {text}", _offset + done, total)
+                   for name in names)
+    for name, _ in lineup:
+        if getattr(model_class(name), "task", "regression") != "regression":
+            raise MemoError(f"{name} is a tagger; the live comparison trains per-frame valence/arousal models")
+    load, split = _usable(dataset, root)
 
-        found, info = compare_models(dataset=dataset, root=root, features=feats, targets=TARGETS, lineup=lineup,
-                                     max_epochs=epochs, seed=seed, progress=False, progress_callback=step)
-        for row in found:
-            rows.append({
-                "model": row.model, "preset": row.preset, "features": row.features, "params": row.n_parameters,
-                "train (s)": row.train_seconds, "epochs": row.epochs,
-                **{f"{t}/{m}": row.metrics.get(f"{t}/{m}") for t in TARGETS for m in EXPERIMENT_METRICS},
-                **{k: v for k, v in row.metrics.items() if k.split("/")[0] in TARGETS},
-            })
+    # the feature set each (chosen set, model) trains on: the chosen one, or the model's own input
+    plan: dict[str, list[tuple[str, str, str]]] = {}
+    for feats in features:
+        for name, preset in lineup:
+            own = getattr(model_class(name), "default_features", None)
+            _, used, _ = model_data_defaults(name, load, features=own or feats, targets=TARGETS)
+            plan.setdefault(feats, []).append((name, preset, used))
+    needed = list(dict.fromkeys(used for rows in plan.values() for _, _, used in rows))
+    n_songs = sum(len(ids) for ids in split.values())
+    total = n_songs * len(needed) + sum(len(rows) for rows in plan.values()) * len(seeds)
+    done = 0
+
+    def report(text: str) -> None:
+        if progress is not None:
+            progress(text, done, total)
+
+    started = time.perf_counter()
+    examples: dict[str, dict[str, list]] = {}
+    for feats in needed:
+        def step(i: int, n: int, _feats: str = feats) -> None:
+            nonlocal done
+            done += 1
+            report(f"{_feats}: features of song {i} of {n}")
+
+        report(f"{feats}: extracting features, song 1 of {n_songs}")
+        examples[feats] = _examples(load, split, feats, step, dataset=dataset)
+
+    rows = []
+    for feats in features:
+        for seed_index, seed in enumerate(seeds, start=1):
+            for name, preset, used in plan[feats]:
+                parts = examples[used]
+                overrides: dict[str, Any] = {"seed": seed}
+                paper_epochs = get_model(name, preset).train_defaults().get("max_epochs", epochs)
+                overrides["max_epochs"] = min(int(paper_epochs), int(epochs))
+                tic = time.perf_counter()
+                result = train_model(name, preset, parts["train"], parts.get("validation", []),
+                                     config_overrides=overrides, progress=False)
+                seconds = time.perf_counter() - tic
+                metrics = score_model(result.model, parts["test"], result.normalizer)
+                rows.append({
+                    "model": name, "preset": preset, "features": used, "seed": seed,
+                    "params": result.model.n_parameters(), "train (s)": seconds,
+                    "epochs": result.history.epochs_run,
+                    **{f"{t}/{m}": metrics.get(f"{t}/{m}") for t in TARGETS for m in EXPERIMENT_METRICS},
+                    **{k: v for k, v in metrics.items() if k.split("/")[0] in TARGETS},
+                })
+                done += 1
+                report(f"{feats}: trained {name}, seed {seed_index} of {len(seeds)}")
     if progress is not None:
         progress("done", total, total)
-    table = pd.DataFrame(rows)
-    return ExperimentResult(table, dataset, str(info.get("root", root or "")), dict(info.get("n_songs", {})),
-                            tuple(features), tuple(models), int(epochs), time.perf_counter() - started, info)
+    first = examples[needed[0]]
+    n_parts = {part: len(exs) for part, exs in first.items()}
+    info = {"dataset": dataset, "root": str(load.root) if load.root else "(default corpus)",
+            "n_songs": n_parts, "n_songs_by_features": {f: {p: len(e) for p, e in ex.items()}
+                                                       for f, ex in examples.items()},
+            "lineup": [f"{n}:{p}" for n, p in lineup], "seeds": list(seeds), "max_epochs": int(epochs)}
+    return ExperimentResult(pd.DataFrame(rows), dataset, info["root"], n_parts, tuple(features),
+                            tuple(n for n, _ in lineup), int(epochs), time.perf_counter() - started, info, seeds)

@@ -29,6 +29,9 @@ from memo_core.experiments.pipeline import (
     score_held_out,
     split_examples,
 )
+from memo_core.explain.familiarity import MANIFEST_KEY as FAMILIARITY_KEY
+from memo_core.explain.familiarity import familiarity_reference
+from memo_core.features import get_extractor
 from memo_core.fileio import atomic_write, json_safe
 from memo_core.models.registry import model_class
 from memo_core.pretrained import (
@@ -87,6 +90,12 @@ def _load_sources(sources: Sequence[SourceSpec] | None, corpus: str | Path | Non
             corpus_info = {k: info.get(k) for k in ("name", "version", "seed", "n_songs", "duration_s", "sample_rate")}
         loads.append((name, load_dataset(name, root, require_audio=True), float(weight), root))
     return loads, corpus_info
+
+
+
+def _frame_seconds(features: str) -> float:
+    """Seconds per frame of a feature set (its extractor's, with default parameters)."""
+    return float(get_extractor(features).frame_seconds)
 
 
 
@@ -313,6 +322,9 @@ def train_default_set(
             "train_overrides": dict(spec.train_overrides),
             "train_seconds": round(seconds, 1),
             "epochs": result.history.epochs_run,
+            # the distance of its training songs to their own features: what a song is judged by on the pages
+            FAMILIARITY_KEY: familiarity_reference(result.normalizer, (ex.features for ex in parts["train"]),
+                                                   frame_seconds=_frame_seconds(feats)),
         }
         entries[spec.key] = entry
         order = [s.key for s in DEFAULT_SET if s.key in entries] + [k for k in entries if k not in

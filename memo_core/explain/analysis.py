@@ -10,7 +10,9 @@ on one song:
 3. as soon as a feature set is ready, each checkpoint using it normalises the
    features and runs its model with the explanation maps
    (:class:`~memo_core.explain.SongExplanation`, as
-   :func:`~memo_core.explain.explain_song` returns), and the result is cached.
+   :func:`~memo_core.explain.explain_song` returns) plus the map ``feature_distance``: the song's
+   per-frame distance to the checkpoint's training features
+   (:func:`memo_core.explain.familiarity.distance_map`), and the result is cached.
 
 Extractions and models share ``workers`` threads (two on two cores).
 openSMILE, librosa and torch spend their time in C and release the GIL, so
@@ -91,7 +93,8 @@ __all__ = [
 ]
 
 #: Bump when the stored layout or what a stored result means changes: it is part of every key.
-RESULT_FORMAT_VERSION = 1
+#: 2: every result carries the song's distance to the checkpoint's training features (``feature_distance``).
+RESULT_FORMAT_VERSION = 2
 
 Progress = Callable[[str, int, int], None]
 

@@ -6,6 +6,7 @@ pooled to a size a browser can draw. Times are frame START times; nothing here r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,11 @@ __all__ = [
     "attention_row",
     "layer_attention",
     "pool_for_display",
+    "FLAT_LIFT",
+    "Flatness",
+    "flatness",
+    "flatness_note",
+    "colour_range",
 ]
 
 
@@ -124,3 +130,85 @@ def pool_for_display(weights: np.ndarray, query_times: Sequence[float], key_time
     rows, cols = block_edges(n_q, block=b_q), block_edges(n_k, block=b_k)
     pooled = block_mean(block_mean(weights, rows, axis=-2), cols, axis=-1)
     return pooled, block_mean(q, rows), block_mean(k, cols)
+
+
+#: A map is *nearly flat* when its predictions' largest weights are on average less than this many times the
+#: uniform weight (1/T, T the frames a prediction may attend to); the most attended frames are *noise* when
+#: none of them receives this many times its uniform share. 1.5: half as much again as uniform attention.
+FLAT_LIFT = 1.5
+
+
+@dataclass(frozen=True)
+class Flatness:
+    """How far an attention map is from uniform attention (every frame a prediction may see weighted 1/T).
+
+    Attributes:
+        uniform: the uniform weight 1/T, averaged over the predictions that attend (BAT's T grows with t).
+        peak_lift: each prediction's largest weight divided by its uniform weight, averaged over the
+            predictions (1: flat; a prediction that looks at one frame only: T).
+        peak: each prediction's largest weight, averaged (what ``peak_lift`` compares with ``uniform``).
+        top_lift: the largest attention a frame receives relative to uniform
+            (:func:`attention_received` with ``relative=True``), what "the most attended frames" rank by.
+        top_excess: how much more weight the most attended frame receives than uniform attention would give
+            it, in weight units (the mean over the predictions of weight minus 1/T).
+    """
+
+    uniform: float
+    peak_lift: float
+    peak: float
+    top_lift: float
+    top_excess: float
+
+    @property
+    def flat(self) -> bool:
+        """The map is nearly flat: its predictions barely prefer any frame (``peak_lift`` below :data:`FLAT_LIFT`)."""
+        return self.peak_lift < FLAT_LIFT
+
+    @property
+    def flat_received(self) -> bool:
+        """No frame receives much more than uniform attention (``top_lift`` below :data:`FLAT_LIFT`): ranking the
+        frames by it ranks noise."""
+        return self.top_lift < FLAT_LIFT
+
+
+def flatness(weights: np.ndarray) -> Flatness:
+    """How far ``weights`` [..., query, key] (rows summing to 1, or 0 for a prediction that attends to nothing)
+    are from uniform attention. Leading axes (layers, heads) are pooled. A map where no prediction attends
+    counts as flat (lifts 1, weights 0)."""
+    weights = np.asarray(weights, float)
+    rows = weights.reshape(-1, weights.shape[-1])
+    rows = rows[rows.sum(axis=1) > 0]
+    if rows.shape[0] == 0:
+        return Flatness(0.0, 1.0, 0.0, 1.0, 0.0)
+    allowed = np.maximum((rows > 0).sum(axis=1), 1)
+    peaks = rows.max(axis=1)
+    uniform = 1.0 / allowed
+    received = attention_received(rows, relative=True)
+    # excess: mean over the rows that may see the frame of (weight - 1/T)
+    may = rows > 0
+    excess = np.where(may, rows - uniform[:, None], 0.0).sum(axis=0) / np.maximum(may.sum(axis=0), 1)
+    return Flatness(float(uniform.mean()), float((peaks * allowed).mean()), float(peaks.mean()),
+                    float(received.max()) if received.size else 1.0, float(excess.max()) if excess.size else 0.0)
+
+
+def colour_range(weights: np.ndarray, *, low: float = 1.0, high: float = 99.0) -> tuple[float, float]:
+    """A colour scale for one map: its weights' ``low`` and ``high`` percentiles over the cells a prediction may
+    attend to (weight > 0), so a few saturated cells do not hide the rest; ``low`` is 0 when the map has cells
+    no prediction may attend to (BAT's later frames), so they read as "nothing". Always ``lo < hi``."""
+    weights = np.asarray(weights, float)
+    positive = weights[weights > 0]
+    if positive.size == 0:
+        return 0.0, 1.0
+    lo = 0.0 if (weights <= 0).any() else float(np.percentile(positive, low))
+    hi = float(np.percentile(positive, high))
+    if hi <= lo:
+        hi = lo + max(abs(lo) * 1e-3, 1e-6)
+    return lo, hi
+
+
+def flatness_note(name: str, found: Flatness) -> str:
+    """One line on how far map ``name`` is from uniform attention, e.g. ``"**at**: nearly flat: a prediction's
+    largest weight is on average 1.23x the uniform weight 1/T (0.0137 against 0.0111, 0.0026 more)"``."""
+    how = "nearly flat" if found.flat else "peaked"
+    return (f"**{name}**: {how}: a prediction's largest weight is on average {found.peak_lift:.2f}x the uniform "
+            f"weight 1/T ({found.peak:.4f} against {found.uniform:.4f}, {found.peak - found.uniform:.4f} more)")

@@ -12,8 +12,12 @@ arranges them into frames:
 * :func:`paper_rows`: each paper row that corresponds to a shipped checkpoint,
   one row per metric, the paper's figure beside ours (never comparable: the
   papers' datasets are not the synthetic corpus);
-* :func:`run_experiment`: a few tiny models trained for a few epochs on a
-  dataset, once per feature set, scored on its held-out songs.
+* :func:`seed_summary`: a live run's rows (one per model, feature set and seed,
+  from :func:`memo_core.experiments.compare_features.run_experiment`) as the mean,
+  standard deviation, minimum and maximum over the seeds;
+* :func:`compare_headline`: that summary read in one sentence (which model is
+  best on which target, whether the neural models beat the linear baseline,
+  whether per-song CCC is near zero).
 
 >>> from memo_core.defaults import read_manifest
 >>> entries = read_manifest()["checkpoints"]                       # doctest: +SKIP
@@ -26,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from memo_core.models.registry import get_model
@@ -45,6 +50,9 @@ __all__ = [
     "feature_subset_metrics",
     "tagger_metrics",
     "paper_rows",
+    "BASELINE_MODEL",
+    "seed_summary",
+    "compare_headline",
 ]
 
 TARGETS = ("valence", "arousal")
@@ -297,3 +305,145 @@ def paper_rows(entries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     columns = ["family", "checkpoint", "paper", "table", "caption", "paper row", "dataset", "metric", "metric key",
                "paper's figure", "ours (synthetic corpus)", "note"]
     return pd.DataFrame(out, columns=columns).astype({"paper's figure": float, "ours (synthetic corpus)": float})
+
+
+
+#: The linear baseline every chart and headline sets the neural models against.
+BASELINE_MODEL = "mlr"
+#: Per-song CCC whose absolute value stays below this counts as "near zero".
+NEAR_ZERO_CCC = 0.15
+
+
+def seed_summary(table: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """A live run's rows summarised over the seeds: one row per (feature set, model).
+
+    Args:
+        table: one row per (feature set, seed, model) with ``model, features, seed`` and ``<target>/<metric>``
+            columns (:func:`memo_core.experiments.compare_features.run_experiment`'s table).
+        metrics: the per-target metrics to summarise (default: every ``<target>/<metric>`` column).
+
+    Returns:
+        ``model, features, seeds`` (how many), then for each ``<target>/<metric>`` column its mean under the
+        same name, and ``... sd`` (standard deviation over the seeds, 0 for one seed), ``... min``,
+        ``... max``; rows in the order the models first appear.
+    """
+    columns = [c for c in table.columns if "/" in c and c.split("/", 1)[0] in TARGETS
+               and (metrics is None or c.split("/", 1)[1] in metrics)]
+    rows = []
+    for (features, model), part in table.groupby(["features", "model"], sort=False):
+        row: dict[str, Any] = {"model": model, "features": features,
+                               "seeds": int(part["seed"].nunique()) if "seed" in part else len(part)}
+        for column in columns:
+            values = pd.to_numeric(part[column], errors="coerce").dropna().to_numpy(float)
+            row[column] = float(values.mean()) if values.size else float("nan")
+            row[f"{column} sd"] = float(values.std(ddof=1)) if values.size > 1 else (0.0 if values.size else
+                                                                                     float("nan"))
+            row[f"{column} min"] = float(values.min()) if values.size else float("nan")
+            row[f"{column} max"] = float(values.max()) if values.size else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _best(frame: pd.DataFrame, column: str) -> pd.Series | None:
+    found = frame.dropna(subset=[column]) if column in frame else frame.iloc[0:0]
+    if found.empty:
+        return None
+    index = found[column].idxmin() if lower_is_better(column) else found[column].idxmax()
+    return found.loc[index]
+
+
+def _name(row: pd.Series, several_features: bool) -> str:
+    return f"{row['model']} ({row['features']})" if several_features else str(row["model"])
+
+
+def _with_spread(row: pd.Series, column: str, with_sd: bool) -> str:
+    sd = row.get(f"{column} sd")
+    return f"{row[column]:.2f}" + (f" ± {sd:.2f}" if with_sd and sd is not None and np.isfinite(sd) else "")
+
+
+def compare_headline(summary: pd.DataFrame, metric: str = "CCC", *, baseline: str = BASELINE_MODEL,
+                     per_song: str = "CCC-per-song") -> str:
+    """The result of a live run in plain words, computed from :func:`seed_summary`'s table.
+
+    Says which model is best on each target (with its spread over the seeds), whether the best neural model
+    beats the linear baseline on each target by more than the seeds' spread (two standard deviations of the
+    difference; a single seed has no spread, so any margin counts, said as such), and, from ``per_song``,
+    whether every model's per-song CCC is near zero (within a song the predictions barely follow the
+    annotation's rise and fall).
+
+    Returns:
+        One or a few sentences; empty for an empty table.
+    """
+    if summary.empty:
+        return ""
+    several = summary["features"].nunique() > 1
+    seeds = int(summary["seeds"].min()) if "seeds" in summary else 1
+    with_sd = seeds > 1
+    direction = "lower" if lower_is_better(metric) else "higher"
+    sentences = []
+    best_words = []
+    for target in TARGETS:
+        best = _best(summary, f"{target}/{metric}")
+        if best is not None:
+            best_words.append(f"{_name(best, several)} on {target} ({_with_spread(best, f'{target}/{metric}', with_sd)})")
+    if best_words:
+        sentences.append(f"Best {metric} ({direction} is better" + (f", mean ± sd over {seeds} seeds" if with_sd
+                                                                   else ", one seed") + "): "
+                         + " and ".join(best_words) + ".")
+    base = summary[summary["model"] == baseline]
+    neural = summary[summary["model"] != baseline]
+    if base.empty:
+        sentences.append(f"No linear baseline ({baseline}) in this run, so there is nothing to say whether the "
+                         "neural models beat it.")
+    elif neural.empty:
+        sentences.append(f"Only the linear baseline ({baseline}) was run.")
+    else:
+        beats, ties, loses = [], [], []
+        for target in TARGETS:
+            column = f"{target}/{metric}"
+            b, n = _best(base, column), _best(neural, column)
+            if b is None or n is None:
+                continue
+            margin = (b[column] - n[column]) if lower_is_better(metric) else (n[column] - b[column])
+            spread = 2.0 * float(np.hypot(b.get(f"{column} sd", 0.0) or 0.0, n.get(f"{column} sd", 0.0) or 0.0))
+            words = f"{target} ({_name(n, several)} {n[column]:.2f} vs {b[column]:.2f})"
+            if margin > spread:
+                beats.append(words)
+            elif margin < -spread:
+                loses.append(words)
+            else:
+                ties.append(words)
+        if loses and not beats and not ties:
+            sentences.append(f"The linear baseline ({baseline}) beats every neural model on every target "
+                             "(best neural model vs the baseline): " + "; ".join(loses) + ".")
+        else:
+            parts = []
+            if beats:
+                parts.append("a neural model beats the linear baseline on " + "; ".join(beats))
+            if ties and with_sd:
+                parts.append("no neural model beats the linear baseline beyond the seeds' spread on "
+                             + "; ".join(ties))
+            elif ties:
+                parts.append("the best neural model and the linear baseline are level on " + "; ".join(ties))
+            if loses:
+                parts.append("the linear baseline beats every neural model on " + "; ".join(loses))
+            text = "; ".join(parts)
+            if text:
+                sentences.append(text[:1].upper() + text[1:] + ".")
+    per_song_columns = [f"{t}/{per_song}" for t in TARGETS if f"{t}/{per_song}" in summary]
+    if per_song_columns:
+        values = summary[per_song_columns].to_numpy(float)
+        values = values[np.isfinite(values)]
+        if values.size and np.abs(values).max() < NEAR_ZERO_CCC:
+            sentences.append(f"Per-song CCC is near zero for every model (at most {values.max():.2f}): within a "
+                             "song, no model follows the annotation's rise and fall; the pooled figures come from "
+                             "telling songs apart.")
+        elif values.size:
+            best = max(((t, _best(summary, f"{t}/{per_song}")) for t in TARGETS if f"{t}/{per_song}" in summary),
+                       key=lambda tb: -np.inf if tb[1] is None else tb[1][f"{tb[0]}/{per_song}"])
+            if best[1] is not None:
+                sentences.append(f"Per-song CCC reaches {best[1][f'{best[0]}/{per_song}']:.2f} "
+                                 f"({_name(best[1], several)} on {best[0]}).")
+    if not with_sd:
+        sentences.append("One seed only: the differences may be chance.")
+    return " ".join(sentences)

@@ -1,9 +1,10 @@
 """DAMFF's maps arranged for display (Zhang et al. 2023).
 
 The per-step maps ``spatial_attention`` and ``fusion_gate`` [shape=(n_steps, n_rows, n_cols)] (rows: groups
-of the model's 128 mel bands, low to high; columns: time within the 500 ms step) unfolded into ONE image
+of the model's 128 mel bands, low to high, their centre frequencies in the ``mel_hz`` axis at the checkpoint's
+own sample rate; columns: time within the 500 ms step) unfolded into ONE image
 [shape=(n_rows, n_steps * n_cols)] on the song's time axis, with each row's frequency in Hz
-(:func:`unfold_step_map`, :func:`damff_row_hz`, :func:`unfold_damff`), placed on a display log-mel's band
+(:func:`unfold_step_map`, :func:`damff_row_hz`, :func:`row_edges_hz`, :func:`unfold_damff`), placed on a display log-mel's band
 axis (:func:`bands_on_view`); one step's map and log-mel block (:func:`damff_step`, :func:`logmel_between`);
 the share of branch A per step (:func:`gate_share`); DAMFF's ablations and architectures, which checkpoints
 have them and how to train the others (:func:`damff_variant`, :func:`damff_variant_table`).
@@ -26,6 +27,7 @@ __all__ = [
     "UnfoldedMap",
     "unfold_step_map",
     "damff_row_hz",
+    "row_edges_hz",
     "unfold_damff",
     "bands_on_view",
     "damff_step",
@@ -36,7 +38,10 @@ __all__ = [
     "damff_variant_table",
 ]
 
-#: DAMFF's spectrogram (``logmel128``): 128 mel bands of a 16 kHz signal (up to 8 kHz).
+#: Fallbacks for maps written before the axes carried Hz (a ``mel_band`` row axis, in band indices):
+#: ``logmel128``'s 128 mel bands of a 16 kHz signal (up to 8 kHz), the shipped checkpoint's geometry.
+#: Maps from :func:`memo_core.explain.explain_song` carry ``mel_hz`` (the checkpoint's own rate) and
+#: need neither.
 DAMFF_N_MELS = 128
 
 
@@ -128,13 +133,43 @@ def damff_row_hz(mel_band: np.ndarray, *, n_mels: int = DAMFF_N_MELS,
 
 
 
+def row_edges_hz(row_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest frequency of the mel bands behind each row, from the rows' centres (``mel_hz``).
+
+    The rows pool equal groups of mel bands starting at band 0, so on the mel
+    scale every row spans its centre plus or minus the first row's centre (the
+    first row's lowest filter starts at 0 Hz): exactly :func:`damff_row_hz`'s
+    edges, without knowing the band count or the sample rate.
+
+    Returns:
+        ``(low_hz, high_hz)``, each [shape=(n_rows,)].
+    """
+    # lazy: librosa loads numba (about 1 s); listing or loading without computing never needs it
+    import librosa
+
+    mel = np.asarray(librosa.hz_to_mel(np.asarray(row_hz, dtype=np.float64)), dtype=np.float64)
+    half = float(mel[0]) if len(mel) else 0.0
+    return (np.asarray(librosa.mel_to_hz(np.maximum(mel - half, 0.0)), dtype=np.float64),
+            np.asarray(librosa.mel_to_hz(mel + half), dtype=np.float64))
+
+
+
 def unfold_damff(entry: Mapping, *, n_mels: int = DAMFF_N_MELS, sample_rate: int = DAMFF_SAMPLE_RATE,
                  step_seconds: float = 0.5) -> UnfoldedMap:
-    """:func:`unfold_step_map` of a ``spatial_attention`` or ``fusion_gate`` entry (``{"values", "axes"}``)."""
+    """:func:`unfold_step_map` of a ``spatial_attention`` or ``fusion_gate`` entry (``{"values", "axes"}``).
+
+    Row frequencies come from the entry's own ``mel_hz`` axis (the checkpoint's
+    geometry, see :meth:`memo_core.models.damff.DAMFF.explanation_axes`); only
+    an entry with the older ``mel_band`` axis uses ``n_mels`` and ``sample_rate``.
+    """
     axes = entry["axes"]
     image, column_time = unfold_step_map(entry["values"], time_s=axes["time_s"], step_time_s=axes["step_time_s"],
                                          step_seconds=step_seconds)
-    centre, low, high = damff_row_hz(axes["mel_band"], n_mels=n_mels, sample_rate=sample_rate)
+    if "mel_hz" in axes:
+        centre = np.asarray(axes["mel_hz"], dtype=np.float64)
+        low, high = row_edges_hz(centre)
+    else:
+        centre, low, high = damff_row_hz(axes["mel_band"], n_mels=n_mels, sample_rate=sample_rate)
     return UnfoldedMap(image, column_time, centre, low, high)
 
 
@@ -154,7 +189,8 @@ def bands_on_view(hz: np.ndarray, view_mel_hz: np.ndarray) -> np.ndarray:
 
 
 def damff_step(entry: Mapping, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One step's map: ``(values [n_rows, n_cols], mel_band [n_rows], step_time_s [n_cols])``.
+    """One step's map: ``(values [n_rows, n_cols], rows [n_rows], step_time_s [n_cols])``; ``rows`` is the
+    row axis as the entry has it: ``mel_hz`` (Hz), or ``mel_band`` (band indices) in older files.
 
     Raises:
         MemoError: a step outside the song.
@@ -163,7 +199,8 @@ def damff_step(entry: Mapping, step: int) -> tuple[np.ndarray, np.ndarray, np.nd
     if not 0 <= int(step) < values.shape[0]:
         raise MemoError(f"step {step} is outside the song's {values.shape[0]} steps")
     axes = entry["axes"]
-    return values[int(step)], np.asarray(axes["mel_band"]), np.asarray(axes["step_time_s"])
+    rows = axes["mel_hz"] if "mel_hz" in axes else axes["mel_band"]
+    return values[int(step)], np.asarray(rows), np.asarray(axes["step_time_s"])
 
 
 

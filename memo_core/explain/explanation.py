@@ -20,14 +20,18 @@ other names              ``time_s`` for axis 0 when it has n_frames rows, else `
 
 A model may name the axes of maps only it returns (DAMFF's ``spatial_attention``,
 the tagger's ``tag_windows``, ...) through its ``explanation_axes`` hook; its
-docstring lists them.
+docstring lists them. A hook that takes ``feature_params`` is given the
+checkpoint's own feature parameters, so its axes carry the checkpoint's geometry
+(DAMFF's rows are ``mel_hz``, the centre frequency of each row of mel bands at
+the sample rate its log-mel was computed at).
 
 A tagger (``task == "tagging"``) gives one row per tag instead of one per
 frame: ``predictions`` has ``tag, score, threshold, predicted`` (score =
 sigmoid of the logit; threshold chosen on validation data at training time).
 
 Files (:func:`write_predictions_csv`, :func:`write_explanations_npz`): a CSV
-``time_s,valence,arousal`` per frame (taggers: ``tag,score,threshold,predicted``),
+``time_s,valence,arousal,frame_end_s`` per frame, ``time_s`` the frame's start
+and ``frame_end_s`` its end (taggers: ``tag,score,threshold,predicted``),
 and an ``.npz`` holding for each map
 ``KEY`` (the name with ``/`` written as ``_``) the array ``KEY`` and one array
 ``KEY__AXIS`` per axis, plus ``map_names`` (the original names, in the order of
@@ -50,6 +54,7 @@ import torch
 
 from memo_core.audio import FRAME_SECONDS, Audio, load_audio
 from memo_core.errors import MemoError
+from memo_core.explain.familiarity import DISTANCE_MAP, distance_map
 from memo_core.features import extract, get_extractor
 from memo_core.fileio import atomic_write
 from memo_core.postprocess import triangle_smooth
@@ -66,6 +71,7 @@ __all__ = [
     "explanation_axes",
     "fuse_tag_explanations",
     "write_predictions_csv",
+    "FRAME_END_COLUMN",
     "write_explanations_npz",
     "read_explanations_npz",
 ]
@@ -190,7 +196,10 @@ def explain_features(checkpoint: LoadedCheckpoint, features: np.ndarray, *, sour
     with torch.inference_mode():
         out = model(torch.from_numpy(x)[None].to(device), torch.tensor([len(x)], device=device), **skip)
     n = len(x)
-    maps = _maps(model, out, n_frames=n, targets=checkpoint.targets, frame_seconds=frame_seconds) if explain else {}
+    maps = _maps(model, out, n_frames=n, targets=checkpoint.targets, frame_seconds=frame_seconds,
+                 feature_params=(getattr(checkpoint, "feature_spec", None) or {}).get("params") or {}) if explain else {}
+    if explain:  # how far the song is from the training songs' features, per 500 ms frame (the pages' trust cue)
+        maps[DISTANCE_MAP] = distance_map(features, checkpoint.normalizer, frame_seconds=frame_seconds)
     name = str(checkpoint.info.get("model_name", ""))
     if getattr(model, "task", "regression") == "tagging":
         logits = out.prediction[0].float().cpu().numpy().astype(np.float64)
@@ -213,13 +222,22 @@ def explain_features(checkpoint: LoadedCheckpoint, features: np.ndarray, *, sour
     return SongExplanation(source, frame, maps, tuple(checkpoint.targets), bool(smooth), name)
 
 
-def _maps(model, out, *, n_frames: int, targets: tuple[str, ...], frame_seconds: float) -> dict[str, dict[str, Any]]:
-    """The output's maps for item 0 as arrays with named axes (the model's own names first)."""
+def _maps(model, out, *, n_frames: int, targets: tuple[str, ...], frame_seconds: float,
+          feature_params: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The output's maps for item 0 as arrays with named axes (the model's own names first).
+
+    ``feature_params`` are the checkpoint's own feature parameters (its feature spec); a model's
+    ``explanation_axes`` hook that takes ``feature_params`` gets them, so axes that depend on the
+    input's geometry (DAMFF's mel-band frequencies follow the log-mel's sample rate) are the
+    checkpoint's, not a display default.
+    """
     maps = {}
     own = getattr(model, "explanation_axes", None)
+    extra = ({"feature_params": dict(feature_params or {})}
+             if own is not None and "feature_params" in inspect.signature(own).parameters else {})
     for name, tensor in out.explanations.items():
         values = tensor[0].float().cpu().numpy() if tensor.ndim >= 1 else tensor.float().cpu().numpy()
-        axes = own(name, values.shape, n_frames=n_frames, frame_seconds=frame_seconds) if own else None
+        axes = own(name, values.shape, n_frames=n_frames, frame_seconds=frame_seconds, **extra) if own else None
         if axes is None:
             axes = explanation_axes(name, values.shape, n_frames=n_frames, targets=targets, frame_seconds=frame_seconds)
         maps[name] = {"values": values, "axes": axes}
@@ -252,9 +270,25 @@ def fuse_tag_explanations(songs: list[SongExplanation]) -> SongExplanation:
     return SongExplanation(songs[0].source, frame, {}, tags, False, name, "tagging")
 
 
+#: The per-frame CSV's last column: each frame's end, where ``time_s`` is its start.
+FRAME_END_COLUMN = "frame_end_s"
+
+
 def write_predictions_csv(explanation: SongExplanation, path: str | os.PathLike) -> Path:
-    """Write ``time_s,<targets>`` one row a frame (atomically)."""
-    return atomic_write(Path(path), lambda h: explanation.predictions.to_csv(h, index=False, float_format="%.6g"))
+    """Write the predictions one row a frame, or a tagger's one row a tag (atomically).
+
+    Per-frame models: ``time_s,<targets>,frame_end_s``. ``time_s`` is the
+    frame's START (the name stays for the readers that use it) and
+    ``frame_end_s`` its end, the time the datasets' annotations give the same
+    frame (an annotation at ``t`` describes the frame ending at ``t``), so the
+    file says which is which. Taggers: ``tag,score,threshold,predicted``.
+    """
+    frame = explanation.predictions
+    if explanation.task != "tagging" and "time_s" in frame.columns:
+        start = frame["time_s"].to_numpy(dtype=np.float64)
+        step = float(np.median(np.diff(start))) if len(start) > 1 else FRAME_SECONDS
+        frame = frame.assign(**{FRAME_END_COLUMN: start + step})
+    return atomic_write(Path(path), lambda h: frame.to_csv(h, index=False, float_format="%.6g"))
 
 
 def _key(name: str) -> str:

@@ -10,6 +10,7 @@ The dashboard draws these; it computes none of them itself (STYLE.md section 7).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from memo_core.data._common import SCALES
 from memo_core.data.records import SongRecord
 from memo_core.errors import MemoError
 from memo_core.explain._common import block_edges, block_mean
+from memo_core.explain.trust import TRUST_LEVELS, estimate_of, trust_of
 from memo_core.metrics import ccc, kendall_tau, mae, pearson_r, r2, rmse
 
 __all__ = [
@@ -39,6 +41,15 @@ __all__ = [
     "to_scale",
     "QUADRANTS",
     "quadrant",
+    "AxisPosition",
+    "POSITION_BLOCK_S",
+    "NEUTRAL_MARGIN",
+    "axis_position",
+    "axis_side",
+    "quadrant_call",
+    "song_position_table",
+    "model_spread",
+    "focus_model",
     "song_label",
     "search_songs",
 ]
@@ -272,6 +283,210 @@ QUADRANTS = {(1, 1): "happy / excited", (-1, 1): "tense / angry", (-1, -1): "sad
 def quadrant(valence: float, arousal: float) -> str:
     """The circumplex quadrant of a point in [-1, 1]^2 (zero counts as positive)."""
     return QUADRANTS[(1 if valence >= 0 else -1, 1 if arousal >= 0 else -1)]
+
+
+
+#: Length (s) of the blocks whose means give the uncertainty of a song mean (frames 0.5 s apart are far from
+#: independent; 5 s blocks roughly are, so the spread of block means is an honest one).
+POSITION_BLOCK_S = 5.0
+#: A song mean closer to 0 than this (on [-1, 1]) is called neutral on its axis, however narrow its interval.
+NEUTRAL_MARGIN = 0.1
+#: How a decided side of one axis is said when the other axis is near the centre.
+_SIDE_WORDS = {("valence", 1): "pleasant (positive valence)", ("valence", -1): "unpleasant (negative valence)",
+               ("arousal", 1): "energetic (high arousal)", ("arousal", -1): "calm (low arousal)"}
+
+
+@dataclass(frozen=True)
+class AxisPosition:
+    """Where a song sits on one axis (valence or arousal), on [-1, 1].
+
+    Attributes:
+        mean: the song mean (of the curves' means, when several curves).
+        lo, hi: the interval of that mean: each curve's mean +- 1.96 standard errors of its
+            :data:`POSITION_BLOCK_S` block means, joined over the curves (so it widens when the curves disagree).
+        frame_sd: how far the frames stray from the mean (standard deviation over every curve's frames).
+        model_lo, model_hi: the lowest and highest curve mean (equal for one curve).
+        n_curves: how many curves had values.
+    """
+
+    mean: float
+    lo: float
+    hi: float
+    frame_sd: float
+    model_lo: float
+    model_hi: float
+    n_curves: int
+
+
+def axis_position(curves: Sequence[tuple[Sequence[float], Sequence[float]]], *,
+                  block_s: float = POSITION_BLOCK_S, z: float = 1.96) -> AxisPosition | None:
+    """The song mean of one axis over one or more curves, with its interval and spread (:class:`AxisPosition`).
+
+    Args:
+        curves: ``(time_s, values)`` per curve, on [-1, 1]; NaN values are ignored.
+        block_s: block length for the standard error of a curve's mean.
+        z: the interval's half-width in standard errors.
+
+    Returns:
+        None when no curve has a finite value.
+    """
+    means, los, his, frames = [], [], [], []
+    for times, values in curves:
+        t, v = np.asarray(times, float), np.asarray(values, float)
+        keep = np.isfinite(v) & np.isfinite(t) if t.shape == v.shape else np.isfinite(v)
+        v = v[keep]
+        if not len(v):
+            continue
+        step = float(np.median(np.diff(t[keep]))) if t.shape == keep.shape and keep.sum() > 1 else 0.5
+        per_block = max(1, int(round(block_s / step))) if np.isfinite(step) and step > 0 else 10
+        blocks = np.array([b.mean() for b in np.array_split(v, max(1, len(v) // per_block))])
+        # one block (a short song): the frames' own spread, the cautious choice
+        se = blocks.std(ddof=1) / np.sqrt(len(blocks)) if len(blocks) >= 2 else float(v.std())
+        m = float(v.mean())
+        means.append(m)
+        los.append(m - z * se)
+        his.append(m + z * se)
+        frames.append(v)
+    if not means:
+        return None
+    pooled = np.concatenate(frames)
+    return AxisPosition(float(np.mean(means)), float(min(los)), float(max(his)), float(pooled.std()),
+                        float(min(means)), float(max(means)), len(means))
+
+
+def axis_side(mean: float, lo: float, hi: float, *, neutral: float = NEUTRAL_MARGIN) -> int:
+    """+1 or -1 when the interval ``[lo, hi]`` of a song mean lies wholly on that side of 0 and the mean is at
+    least ``neutral`` away from it; 0 (near the centre) otherwise."""
+    if not all(np.isfinite([mean, lo, hi])):
+        return 0
+    if lo > 0 and mean >= neutral:
+        return 1
+    if hi < 0 and mean <= -neutral:
+        return -1
+    return 0
+
+
+def quadrant_call(valence: tuple[float, float, float] | None, arousal: tuple[float, float, float] | None, *,
+                  neutral: float = NEUTRAL_MARGIN) -> str:
+    """Russell's quadrant of a song mean, called only when the mean is clearly inside it.
+
+    Args:
+        valence, arousal: ``(mean, lo, hi)`` of each axis (the mean and its interval, on [-1, 1]); None when
+            the axis is unknown.
+        neutral: see :func:`axis_side`.
+
+    Returns:
+        The quadrant's words (:data:`QUADRANTS`) when both intervals exclude 0 (and both means are at least
+        ``neutral`` from it); otherwise which axis is decided and which is near the centre, e.g.
+        ``"near the centre on valence; energetic (high arousal)"``, or ``"near the centre (neutral on both
+        axes)"``.
+    """
+    sides = {name: (axis_side(*found, neutral=neutral) if found is not None else None)
+             for name, found in (("valence", valence), ("arousal", arousal))}
+    v, a = sides["valence"], sides["arousal"]
+    if v and a:
+        return QUADRANTS[(v, a)]
+    decided = [_SIDE_WORDS[(name, side)] for name, side in sides.items() if side]
+    centre = [name for name, side in sides.items() if side == 0]
+    if not decided and len(centre) == 2:
+        return "near the centre (neutral on both axes)"
+    words = [f"near the centre on {name}" for name in centre] + decided
+    return "; ".join(words) if words else "unknown"
+
+
+def song_position_table(truth: Mapping | None, curves: Mapping[str, pd.DataFrame], *,
+                        combined: str | None = "chosen models", block_s: float = POSITION_BLOCK_S,
+                        ) -> pd.DataFrame:
+    """Where the song sits, with how sure that is: one row for the annotation, one per curve and (with two
+    or more curves) one for all curves together, named ``combined`` (its interval joins every curve's, so it
+    widens where they disagree).
+
+    Values stay on [-1, 1]. Columns: ``source, n, valence, valence_lo, valence_hi, valence_sd,
+    valence_models_lo, valence_models_hi`` (and the same for arousal), ``where`` (:func:`quadrant_call`).
+    """
+    axes = ("valence", "arousal")
+    rows = []
+
+    def row(name: str, parts: Mapping[str, list]) -> None:
+        found = {a: axis_position(parts[a], block_s=block_s) if parts[a] else None for a in axes}
+        if all(p is None for p in found.values()):
+            return
+        out: dict = {"source": name, "n": max(p.n_curves for p in found.values() if p is not None)}
+        for a, p in found.items():
+            out.update({a: p.mean if p else np.nan, f"{a}_lo": p.lo if p else np.nan,
+                        f"{a}_hi": p.hi if p else np.nan, f"{a}_sd": p.frame_sd if p else np.nan,
+                        f"{a}_models_lo": p.model_lo if p else np.nan, f"{a}_models_hi": p.model_hi if p else np.nan})
+        out["where"] = quadrant_call(*[(p.mean, p.lo, p.hi) if p else None for p in found.values()])
+        rows.append(out)
+
+    if truth is not None:
+        row("annotation", {a: [(truth["time_s"], truth[a])] if truth.get(a) is not None else [] for a in axes})
+    together: dict[str, list] = {a: [] for a in axes}
+    for name, frame in curves.items():
+        mine = {a: [(frame["time_s"].to_numpy(float), frame[a].to_numpy(float))] if a in frame else [] for a in axes}
+        for a in axes:
+            together[a] += mine[a]
+        row(name, mine)
+    if combined and len(curves) >= 2:
+        row(f"{combined} ({len(curves)})", together)
+    columns = ["source", "n"] + [f"{a}{s}" for a in axes for s in ("", "_lo", "_hi", "_sd", "_models_lo",
+                                                                   "_models_hi")] + ["where"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def model_spread(curves: Mapping[str, pd.DataFrame], target: str) -> pd.DataFrame:
+    """How far the curves spread at each instant: ``time_s, lo, hi, mean, sd, n`` on the union of their times
+    (each curve interpolated within its own span, absent outside it); empty when no curve has ``target``."""
+    found = [(f["time_s"].to_numpy(float), f[target].to_numpy(float)) for f in curves.values() if target in f]
+    found = [(t, v) for t, v in found if len(t) and len(t) == len(v)]
+    columns = ["time_s", "lo", "hi", "mean", "sd", "n"]
+    if not found:
+        return pd.DataFrame(columns=columns)
+    times = np.unique(np.concatenate([t for t, _ in found]))
+    stack = np.full((len(found), len(times)), np.nan)
+    for i, (t, v) in enumerate(found):
+        order = np.argsort(t)
+        t, v = t[order], v[order]
+        ok = np.isfinite(v)
+        if ok.sum() == 0:
+            continue
+        inside = (times >= t[ok][0]) & (times <= t[ok][-1])
+        stack[i, inside] = np.interp(times[inside], t[ok], v[ok])
+    n = np.isfinite(stack).sum(axis=0)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = pd.DataFrame({"time_s": times, "lo": np.nanmin(stack, axis=0), "hi": np.nanmax(stack, axis=0),
+                            "mean": np.nanmean(stack, axis=0), "sd": np.nanstd(stack, axis=0), "n": n})
+    return out[out["n"] > 0].reset_index(drop=True)
+
+
+def _real_score(entry: Mapping) -> float:
+    """The mean of an entry's held-out 4Q ROC-AUCs (arousal, valence) on real recordings, or -inf."""
+    real = entry.get("validation_real") if isinstance(entry, Mapping) else None
+    fourq = real.get("4q") if isinstance(real, Mapping) else None
+    if not isinstance(fourq, Mapping):
+        return -np.inf
+    found = [estimate_of(fourq.get(k), lower=0.0, upper=1.0) for k in ("arousal_auc", "valence_auc")]
+    values = [e.value for e in found if e is not None]
+    return float(np.mean(values)) if values else -np.inf
+
+
+def focus_model(entries: Iterable[Mapping], keys: Sequence[str]) -> str | None:
+    """The checkpoint among ``keys`` best trusted on real music: the best trust level
+    (:func:`memo_core.explain.trust.trust_of`), then the highest mean 4Q ROC-AUC, then the order of ``keys``.
+    None when ``keys`` is empty. Entries may be malformed (then unvalidated)."""
+    keys = list(keys)
+    if not keys:
+        return None
+    by_key = {str(e.get("key")): e for e in entries if isinstance(e, Mapping)}
+
+    def rank(item: tuple[int, str]) -> tuple[int, float, int]:
+        i, key = item
+        entry = by_key.get(key, {"key": key})
+        level = trust_of(entry).level
+        return TRUST_LEVELS.index(level) if level in TRUST_LEVELS else len(TRUST_LEVELS), -_real_score(entry), i
+
+    return min(enumerate(keys), key=rank)[1]
 
 
 

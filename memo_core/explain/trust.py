@@ -32,6 +32,11 @@ __all__ = [
     "trust_table",
     "training_sources_table",
     "trained_on_summary",
+    "trained_on_brief",
+    "trust_brief",
+    "TAG_STANDS_OUT",
+    "tag_contrast",
+    "tags_stand_out",
 ]
 
 #: How far a checkpoint can be trusted on real music, best first (the order :func:`trust_of` ranks them in).
@@ -585,3 +590,113 @@ def trained_on_summary(manifest: Any) -> str:
     when = [part for part in (made[:10] if made else None, _text(trained.get("machine"), 80)) if part]
     return ((", ".join(names) if names else "not stated in the manifest")
             + ("; made " + " on ".join(when) if when else ""))
+
+
+
+# --------------------------------------------------------------------------- brief cues beside a prediction
+
+
+#: Plain names of training sources, for a reader who does not know the datasets' names.
+_PLAIN_SOURCES = {"synth": "synthetic songs rendered from MIDI", "4q": "4Q real 30 s clips",
+                  "vgmidi_rendered": "VGMIDI piano pieces rendered from MIDI",
+                  "emopia_rendered": "EMOPIA piano clips rendered from MIDI", "deam": "DEAM real songs",
+                  "emomusic": "emoMusic real clips", "pmemo": "PMEmo real choruses",
+                  "mtg_jamendo": "MTG-Jamendo real songs"}
+
+
+def trained_on_brief(entry: Any) -> str:
+    """What one checkpoint learned from, in a few words: ``"synthetic songs rendered from MIDI (106 songs:
+    dynamic valence/arousal curves) + 4Q real 30 s clips (263 songs: clip-level signs of valence/arousal)"``,
+    from ``training_sources`` (else the first words of ``training_data``; ``"not stated"`` without either)."""
+    sources = entry.get("training_sources") if isinstance(entry, Mapping) else None
+    parts = []
+    for source in sources if isinstance(sources, list) else []:
+        if not isinstance(source, Mapping):
+            continue
+        name = _text(str(source.get("dataset") or source.get("name") or ""), 60)
+        if not name:
+            continue
+        songs = source.get("songs")
+        n = _count(songs.get("train")) if isinstance(songs, Mapping) else _count(songs)
+        labels = _text(source.get("labels"), 120)
+        labels = labels.split(" (")[0] if labels else None
+        about = "; ".join(x for x in (f"{n} songs" if n is not None else None, labels) if x)
+        parts.append(_PLAIN_SOURCES.get(name, name) + (f" ({about})" if about else ""))
+    if parts:
+        return " + ".join(parts)
+    data = _text(entry.get("training_data"), 200) if isinstance(entry, Mapping) else None
+    return data.split(":")[0].split(";")[0] if data else "not stated"
+
+
+def trust_brief(entry: Any) -> str:
+    """How one checkpoint scored on real recordings, in a line: ``"🟡 limited: 4Q arousal AUC 0.92, valence AUC
+    0.78 on 88 held-out clips; r with listeners A 0.71, V 0.20 on 6 clips"`` (figures without their
+    intervals; a tagger's mean tag ROC-AUC and quadrant agreement), or ``"⚪ not validated on real recordings"``."""
+    trust = trust_of(entry)
+    if not trust.validated:
+        return f"{trust.badge} {UNVALIDATED}"
+    real, spread, parts = _real(entry), tag_spread_of(entry), []
+    aucs = [f"{name} AUC {e.value:.2f}" for name, e in (("arousal", real.arousal_auc), ("valence", real.valence_auc))
+            if e is not None]
+    if aucs:
+        parts.append("4Q " + ", ".join(aucs) + (f" on {real.n_4q} held-out clips" if real.n_4q is not None else ""))
+    if real.clip_r:
+        parts.append("r with listeners " + ", ".join(f"{t[0].upper()} {real.clip_r[t].value:.2f}"
+                                                     for t in ("arousal", "valence") if t in real.clip_r)
+                     + (f" on {real.n_clips} clips" if real.n_clips is not None else ""))
+    if spread is not None:
+        if spread.tag_auc is not None:
+            parts.append(f"mean tag ROC-AUC {spread.tag_auc.value:.2f}")
+        if spread.quadrant_agreement is not None:
+            chance = f" (chance {spread.chance:.2f})" if spread.chance is not None else ""
+            parts.append(f"quadrant agreement {spread.quadrant_agreement.value:.2f}{chance}")
+        if spread.flat:
+            parts.append(FLAT_TAGS)
+    return f"{trust.badge} {trust.level}: " + "; ".join(parts)
+
+
+#: A tag *stands out* for a song when its score is at least this many standard deviations (over real songs)
+#: from the tagger's mean score on real songs.
+TAG_STANDS_OUT = 2.0
+
+
+def tag_contrast(predictions: pd.DataFrame, spread: TagSpread | None) -> pd.DataFrame:
+    """A song's tag scores against what the tagger gives real songs (its manifest's ``tag_spread``).
+
+    Args:
+        predictions: a tagger's (or the late fusion's) ``tag, score, threshold, predicted`` table.
+        spread: the tagger's :class:`TagSpread` (for a fusion, e.g. its members' spreads averaged by the
+            caller), or None.
+
+    Returns:
+        One row per tag of ``predictions``: ``tag, score, threshold, predicted, real mean, real sd, contrast,
+        reading``. ``contrast`` is ``(score - real mean) / real sd`` (NaN without figures for the tag);
+        ``reading`` is ``"higher than on most songs"``, ``"lower than on most songs"`` (beyond
+        :data:`TAG_STANDS_OUT`), ``"as on most songs"``, or ``"not known"``. Sorted by score, highest first.
+    """
+    table = predictions[["tag", "score", "threshold", "predicted"]].copy()
+    figures = spread.table.set_index("tag") if spread is not None and not spread.table.empty else None
+    mean = table["tag"].map(figures["mean"]) if figures is not None else pd.Series(np.nan, index=table.index)
+    std = table["tag"].map(figures["std"]) if figures is not None else pd.Series(np.nan, index=table.index)
+    table["real mean"] = mean.astype(float)
+    table["real sd"] = std.astype(float)
+    sd = table["real sd"].where(table["real sd"] > 0)
+    table["contrast"] = (table["score"] - table["real mean"]) / sd
+    table["reading"] = np.select([table["contrast"] >= TAG_STANDS_OUT, table["contrast"] <= -TAG_STANDS_OUT,
+                                  table["contrast"].notna()],
+                                 ["higher than on most songs", "lower than on most songs", "as on most songs"],
+                                 "not known")
+    return table.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def tags_stand_out(contrast: pd.DataFrame) -> bool | None:
+    """Whether any predicted tag stands out from real songs (:data:`TAG_STANDS_OUT`); None when no predicted tag
+    has figures to judge by (no ``tag_spread``), False also when no tag is predicted."""
+    predicted = contrast[contrast["predicted"].astype(bool)]
+    known = predicted[predicted["contrast"].notna()]
+    if predicted.empty:
+        return False
+    if known.empty:
+        return None
+    return bool((known["contrast"].abs() >= TAG_STANDS_OUT).any())
+

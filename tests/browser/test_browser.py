@@ -1,8 +1,11 @@
 """The dashboard in a real browser: Debian's chromium driven by npm's playwright-core (app.spec.mjs).
 
 Starts ``streamlit run dashboard/app.py`` headless on a free localhost port, on the 4-song tiny corpus and a
-private feature cache, then runs ``node tests/browser/app.spec.mjs``, which uploads a WAV, visits every page
-and fails on any page error. Screenshots land in ``$MEMO_BROWSER_ARTIFACTS`` (default tests/browser/artifacts/).
+private feature cache, then runs ``node tests/browser/app.spec.mjs``, which uploads a WAV, checks the Song page's
+playhead (a click on a chart seeks the player; the cursor moves while it plays), its pinned colour scales (a
+pixel) and its layout at 1400 x 900 (no clipped title, no truncated checkpoint chip), uploads a real recording
+when ``../shared/data`` has an emoMusic clip, visits every page and fails on any page error. Screenshots land in
+``$MEMO_BROWSER_ARTIFACTS`` (default tests/browser/artifacts/).
 
 Skipped (with the reason) where /usr/bin/chromium, node or tests/browser/node_modules/playwright-core is
 missing; ``bash .ci/run`` installs them (``apt-get install chromium``, ``npm ci --prefix tests/browser``).
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._helpers import REPO
+from tests._helpers import REPO, SHARED_DATA
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path(os.environ.get("MEMO_BROWSER_CHROMIUM", "/usr/bin/chromium"))
@@ -30,6 +33,8 @@ SCRIPT = HERE / "app.spec.mjs"
 #: the whole browser run: a first analysis of two songs and nine pages on two slow cores
 SCRIPT_TIMEOUT_S = 900
 SERVER_START_S = 120
+#: A real recording the run uploads too, where ../shared/data has one (an emoMusic clip, 45 s).
+REAL_CLIPS = SHARED_DATA / "emomusic" / "clips_45seconds"
 
 pytestmark = pytest.mark.browser
 
@@ -93,6 +98,12 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def _real_recording() -> str:
+    """The first emoMusic clip in ../shared/data, or "" (then the run uploads the generated WAV only)."""
+    found = sorted(REAL_CLIPS.glob("*.mp3"), key=lambda p: (len(p.stem), p.stem)) if REAL_CLIPS.is_dir() else []
+    return str(found[0]) if found else ""
+
+
 def test_every_page_in_chromium(request, tmp_path):
     reason = _missing()
     if reason:
@@ -121,6 +132,7 @@ def test_every_page_in_chromium(request, tmp_path):
                                 text=True, start_new_session=True,
                                 env={**env, "MEMO_BROWSER_URL": url, "MEMO_BROWSER_ARTIFACTS": str(artifacts),
                                      "MEMO_BROWSER_CHROMIUM": str(CHROMIUM),
+                                     "MEMO_BROWSER_REAL_AUDIO": _real_recording(),
                                      "MEMO_BROWSER_DARK_URL": f"http://localhost:{dark_port}"})
         try:
             stdout, stderr = node.communicate(timeout=SCRIPT_TIMEOUT_S)

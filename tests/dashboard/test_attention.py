@@ -6,10 +6,14 @@ import json
 
 import numpy as np
 
-from dashboard.plots.attention import HIGHLIGHT
+from dashboard.plots.attention import CHROMA_MARK, HIGHLIGHT
 from tests.dashboard._helpers import chart_specs as _charts
 from tests.dashboard._helpers import open_page, song_wav, texts, upload
 from tests.dashboard._helpers import values as _array
+
+#: The Attention page's checkpoints (tests/dashboard/conftest.py): the AT/BAT family (chaki_lstm has no map), two
+#: feature-subset ATs to switch to, and a tagger for the Mood page's "no tagger chosen".
+CHECKPOINT_KEYS = ("at", "bat", "chaki_lstm", "transformer", "at_chroma", "at_cqt", "vggish_sa3")
 
 
 def _names(spec):
@@ -25,21 +29,43 @@ def test_attention_page_maps_top_frames_row_and_transformer(corpus_env):
     assert not app.exception
     assert app.selectbox(key="attention_checkpoint").value == "at"
     maps, top, row, layers = _charts(app)
-    # AT and BAT side by side on one colour scale, axes in seconds
+    # AT and BAT side by side, each on its own colour scale with its own colour bar, axes in seconds
     heat = {d["name"]: d for d in maps["data"] if d["type"] == "heatmap"}
     assert list(heat) == ["at", "bat"]
     assert "prediction frame time (s)" in _layout(maps) and "attended frame time (s)" in _layout(maps)
-    assert maps["layout"]["coloraxis"]["colorbar"]["title"]["text"] == "attention weight"
+    assert "coloraxis" not in maps["layout"]  # no shared scale
+    for name, trace in heat.items():
+        z = _array(trace["z"])
+        assert trace["colorbar"]["title"]["text"] == "attention weight"
+        assert trace["zmin"] < trace["zmax"] <= z.max() + 1e-9, name
+    assert heat["at"]["colorbar"]["x"] < heat["bat"]["colorbar"]["x"]  # each bar beside its own map
+    assert heat["bat"]["zmin"] == 0  # BAT's later frames read as "nothing"
+    at = _array(heat["at"]["z"])
+    assert heat["at"]["zmax"] - heat["at"]["zmin"] < 0.5 * at.max()  # AT's few thousandths fill its own scale
     # BAT's causal triangle: nothing on the same or a later frame; AT attends everywhere
     bat = _array(heat["bat"]["z"])
     assert np.all(np.triu(bat) == 0) and np.tril(bat, -1).max() > 0
-    assert np.triu(_array(heat["at"]["z"]), 1).max() > 0
+    assert np.triu(at, 1).max() > 0
     assert "bat puts at most 0.000 on them" in texts(app)
-    # the most attended frames: k highlighted bars, marks on the annotation, the chromagram on the same axis
+    # how far each map is from uniform attention, by the rule of memo_core.explain.attention
+    from memo_core.explain.attention import flatness
+
+    found = flatness(at)
+    assert f"**at**: {'nearly flat' if found.flat else 'peaked'}: a prediction's largest weight" in texts(app)
+    # the most attended frames: AT's differ from uniform by a few thousandths, so they are not marked ...
+    assert found.flat_received  # the shipped AT (a test of the rule itself: tests/explain)
+    assert "nearly flat" in " ".join(i.value for i in app.info) and "not marked" in texts(app)
+    assert not any(c == HIGHLIGHT for c in top["data"][0]["marker"]["color"])
+    # ... unless asked: then k highlighted bars, marks on the annotation, outlines on the chromagram
+    app.checkbox(key="attention_mark_anyway").check().run()
+    top = _charts(app)[1]
     assert {"valence (annotation)", "arousal (annotation)", "most attended frames", "chroma"} <= set(_names(top))
     assert "time (s)" in _layout(top) and "pitch class" in _layout(top)
     colours = top["data"][0]["marker"]["color"]
     assert sum(c == HIGHLIGHT for c in colours) == app.slider(key="attention_topk").value == 5
+    outlines = [s for s in top["layout"]["shapes"] if s.get("name") == CHROMA_MARK]
+    assert len(outlines) == 2 * 5 and {s["xref"] for s in outlines} == {"x3"}  # the chromagram's row
+    assert "outlined (white and magenta) on the chromagram" in texts(app)
     app.slider(key="attention_topk").set_value(3).run()
     assert sum(c == HIGHLIGHT for c in _charts(app)[1]["data"][0]["marker"]["color"]) == 3
     # one prediction frame's row over the chromagram, following the slider
@@ -50,9 +76,14 @@ def test_attention_page_maps_top_frames_row_and_transformer(corpus_env):
     row = _charts(app)[2]
     assert any("prediction frame 1.5 s" in a.get("text", "") for a in row["layout"]["annotations"])
     assert abs(_array(row["data"][0]["y"]).sum() - 1.0) < 1e-3
-    # the Transformer: one map per layer and head
+    # the Transformer: one map per layer and head, each on its own scale (layer 2's maps no longer look empty)
     assert _names(layers) == ["layer 1 head 1", "layer 1 head 2", "layer 2 head 1", "layer 2 head 2"]
-    assert "layer 2, head 2" in _layout(layers)
+    assert "layer 2, head 2" in _layout(layers) and "coloraxis" not in layers["layout"]
+    for trace in layers["data"]:
+        z = _array(trace["z"])
+        assert "colorbar" in trace and trace["zmin"] < trace["zmax"] <= z.max() + 1e-9
+        assert trace["zmax"] - trace["zmin"] > 0.5 * (np.percentile(z, 99) - np.percentile(z, 1))
+    assert "**layer 2, head 1**:" in texts(app)
 
 
 def test_attention_page_other_checkpoint_song_and_deselected_families(corpus_env):

@@ -9,6 +9,9 @@ import pytest
 from memo_core.pretrained import read_manifest
 from tests.dashboard._helpers import open_page, song_wav, texts, upload
 
+#: The page tabulates the whole shipped set from its manifest (tests/dashboard/conftest.py): all of it.
+CHECKPOINT_KEYS = None
+
 
 def _charts(app) -> dict[str, dict]:
     """The page's charts by title."""
@@ -45,11 +48,19 @@ def test_checkpoints_papers_and_metric_switch(corpus_env, manifest):
     assert bars["mca"] == pytest.approx([manifest["mca"]["metrics"]["valence/CCC"],
                                          manifest["mca"]["metrics"]["arousal/CCC"]])
     assert models["data"][0]["marker"]["color"] != models["data"][1]["marker"]["color"]  # one colour per model
+    # the linear baseline on every valence/arousal chart: a dashed line at mlr's values
+    line = [s for s in models["layout"]["shapes"] if s.get("name") == "mlr (linear baseline)"]
+    assert [s["y0"] for s in line] == pytest.approx([manifest["mlr"]["metrics"]["valence/CCC"],
+                                                     manifest["mlr"]["metrics"]["arousal/CCC"]])
+    assert line[0]["line"]["dash"] == "dash" and line[0]["showlegend"] and not line[1]["showlegend"]
     table = _frame_with(app, "training data")
     row = table.set_index("checkpoint").loc["dblstm_elm"]
     assert row["arousal"] == pytest.approx(manifest["dblstm_elm"]["metrics"]["arousal/CCC"])
     assert row["test songs"] == manifest["dblstm_elm"]["split_sizes"]["test"]
-    subsets = _bars(charts["Held-out CCC of AT per feature set"])
+    subsets_chart = charts["Held-out CCC of AT per feature set"]
+    subsets = _bars(subsets_chart)
+    assert [s["y0"] for s in subsets_chart["layout"]["shapes"] if s.get("name", "").startswith("mlr (linear")] == \
+        pytest.approx([manifest["mlr"]["metrics"]["valence/CCC"], manifest["mlr"]["metrics"]["arousal/CCC"]])
     assert {"at_deam260 · deam260", "at_chroma · chroma", "at_compare6373 · compare6373"} <= set(subsets)
     taggers = _frame_with(app, "ROC-AUC-macro").set_index("checkpoint")
     assert taggers.loc["vggish", "ROC-AUC-macro"] == pytest.approx(manifest["vggish"]["metrics"]["ROC-AUC-macro"])
@@ -79,23 +90,56 @@ def test_checkpoints_papers_and_metric_switch(corpus_env, manifest):
     assert "Held-out CCC per model" not in _charts(app)
 
 
-def test_the_button_runs_a_comparison_on_the_tiny_corpus(corpus_env):
+def test_the_button_runs_three_seeds_with_the_baseline_and_says_the_result(corpus_env):
+    from memo_core.explain.compare import compare_headline, seed_summary
+
     app = open_page("compare")
     assert "press **Run the comparison**" in texts(app)
+    assert [t.label for t in app.tabs] == ["The checkpoints in use", "Real recordings", "The papers' figures",
+                                           "Run a small comparison"]
     assert app.multiselect(key="compare_models").value == ["mlr", "chaki_lstm", "at", "bat"]
-    app.multiselect(key="compare_models").set_value(["mlr", "at"])
+    assert app.number_input(key="compare_seeds").value == 3  # three seeds by default
+    app.multiselect(key="compare_models").set_value(["at"])  # the baseline is run anyway
     app.number_input(key="compare_epochs").set_value(1)
     app.button(key="compare_run").click().run()
     assert not app.exception and not app.error
-    run = _frame_with(app, "train (s)")
-    assert list(run["model"]) == ["mlr", "at"] and set(run["features"]) == {"chroma"}
-    assert run["valence/CCC"].notna().all() and (run["epochs"] <= 1).all()
-    assert "Last run:** synth (2 training, 1 validation, 1 test songs)" in texts(app)
-    assert set(_bars(_charts(app)["Held-out CCC of this run"])) == {"mlr · chroma", "at · chroma"}
+    result = app.session_state["compare_result"]
+    assert result.seeds == (0, 1, 2) and result.models == ("mlr", "at")
+    run = _frame_with(app, "train (s)")  # every seed's figures
+    assert list(run["model"]) == ["mlr", "at"] * 3 and list(run["seed"]) == [0, 0, 1, 1, 2, 2]
+    assert set(run["features"]) == {"chroma"} and run["valence/CCC"].notna().all() and (run["epochs"] <= 1).all()
+    assert "Last run:** synth (2 training, 1 validation, 1 test songs)" in texts(app) and "3 seed(s)" in texts(app)
+    # the summary: mean ± sd over the seeds, the baseline marked
+    summary = _frame_with(app, "seeds").set_index("model")
+    assert list(summary.index) == ["mlr", "at"] and set(summary["seeds"]) == {3}
+    assert summary.loc["mlr", ""] == "baseline"
+    expected = seed_summary(result.table).set_index("model")
+    assert summary.loc["at", "valence/CCC"] == (f"{expected.loc['at', 'valence/CCC']:.3f} ± "
+                                                f"{expected.loc['at', 'valence/CCC sd']:.3f}")
+    # the one-line reading, computed from the numbers, above the table
+    headline = compare_headline(seed_summary(result.table), "CCC")
+    assert headline.startswith("Best CCC (higher is better, mean ± sd over 3 seeds)")
+    assert any(i.value == f"**In short:** {headline}" for i in app.info)
+    # the chart: mean bars with the seeds' spread as error bars, the baseline's bar and its dashed line
+    chart = _charts(app)["Held-out CCC of this run (mean ± standard deviation over 3 seed(s))"]
+    assert set(_bars(chart)) == {"mlr · chroma", "at · chroma"}
+    at_bar = next(t for t in chart["data"] if t["name"] == "at · chroma")
+    assert at_bar["error_y"]["array"] == pytest.approx([expected.loc["at", "valence/CCC sd"],
+                                                        expected.loc["at", "arousal/CCC sd"]])
+    baseline = [s for s in chart["layout"]["shapes"] if s.get("name") == "mlr (linear baseline)"]
+    assert [s["y0"] for s in baseline] == pytest.approx([expected.loc["mlr", "valence/CCC"],
+                                                         expected.loc["mlr", "arousal/CCC"]])
+    # min to max instead of the standard deviation
+    app.radio(key="compare_spread").set_value("range").run()
+    summary = _frame_with(app, "seeds").set_index("model")
+    assert summary.loc["at", "valence/CCC"] == (f"{expected.loc['at', 'valence/CCC']:.3f} "
+                                                f"({expected.loc['at', 'valence/CCC min']:.3f} to "
+                                                f"{expected.loc['at', 'valence/CCC max']:.3f})")
     # the result stays for the session: a widget change neither reruns nor loses it
     app.selectbox(key="compare_metric").set_value("R2").run()
-    assert list(_frame_with(app, "train (s)")["model"]) == ["mlr", "at"]
-    assert "Held-out R2 of this run" in _charts(app)
+    assert list(_frame_with(app, "train (s)")["model"]) == ["mlr", "at"] * 3
+    assert any("Held-out R2 of this run" in title for title in _charts(app))
+    assert any(i.value.startswith("**In short:** Best R2") for i in app.info)
     app.multiselect(key="compare_features").set_value(["chroma", "cqt"]).run()
     assert "settings above have changed" in texts(app)
     # an uploaded song in the sidebar does not change this page
@@ -103,12 +147,9 @@ def test_the_button_runs_a_comparison_on_the_tiny_corpus(corpus_env):
     assert not app.exception and "Held-out R2 per model" in _charts(app)
 
 
-def test_a_corpus_with_too_few_songs_shows_what_to_do(corpus_env, tmp_path, monkeypatch):
-    from memo_core.data.synth import generate_corpus
-
+def test_a_corpus_with_too_few_songs_shows_what_to_do(corpus_env, two_song_corpus, monkeypatch):
     # the first two songs of the tiny corpus (same seed and length): too few to train, validate and test
-    two = generate_corpus(tmp_path / "two", n_songs=2, seed=7, duration_s=20.0, workers=1, progress=False)
-    monkeypatch.setenv("MEMO_DATA_DIR", str(two))
+    monkeypatch.setenv("MEMO_DATA_DIR", str(two_song_corpus))
     app = open_page("compare")
     app.button(key="compare_run").click().run()
     assert not app.exception

@@ -11,6 +11,9 @@ from tests.dashboard._helpers import charts_by_key as _charts
 from tests.dashboard._helpers import open_page, song_wav, texts, upload
 from tests.dashboard._helpers import values as _array
 
+#: DAMFF, and one per-frame model beside it (tests/dashboard/conftest.py).
+CHECKPOINT_KEYS = ("mca", "damff")
+
 
 def _names(spec) -> list:
     return [d.get("name") for d in spec["data"]]

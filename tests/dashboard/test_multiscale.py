@@ -10,6 +10,9 @@ from tests.dashboard._helpers import chart_specs as _charts
 from tests.dashboard._helpers import open_page, song_wav, texts, upload
 from tests.dashboard._helpers import values as _array
 
+#: The Multi-scale page's families (tests/dashboard/conftest.py), and AT/BAT to deselect the Transformer from.
+CHECKPOINT_KEYS = ("mca", "mca_uniform", "dblstm_elm", "at", "bat", "transformer")
+
 SCALES = ["5 frames (2.5 s)", "10 frames (5 s)", "20 frames (10 s)"]
 DBLSTM = ["10 frames (5 s)", "20 frames (10 s)", "30 frames (15 s)", "60 frames (30 s)"]
 

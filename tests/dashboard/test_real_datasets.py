@@ -7,6 +7,9 @@ import pytest
 
 from tests.dashboard._helpers import chart_specs, open_page, texts, values
 
+#: A per-frame model and DAMFF on real MP3s (tests/dashboard/conftest.py).
+CHECKPOINT_KEYS = ("mca", "damff")
+
 
 def _open_dataset(app, name: str, root) -> None:
     app.sidebar.selectbox(key="memo_dataset").select(name).run()

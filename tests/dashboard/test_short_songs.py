@@ -6,6 +6,9 @@ import pytest
 
 from tests.dashboard._helpers import open_page, song_wav, upload
 
+#: Something to draw on every song page (tests/dashboard/conftest.py): each family with maps, one tagger.
+CHECKPOINT_KEYS = ("mca", "mca_uniform", "dblstm_elm", "at", "bat", "transformer", "damff", "vggish_sa3")
+
 
 @pytest.mark.parametrize("page", ["song", "attention", "multiscale", "damff", "mood"])
 def test_a_sub_second_upload_renders_every_song_page(corpus_env, page):

@@ -6,7 +6,11 @@ import json
 
 import pytest
 
-from tests.dashboard._helpers import open_page, song_wav, texts, upload
+from tests.dashboard._helpers import charts_by_key, open_page, song_wav, texts, upload
+
+#: The Song page's families (tests/dashboard/conftest.py): MCA, AT/BAT, DBLSTM-ELM and DAMFF curves, and the trust
+#: cues of mca, at, bat, dblstm_elm and damff.
+CHECKPOINT_KEYS = ("mca", "at", "bat", "dblstm_elm", "damff")
 
 
 def _chart_specs(app):
@@ -149,13 +153,11 @@ def test_dataset_root_check_refuses_paths_outside_the_roots(tmp_path):
             check_dataset_root(odd, Settings())
 
 
-def test_tampered_checkpoint_is_reported_and_the_rest_load(corpus_env, tmp_path, monkeypatch):
+def test_tampered_checkpoint_is_reported_and_the_rest_load(corpus_env, checkpoint_set, tmp_path, monkeypatch):
     import shutil
 
-    from tests._helpers import REPO
-
     folder = tmp_path / "ckpts"
-    shutil.copytree(REPO / "checkpoints", folder)
+    shutil.copytree(checkpoint_set, folder)  # this module's checkpoints (CHECKPOINT_KEYS)
     (folder / "bat.pt").write_bytes(b"tampered")
     monkeypatch.setenv("MEMO_CHECKPOINTS_DIR", str(folder))
     from dashboard import resources
@@ -203,20 +205,73 @@ def test_settings_file_restricts_roots_and_a_broken_file_disables_folders(tmp_pa
     assert wrong.restricted and wrong.dataset_roots == () and "list of folder paths" in wrong.problems[0]
 
 
-def test_a_chosen_time_moves_the_player_and_marks_the_charts(corpus_env):
+def test_playhead_marker_time_axes_and_pinned_colour_scales(corpus_env):
+    """The playhead's marker and script are on the page, the time-aligned charts list their time axes for it,
+    and no chart carries a colour Streamlit's theme would replace (tests/browser checks what is drawn)."""
+    import re
+
+    from tests.dashboard._helpers import charts_by_key
+
     app = open_page()
-    assert app.get("audio")[0].proto.start_time == 0
-    key = app.session_state["memo_selection"].source.key
-    app.session_state["memo_play_from"] = {key: 7.5}  # what clicking a point at 7.5 s on a chart stores
-    app.run()
     assert not app.exception
-    assert app.get("audio")[0].proto.start_time == 7  # the player's field holds whole seconds
-    assert "Player set to 7.5 s" in texts(app)
-    shapes = _chart_specs(app)[0]["layout"].get("shapes", [])
-    assert any(s.get("x0") == 7.5 for s in shapes)
-    # another song starts from its beginning
-    app.sidebar.selectbox(key="memo_song_synth").select("2").run()
-    assert app.get("audio")[0].proto.start_time == 0 and "Player set to" not in texts(app)
+    marker = [h.proto for h in app.get("html") if "memo-playhead" in h.proto.body]
+    assert len(marker) == 1 and marker[0].unsafe_allow_javascript
+    assert "<script>" in marker[0].body and "currentTime" in marker[0].body and "memo-cursor" in marker[0].body
+    assert len(app.get("audio")) == 1 and "Click any chart with a time axis" in marker[0].body
+    charts = charts_by_key(app)
+    assert charts["song_signal"]["layout"]["meta"]["memo_time_axes"] == ["x", "x2", "x3"]
+    assert charts["song_va"]["layout"]["meta"]["memo_time_axes"] == ["x", "x2"]
+    assert "memo_time_axes" not in (charts["song_path"]["layout"].get("meta") or {})  # the plane has no time axis
+    chroma = next(d for d in charts["song_signal"]["data"] if d.get("name") == "chroma")
+    assert chroma["colorscale"][0] == [0.0, "rgb(0, 0, 4)"] and (chroma["zmin"], chroma["zmax"]) == (0, 1)
+    for key, spec in charts.items():  # Streamlit's frontend swaps #000001 .. #000040 for its theme's colours
+        ours = {"data": spec["data"], "layout": {k: v for k, v in spec["layout"].items() if k != "template"}}
+        assert not re.search(r"#0000[0-4][0-9]\b", json.dumps(ours), re.IGNORECASE), key
+
+
+def test_one_model_in_focus_over_the_models_spread_and_the_song_position(corpus_env):
+    from dashboard.resources import manifest_entries
+    from memo_core.explain.song import focus_model
+    from tests.dashboard._helpers import charts_by_key
+
+    app = open_page()
+    focus = app.selectbox(key="song_focus")
+    options = list(app.session_state["memo_selection"].checkpoint_keys)
+    models = [o for o in options if o in _trace_names(charts_by_key(app)["song_va"])]
+    assert len(models) >= 2
+    assert focus.value == focus_model(manifest_entries(), models)  # the best trusted on real music
+
+    def solid(spec) -> set[str]:
+        return {d["name"] for d in spec["data"] if d.get("name") in models and d.get("visible", True) is True}
+
+    def check(expected: str) -> None:
+        charts = charts_by_key(app)
+        va, path = charts["song_va"], charts["song_path"]
+        assert solid(va) == {expected} and solid(path) == {expected}
+        focused = [d for d in va["data"] if d.get("name") == expected]
+        assert all(d["line"]["width"] >= 3 for d in focused)
+        hidden = [d for d in va["data"] if d.get("name") in models and d["name"] != expected]
+        assert hidden and all(d["visible"] == "legendonly" for d in hidden)  # a click on the legend shows them
+        bands = [d for d in va["data"] if str(d.get("name")).startswith("spread of the chosen models")]
+        assert len(bands) == 2 and all(d["fill"] == "toself" for d in bands)  # one per target
+        raters = [d for d in va["data"] if d.get("name") == "rater spread (±1 sd)"]
+        assert raters and all(d.get("fillpattern", {}).get("shape") == "/" for d in raters)  # hatched, unlike the band
+        assert any(str(d.get("name")).startswith("other models, every frame") for d in path["data"])
+        assert any(str(d.get("name")).startswith("song mean") and d.get("error_x") for d in path["data"])
+
+    check(focus.value)
+    other = next(m for m in models if m != focus.value)
+    app.selectbox(key="song_focus").set_value(other).run()
+    assert not app.exception
+    check(other)
+    app.sidebar.selectbox(key="memo_song_synth").select("2").run()  # the choice outlives the song
+    assert app.selectbox(key="song_focus").value == other
+    # where the song sits: the mean with its interval, a quadrant only when clearly inside it
+    assert "Where the song sits:" in texts(app)
+    table = next(d.value for d in app.dataframe if "where" in d.value.columns)
+    assert {"source", "valence", "arousal", "where"} <= set(table.columns)
+    assert table["source"].iloc[-1] == f"chosen models ({len(models)})"
+    assert all("[" in v for v in table["valence"])
 
 
 def test_a_typed_folder_and_a_chosen_song_are_remembered_across_datasets(corpus_env, tmp_path):
@@ -274,8 +329,8 @@ def test_song_page_shows_how_far_to_trust_each_checkpoint_on_real_music(corpus_e
     assert "CC BY-NC-SA 4.0 (research use)" in set(sources["licence"])
     # the sidebar marks each checkpoint's level
     options = app.sidebar.multiselect(key="memo_ckpt_AT/BAT").options
-    assert any(o.startswith("at ·") and o.endswith("🔴") for o in options)
-    assert any(o.startswith("bat ·") and o.endswith("⚪") for o in options)
+    assert any(o == "at 🔴" for o in options)
+    assert any(o == "bat ⚪" for o in options)
 
     # without the keys (an older manifest): every checkpoint says so, and nothing else changes
     manifest_with({})
@@ -284,3 +339,29 @@ def test_song_page_shows_how_far_to_trust_each_checkpoint_on_real_music(corpus_e
     assert not app.success and "Trust on real music" not in texts(app)
     assert UNVALIDATED in " ".join(i.value for i in app.info) and "**mca**" in " ".join(i.value for i in app.info)
     assert len(app.get("plotly_chart")) >= 3 and {"checkpoint", "RMSE"} <= set(app.dataframe[0].value.columns)
+
+
+def test_beats_and_sections_on_the_time_axes_and_a_table_per_section(corpus_env):
+    from dashboard import resources
+
+    app = open_page()
+    assert not app.exception
+    charts = charts_by_key(app)
+    source = app.session_state["memo_selection"].source
+    structure = resources.song_structure(source.key, resources.load_song_audio(source)[0])
+    assert len(structure.beat_times_s) >= 10
+    for key in ("song_signal", "song_va"):  # the same beats on the chromagram's chart and on the curves
+        beats = [s for s in charts[key]["layout"].get("shapes", []) if s.get("name") == "beats"]
+        assert sorted({s["x0"] for s in beats}) == pytest.approx(sorted(structure.beat_times_s))
+    sections = next(d.value for d in app.dataframe if "section" in d.value.columns)
+    assert {"annotation", "mca", "at"} <= set(sections["curve"])
+    assert len(sections) == len(structure.sections) * sections["curve"].nunique()
+    # the one-page report is offered beside the offline chart exports
+    labels = {b.label for b in app.get("download_button")}
+    assert {"One-page report (HTML)", "Curves (CSV)", "Valence/arousal chart (HTML)"} <= labels
+
+    app.toggle(key="song_structure").set_value(False).run()
+    assert not app.exception
+    charts = charts_by_key(app)
+    assert not [s for s in charts["song_va"]["layout"].get("shapes", []) if s.get("name") == "beats"]
+    assert not any("section" in d.value.columns for d in app.dataframe)

@@ -72,6 +72,21 @@ def test_damff_rows_are_in_hz_low_to_high_within_the_model_band():
     assert single[0] == pytest.approx(points[11], rel=1e-6)
 
 
+def test_unfold_damff_takes_the_rows_hz_from_the_entrys_own_axes():
+    """An entry with ``mel_hz`` (what explain_song writes) needs no page-side sample rate: rows and their edges
+    come from the axes, and agree with the band-index computation at the checkpoint's rate."""
+    for rate in (16_000, 44_100):
+        centre, low, high = damff_row_hz(np.arange(16) * 8 + 3.5, sample_rate=rate)
+        entry = _damff_entry(n_rows=16)
+        entry["axes"] = {"time_s": entry["axes"]["time_s"], "mel_hz": centre,
+                         "step_time_s": entry["axes"]["step_time_s"]}
+        unfolded = unfold_damff(entry, sample_rate=999_999, n_mels=1)  # the fallbacks are not used
+        np.testing.assert_allclose(unfolded.row_hz, centre)
+        np.testing.assert_allclose(unfolded.row_low_hz, low, atol=1e-6)
+        np.testing.assert_allclose(unfolded.row_high_hz, high, rtol=1e-9)
+        assert damff_step(entry, 0)[1] is not None and np.allclose(damff_step(entry, 0)[1], centre)
+
+
 def test_unfold_damff_and_bands_on_a_display_log_mel():
     unfolded = unfold_damff(_damff_entry(n_rows=16))
     assert unfolded.values.shape == (16, 6) and len(unfolded.row_hz) == 16

@@ -89,8 +89,13 @@ def test_explain_song_and_files(checkpoint, tmp_path):
     assert smooth.smoothed and not np.allclose(smooth.predictions["valence"], song.predictions["valence"])
 
     csv = write_predictions_csv(song, tmp_path / "out" / "tone.csv")
-    back = pd.read_csv(csv)
+    back = pd.read_csv(csv)  # a plain read_csv: no comment line, the columns by name as before
     np.testing.assert_allclose(back["arousal"], song.predictions["arousal"], rtol=1e-5, atol=1e-6)
+    # time_s is each frame's start, frame_end_s its end (where an annotation of that frame sits)
+    assert list(back.columns) == ["time_s", "valence", "arousal", "frame_end_s"]
+    np.testing.assert_allclose(back["time_s"], song.predictions["time_s"])
+    np.testing.assert_allclose(back["frame_end_s"], song.predictions["time_s"] + 0.5)
+    assert list(song.predictions.columns) == ["time_s", "valence", "arousal"]  # the in-memory table is unchanged
     npz = write_explanations_npz(song, tmp_path / "out" / "tone.explanations.npz")
     maps = read_explanations_npz(npz)
     assert set(maps) == set(song.explanations)
