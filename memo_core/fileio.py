@@ -8,23 +8,72 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "STALE_TEMP_SECONDS"]
+
+#: A temp file of :func:`atomic_write` untouched for this long was left by a writer that died: the next write to
+#: its folder removes it (a live writer's temp is far younger; each of its writes refreshes the time).
+STALE_TEMP_SECONDS = 30 * 60.0
+#: The temp files :func:`atomic_write` makes, and only those: ``.NAME.`` + tempfile's 8 random characters + ``.tmp``.
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux ``/proc``); elsewhere set
+    and restored under a lock, to the most private mask meanwhile, so a file another thread makes in that moment
+    is never more open than it should be."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+def _remove_stale_temps(folder: Path) -> None:
+    """Remove the temp files of writers that died in ``folder``: our naming only, untouched for
+    :data:`STALE_TEMP_SECONDS`, plain files (not links or folders). Best effort: what cannot be removed stays."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if not (name.startswith(".") and name.endswith(".tmp") and _TEMP_NAME.fullmatch(name)):
+                    continue
+                try:
+                    if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(entry.path)
+                except OSError:
+                    continue
+    except OSError:
+        pass
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[Any]], Any], *, binary: bool = False,
                  fsync: bool = False) -> Path:
     """Write ``path`` through a temp file in the same folder, then ``os.replace`` it into place.
 
-    The folder is created if missing. If ``write`` raises (or the process
-    dies), the temp file is removed and whatever was at ``path`` before is left
-    untouched.
+    The folder is created if missing. If ``write`` raises, the temp file is
+    removed and whatever was at ``path`` before is left untouched; the temp
+    file of a process that died is removed by the next write to the same
+    folder once it is :data:`STALE_TEMP_SECONDS` old. The file gets the mode a
+    plain ``open(path, "w")`` of a new file would (``0o666`` less the umask),
+    not ``mkstemp``'s private ``0o600``.
 
     Args:
         path: the file to write (``~`` is expanded).
@@ -42,6 +91,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[Any]], Any], *, bi
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")) as handle:
+            os.chmod(tmp, 0o666 & ~_umask())
             write(handle)
             if fsync:
                 handle.flush()
@@ -50,6 +100,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[Any]], Any], *, bi
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    _remove_stale_temps(path.parent)
     return path
 
 

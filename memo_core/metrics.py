@@ -71,6 +71,7 @@ __all__ = [
     "cronbach_alpha",
     "roc_auc_macro",
     "pr_auc_macro",
+    "REGRESSION_METRICS",
     "regression_report",
     "tagging_report",
     "roc_auc",
@@ -78,6 +79,9 @@ __all__ = [
 ]
 
 FrameMetric = Callable[[np.ndarray, np.ndarray], float]
+
+#: The per-target metric names :func:`regression_report` gives (``valence/RMSE``, ...), in its order.
+REGRESSION_METRICS = ("RMSE", "RMSE-per-song", "MAE", "r", "r-per-song", "CCC", "CCC-per-song", "R2", "tau-per-song")
 
 
 # --------------------------------------------------------------------------- validation

@@ -12,9 +12,12 @@ one checkpoint per entry and ``manifest.json``::
                       "train_seconds", "epochs"}, ...]}
 
 :func:`load_default_checkpoints` is how the dashboard and ``predict`` find
-them: it reads the manifest, checks each file's SHA-256, and loads what is
-intact; a missing, tampered or unloadable checkpoint is reported with the
-reason and skipped, and the others still load. Every file is written
+them: it reads the manifest, checks it against its schema (:data:`MANIFEST_FIELDS`
+for the file, :data:`ENTRY_FIELDS` for each entry; every reader goes through
+:func:`read_manifest_checked`), checks each file's SHA-256 (a file name must be a
+plain name in the folder, and no link may lead out of it), and loads what is
+intact; an entry of the wrong shape and a missing, tampered or unloadable
+checkpoint are reported with the reason and skipped, and the others still load. Every file is written
 atomically, so an interrupted run leaves the previous set usable.
 """
 
@@ -22,9 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +45,12 @@ __all__ = [
     "DEFAULT_SET",
     "default_checkpoints_dir",
     "sha256_of",
+    "ManifestField",
+    "MANIFEST_FIELDS",
+    "ENTRY_FIELDS",
+    "entry_problem",
     "read_manifest",
+    "read_manifest_checked",
     "check_entry",
     "load_default_checkpoints",
 ]
@@ -185,11 +195,144 @@ SourceSpec = tuple[str, "str | Path | None", float]
 
 
 
-def read_manifest(folder: str | Path | None = None) -> dict[str, Any]:
-    """The manifest of a checkpoints folder.
+# --------------------------------------------------------------------------- the manifest's schema
+
+
+@dataclass(frozen=True)
+class ManifestField:
+    """What one manifest field must hold.
+
+    Attributes:
+        what: the rule in words, for the message (``"a whole number >= 0"``).
+        check: whether a value (already parsed from JSON) follows the rule.
+        required: whether the field must be there.
+    """
+
+    what: str
+    check: Callable[[Any], bool]
+    required: bool = False
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and value.isprintable() and len(value) <= 10_000
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_figures(value: Any) -> bool:
+    """``{name: number or null}`` (strict JSON writes NaN as null)."""
+    return isinstance(value, dict) and all(v is None or _is_number(v) for v in value.values())
+
+
+#: A manifest key: also a folder name (``predict`` writes OUT/KEY/) and a file stem.
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _is_plain_file_name(value: Any) -> bool:
+    """A file directly in the checkpoints folder: no folder part, not absolute, not ``.``/``..``."""
+    return (isinstance(value, str) and 0 < len(value) <= 255 and value not in (".", "..")
+            and not any(c in value for c in "/\\\x00:") and value.isprintable() and value == value.strip())
+
+
+#: The manifest as a whole: a file that breaks one of these is refused with one message.
+MANIFEST_FIELDS: dict[str, ManifestField] = {
+    "format": ManifestField(f"the text {MANIFEST_FORMAT!r}", lambda v: v == MANIFEST_FORMAT, required=True),
+    "version": ManifestField("a whole number >= 1", lambda v: _is_count(v) and v >= 1, required=True),
+    "checkpoints": ManifestField("a list of entries", lambda v: isinstance(v, list), required=True),
+    "created": ManifestField("a text (ISO time)", _is_text),
+    "trained_on": ManifestField("an object", lambda v: isinstance(v, dict)),
+}
+
+#: One entry of ``checkpoints``: an entry that breaks one of these is skipped with the reason (key and field),
+#: and the others still load. Fields not listed (and the figures below, kept as any JSON) are left to their
+#: readers, which read them defensively (``memo_core.explain.trust``, ``.familiarity``, ``.faithfulness``).
+ENTRY_FIELDS: dict[str, ManifestField] = {
+    "key": ManifestField("a name of letters, digits and _.+- (at most 100, not starting with a dot or -)",
+                         lambda v: isinstance(v, str) and _KEY.fullmatch(v) is not None, required=True),
+    "file": ManifestField("a plain file name inside the checkpoints folder (no folder, '..' or absolute path)",
+                          _is_plain_file_name, required=True),
+    "sha256": ManifestField("64 lower-case hex digits", lambda v: isinstance(v, str) and _SHA256.fullmatch(v)
+                            is not None, required=True),
+    "size_bytes": ManifestField("a whole number >= 0", _is_count),
+    "model": ManifestField("a non-empty text", _is_text),
+    "preset": ManifestField("a non-empty text", _is_text),
+    "task": ManifestField("'regression' or 'tagging'", lambda v: v in ("regression", "tagging")),
+    "features": ManifestField("a non-empty text or null", lambda v: v is None or _is_text(v)),
+    "targets": ManifestField("a list of names", lambda v: isinstance(v, list) and all(_is_text(t) for t in v)),
+    "family": ManifestField("a non-empty text", _is_text),
+    "paper": ManifestField("a non-empty text", _is_text),
+    "purpose": ManifestField("a text", lambda v: isinstance(v, str)),
+    "training_data": ManifestField("a text", lambda v: isinstance(v, str)),
+    "n_parameters": ManifestField("a whole number >= 0", _is_count),
+    "epochs": ManifestField("a whole number >= 0", _is_count),
+    "train_seconds": ManifestField("a finite number >= 0", lambda v: _is_number(v) and v >= 0),
+    "split_sizes": ManifestField("an object of whole numbers >= 0",
+                                 lambda v: isinstance(v, dict) and all(_is_count(n) for n in v.values())),
+    "metrics": ManifestField("an object of numbers", _is_figures),
+    "clip_metrics": ManifestField("an object of numbers", _is_figures),
+}
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in words, for a message (``got a list``)."""
+    for kind, name in ((bool, "true/false"), (str, "a text"), (int, "a number"), (float, "a number"),
+                       (list, "a list"), (dict, "an object")):
+        if isinstance(value, kind):
+            shown = repr(value) if isinstance(value, (str, int, float)) else None
+            return f"{name} {shown[:60]}" if shown else name
+    return "null" if value is None else type(value).__name__
+
+
+def _field_problem(fields: dict[str, ManifestField], data: dict[str, Any]) -> tuple[str, str] | None:
+    """The first field of ``data`` that breaks ``fields``: ``(field, what is wrong)``, or None."""
+    for name, rule in fields.items():
+        if name not in data:
+            if rule.required:
+                return name, "is missing"
+        elif not rule.check(data[name]):
+            return name, f"must be {rule.what}, got {_json_kind(data[name])}"
+    return None
+
+
+def entry_problem(entry: Any, position: int | None = None) -> str | None:
+    """Why a manifest entry breaks :data:`ENTRY_FIELDS` (naming the entry's key and the field), or ``None``."""
+    where = f" {position}" if position is not None else ""
+    if not isinstance(entry, dict):
+        return f"manifest entry{where} is not an object (got {_json_kind(entry)}); it is skipped"
+    found = _field_problem(ENTRY_FIELDS, entry)
+    if found is None:
+        return None
+    field, wrong = found
+    key = entry.get("key")
+    name = f"{key!r}" if isinstance(key, str) and field != "key" else (where.strip() or "?")
+    return (f"manifest entry {name}: field {field!r} {wrong}; it is skipped (retrain it with "
+            "`python -m memo_core train-defaults --only KEY`, or restore the manifest)")
+
+
+def _entry_label(entry: Any, position: int) -> str:
+    """The key a skipped entry is reported under: its own when usable, else ``"entry N"``."""
+    key = entry.get("key") if isinstance(entry, dict) else None
+    return key if isinstance(key, str) and _KEY.fullmatch(key) else f"entry {position}"
+
+
+def read_manifest_checked(folder: str | Path | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The manifest of a checkpoints folder, checked against :data:`MANIFEST_FIELDS` and :data:`ENTRY_FIELDS`.
+
+    Returns:
+        ``(manifest, skipped)``: the manifest with only the entries that follow the schema under
+        ``checkpoints`` (in order; a repeated key keeps its first entry), and ``{key: reason}`` for each
+        entry left out (``"entry N"``, counted from 1, when the key itself is unusable).
 
     Raises:
-        CheckpointError: no manifest, or one that is not valid JSON of the expected format.
+        CheckpointError: no manifest, or one that is not valid JSON of the expected format (one message,
+            naming the field).
     """
     folder = Path(folder).expanduser() if folder is not None else default_checkpoints_dir()
     path = folder / MANIFEST_NAME
@@ -198,29 +341,61 @@ def read_manifest(folder: str | Path | None = None) -> dict[str, Any]:
                               "`python -m memo_core train-defaults`")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CheckpointError(f"{path} is not readable JSON ({exc}); restore it with git or run "
                               "`python -m memo_core train-defaults`") from None
-    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT or not isinstance(
-            data.get("checkpoints"), list):
-        raise CheckpointError(f"{path} is not a MEMO checkpoint manifest")
-    if int(data.get("version", 0)) > MANIFEST_VERSION:
-        raise CheckpointError(f"{path} has manifest version {data.get('version')}; upgrade memo_core")
-    return data
+    if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+        raise CheckpointError(f"{path} is not a MEMO checkpoint manifest (no \"format\": {MANIFEST_FORMAT!r})")
+    if _is_count(data.get("version")) and data["version"] > MANIFEST_VERSION:
+        raise CheckpointError(f"{path} has manifest version {data['version']}; upgrade memo_core")
+    found = _field_problem(MANIFEST_FIELDS, data)
+    if found is not None:
+        raise CheckpointError(f"{path} is not a usable MEMO checkpoint manifest: field {found[0]!r} {found[1]}; "
+                              "restore it with git or run `python -m memo_core train-defaults`")
+    entries, skipped = [], {}
+    for position, entry in enumerate(data["checkpoints"], start=1):
+        label = _entry_label(entry, position)
+        problem = entry_problem(entry, position)
+        if problem is None and any(e["key"] == entry["key"] for e in entries):
+            problem = f"manifest entry {entry['key']!r} repeats the key of an earlier entry; it is skipped"
+            label = f"entry {position}"
+        if problem is None:
+            entries.append(entry)
+        else:
+            skipped[label if label not in skipped else f"entry {position}"] = problem
+    return {**data, "checkpoints": entries}, skipped
 
+
+def read_manifest(folder: str | Path | None = None) -> dict[str, Any]:
+    """The manifest of a checkpoints folder, with only the entries that follow the schema
+    (:func:`read_manifest_checked` says why the others were left out).
+
+    Raises:
+        CheckpointError: no manifest, or one that is not valid JSON of the expected format.
+    """
+    return read_manifest_checked(folder)[0]
 
 
 def check_entry(folder: str | Path, entry: dict[str, Any]) -> str | None:
-    """Why a manifest entry's file cannot be trusted (missing, size or SHA-256 mismatch), or ``None``."""
-    name = str(entry.get("file", ""))
-    if not name or Path(name).name != name:
-        return f"manifest entry {entry.get('key')!r} names no plain file ({name!r})"
+    """Why a manifest entry's file cannot be trusted (breaks the schema, lies outside the folder, missing, size or
+    SHA-256 mismatch), or ``None``."""
+    problem = entry_problem(entry)
+    if problem is not None:
+        return problem
+    name = entry["file"]
     path = Path(folder) / name
+    try:
+        # a link may rename a checkpoint but not lead out of the folder: what is checked is what is loaded
+        outside = path.resolve().parent != Path(folder).resolve()
+    except (OSError, RuntimeError):
+        outside = True
+    if outside:
+        return f"{name} (manifest entry {entry['key']!r}) leads outside {folder}: a checkpoint must be a file in it"
     if not path.is_file():
         return f"{name} is missing"
-    if entry.get("size_bytes") is not None and path.stat().st_size != int(entry["size_bytes"]):
+    if "size_bytes" in entry and path.stat().st_size != entry["size_bytes"]:
         return f"{name} has {path.stat().st_size} bytes, the manifest says {entry['size_bytes']}: changed or truncated"
-    if sha256_of(path) != entry.get("sha256"):
+    if sha256_of(path) != entry["sha256"]:
         return f"{name} does not match its SHA-256 in the manifest: changed or damaged"
     return None
 
@@ -242,11 +417,12 @@ def load_default_checkpoints(folder: str | Path | None = None, *, keys: Sequence
 
     folder = Path(folder).expanduser() if folder is not None else default_checkpoints_dir()
     try:
-        manifest = read_manifest(folder)
+        manifest, skipped = read_manifest_checked(folder)
     except CheckpointError as exc:
         return {}, {"manifest": str(exc)}
     loaded, problems = {}, {}
     wanted = set(keys) if keys else None
+    problems.update({k: v for k, v in skipped.items() if wanted is None or k in wanted})
     for entry in manifest["checkpoints"]:
         key = str(entry.get("key"))
         if wanted is not None and key not in wanted:

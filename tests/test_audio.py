@@ -226,3 +226,198 @@ def test_encode_and_sniff_audio():
     assert back.sample_rate == 22_050 and np.allclose(back.samples, y, atol=1e-4)
     with pytest.raises(AudioError):
         encode_audio(np.array([np.nan], np.float32), 22_050)
+
+
+# --------------------------------------------------------------------------- bounded decoding (hostile files)
+
+#: The served dashboard's duration limit (dashboard.resources.MAX_UPLOAD_SECONDS).
+APP_LIMIT_S = 12 * 60.0
+
+
+def _silent_flac(path, rate, channels, seconds):
+    """A FLAC of silence, written block by block: it compresses to almost nothing, however much it decodes to."""
+    zeros = np.zeros((1 << 16, channels), dtype=np.int16)
+    with sf.SoundFile(str(path), "w", rate, channels, format="FLAC", subtype="PCM_16") as out:
+        left = int(rate * seconds)
+        while left > 0:
+            out.write(zeros[: min(left, len(zeros))])
+            left -= len(zeros)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory):
+    """The issue's two-minute bomb: 384 kHz, 8 channels, 368 million samples in 0.4 MB."""
+    return _silent_flac(tmp_path_factory.mktemp("bomb") / "bomb.flac", 384_000, 8, 120)
+
+
+@pytest.fixture(scope="module")
+def high_rate(tmp_path_factory):
+    """Two minutes at 192 kHz on 4 channels: 92 million samples, within the limits."""
+    return _silent_flac(tmp_path_factory.mktemp("hires") / "hires.flac", 192_000, 4, 120)
+
+
+def test_decompression_bomb_is_refused_from_its_header_within_200_mb(bomb):
+    import tracemalloc
+
+    assert bomb.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(AudioError) as info:
+            load_audio(bomb, max_duration_s=APP_LIMIT_S)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(info.value)
+    assert "8 channels at 384 kHz for 2 min" in message and "368.6 million samples" in message
+    assert "over the decode limit of 276.5 million" in message and "ffmpeg" in message
+    assert "corrupt" not in message
+    assert peak < 200 * 2**20
+
+
+@pytest.mark.slow
+def test_the_issues_full_size_bomb_is_refused_with_the_default_limit(tmp_path):
+    """The file of the report: 2.4 MB, 384 kHz, 8 channels, 11.8 min of silence (8 GiB decoded as float32)."""
+    import tracemalloc
+
+    path = _silent_flac(tmp_path / "bomb.flac", 384_000, 8, 11.8 * 60)
+    assert path.stat().st_size < 3_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(AudioError, match=r"8 channels at 384 kHz for 11.8 min: 2.2 billion samples to decode, "
+                                             r"over the decode limit of 460.8 million"):
+            load_audio(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 2**20
+
+
+_CHILD = r"""
+import json, resource, sys, warnings
+import numpy as np, soxr  # noqa: F401 - loaded before measuring
+from memo_core.audio import load_audio
+from memo_core.errors import AudioError
+
+warnings.simplefilter("ignore")
+def grown(path, **kw):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    try:
+        audio = load_audio(path, **kw)
+        found = [audio.sample_rate, len(audio.samples)]
+    except AudioError as exc:
+        found = str(exc)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024, found
+
+bomb, hires = sys.argv[1:3]
+report = {"bomb": grown(bomb, max_duration_s=720.0), "hires": grown(hires)}
+# now leave 60 MB of address space: the 92 MB output at the file's own rate cannot be allocated
+vm = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (vm + 60 * 2**20, resource.getrlimit(resource.RLIMIT_AS)[1]))
+report["no_memory"] = grown(hires, sample_rate=None)
+print(json.dumps(report))
+"""
+
+
+def test_decoding_memory_follows_the_output_not_the_input(bomb, high_rate):
+    """Measured in a fresh process (its peak RSS, C allocations included): the bomb is refused within 200 MB;
+    the high-rate file within the limits decodes with memory near its output (mono at 44.1 kHz); running out
+    of memory is said to be that, not a corrupt file."""
+    import json
+    import subprocess
+    import sys
+
+    from tests._helpers import REPO
+
+    run = subprocess.run([sys.executable, "-c", _CHILD, str(bomb), str(high_rate)], capture_output=True,
+                         text=True, cwd=REPO, timeout=120, env={"OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin"})
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout.splitlines()[-1])
+    grown, refused = report["bomb"]
+    assert "over the decode limit" in refused and grown < 200 * 2**20
+    grown, (rate, n) = report["hires"]
+    assert rate == 44_100 and n == 120 * 44_100
+    output = n * 4
+    assert grown < output + 64 * 2**20   # the input alone is 92 million float32 samples (368 MB)
+    _, message = report["no_memory"]
+    assert "ran out of memory" in message and "corrupt" not in message
+
+
+def _ogg(seconds, rate=22_050):
+    buf = io.BytesIO()
+    x = make_tone(seconds, rate)[:, 0]
+    with sf.SoundFile(buf, "w", rate, 1, format="OGG", subtype="VORBIS") as out:
+        for start in range(0, len(x), 8192):   # libsndfile's Vorbis writer crashes on one large write
+            out.write(x[start:start + 8192])
+    return buf.getvalue()
+
+
+def test_a_file_whose_header_does_not_give_its_length_is_counted_while_decoding(tmp_path):
+    """Two Ogg streams chained (a short one, then one long enough that libsndfile's look at the end of the file
+    finds another stream): the header does not give the length (libsndfile says 2**63 - 1 frames), so the frames
+    are counted while decoding and the limit applies to them."""
+    path = tmp_path / "chained.ogg"
+    path.write_bytes(_ogg(4.0) + _ogg(15.0))
+    assert sf.info(str(path)).frames > 2**62
+    with pytest.raises(AudioError, match=r"chained.ogg holds more than .* of audio \(its header does not give its "
+                                         r"length\), over the 2 s limit"):
+        load_audio(path, max_duration_s=2.0)
+    assert load_audio(path, max_duration_s=60.0).duration >= 4.0
+
+
+@pytest.mark.parametrize("channels,rate,expected", [(40, 8000, "40 channels; MEMO decodes at most 32"),
+                                                    (1, 768_000, "768 kHz; MEMO decodes at most 384 kHz")])
+def test_too_many_channels_or_too_high_a_rate_is_refused(tmp_path, channels, rate, expected):
+    path = _write(tmp_path / "odd.wav", np.zeros((rate // 2 + 100, channels), np.float32), rate)
+    with pytest.raises(AudioError, match=expected):
+        load_audio(path)
+
+
+def _load_as_nobody(path) -> str:
+    """What load_audio says about ``path`` in a forked child that runs as user ``nobody``."""
+    import os
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop root, try, report, leave at once
+        try:
+            os.close(read)
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                load_audio(path)
+                said = "loaded"
+            except Exception as exc:  # noqa: BLE001 - reported to the parent, which asserts on it
+                said = f"{type(exc).__name__}: {exc}"
+            os.write(write, said.encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        said = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return said
+
+
+def test_an_unreadable_file_is_said_to_be_unreadable_not_of_an_unknown_format(tmp_path):
+    import os
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp()   # outside pytest's private folder, so another user may reach it
+    try:
+        os.chmod(folder, 0o755)
+        path = _write(os.path.join(folder, "locked.wav"), make_tone(1.0, 8000), 8000)
+        os.chmod(path, 0)
+        if os.geteuid() == 0:
+            said = _load_as_nobody(path)
+        elif os.access(path, os.R_OK):
+            pytest.skip("this user reads files whatever their permissions")
+        else:
+            with pytest.raises(AudioError) as info:
+                load_audio(path)
+            said = f"AudioError: {info.value}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    assert said.startswith("AudioError: ") and "locked.wav cannot be read (Permission denied)" in said
+    assert "permissions" in said and "format" not in said

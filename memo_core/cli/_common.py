@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -63,6 +65,29 @@ def _audio_inputs(audio: str) -> list[tuple[Path, Path]]:
         print(f"note: {', '.join(map(str, clashing))} differ only by their suffix: their outputs keep it "
               f"({', '.join(f'{r}.*' for r in clashing)}).", file=sys.stderr)
     return list(zip(files, stems))
+
+
+
+@contextmanager
+def _file_warnings(path: Path) -> Iterator[None]:
+    """Show memo_core's warnings while one input file is processed (silent audio, a damaged cache entry
+    recomputed, ...) on stderr, each once, named by the file; a failure inside still shows them. Third-party
+    libraries' warnings (torch, librosa internals) stay hidden: they say nothing a user can act on."""
+    package = str(Path(__file__).resolve().parents[1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            shown: set[str] = set()
+            for item in caught:
+                text = str(item.message)
+                ours = item.category.__module__.startswith("memo_core") or str(item.filename).startswith(package)
+                if text in shown or not ours:
+                    continue
+                shown.add(text)
+                named = text if (str(path) in text or path.name in text) else f"{path}: {text}"
+                tqdm.write(f"warning: {named}", file=sys.stderr)
 
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from memo_core.audio import load_audio
-from memo_core.cli._common import _audio_inputs, _options
+from memo_core.cli._common import _audio_inputs, _file_warnings, _options
 from memo_core.data import list_datasets, load_dataset, synth
 from memo_core.errors import MemoError
 from memo_core.experiments.transfer import format_transfer_report, transfer_report
@@ -58,10 +57,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     failed: list[tuple[Path, str]] = []
     for path, stem in tqdm(inputs, desc=f"extract {extractor.name}", unit="file", disable=args.quiet):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with _file_warnings(path):
                 audio = load_audio(path, max_duration_s=args.max_duration)
-            feats = extract(audio, extractor.name, cache=not args.no_cache)
+                feats = extract(audio, extractor.name, cache=not args.no_cache)
         except MemoError as exc:
             failed.append((path, str(exc)))
             continue

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import warnings
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,6 +13,7 @@ from memo_core.audio import load_audio
 from memo_core.cli._common import (
     _audio_inputs,
     _epoch_printer,
+    _file_warnings,
     _options,
     _resolve_checkpoint,
     _targets,
@@ -51,7 +51,7 @@ from memo_core.pretrained import (
     check_entry,
     default_checkpoints_dir,
     load_default_checkpoints,
-    read_manifest,
+    read_manifest_checked,
 )
 from memo_core.training.scoring import (
     PAPER_METRICS,
@@ -63,6 +63,11 @@ from memo_core.training.scoring import (
 
 def cmd_train(args: argparse.Namespace) -> int:
 
+    out = Path(args.out).expanduser()
+    if out.is_dir():
+        raise MemoError(f"--out {args.out} is a folder: give the checkpoint file to write (e.g. {out / 'model.pt'})")
+    if out.exists() and not args.force:
+        raise MemoError(f"{args.out} exists: give another --out, or add --force to overwrite it")
     result, metrics = train_from_dataset(
         args.model, args.preset, dataset=args.dataset, root=_training_root(args), features=args.features,
         targets=_targets(args.target), config_overrides=_train_overrides(args), split_seed=args.split_seed,
@@ -190,8 +195,7 @@ def _predict_defaults(loaded: dict, args: argparse.Namespace, out: Path) -> int:
     failed: dict[str, list[tuple[Path, str]]] = {key: [] for key in loaded}
     for path, stem in tqdm(inputs, desc=f"predict {len(loaded)} checkpoints", unit="file", disable=args.quiet):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with _file_warnings(path):
                 analysis = analyse_song(load_audio(path), loaded, smooth=args.smooth)
         except MemoError as exc:  # audio that cannot be used fails every checkpoint
             for key in loaded:
@@ -224,8 +228,7 @@ def _predict_with(ckpt, args: argparse.Namespace, out: Path) -> int:
     failed: list[tuple[Path, str]] = []
     for path, stem in tqdm(inputs, desc=f"predict {ckpt.info['model_name']}", unit="file", disable=args.quiet):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with _file_warnings(path):
                 audio = load_audio(path)  # decoded once for the checkpoint and every fusion member
                 song = explain_song(ckpt, audio, smooth=args.smooth)
                 # members' maps are not fused: score them without the explanation passes
@@ -244,16 +247,20 @@ def _predict_with(ckpt, args: argparse.Namespace, out: Path) -> int:
 def cmd_checkpoints(args: argparse.Namespace) -> int:
 
     folder = Path(args.dir) if args.dir else default_checkpoints_dir()
-    manifest = read_manifest(folder)
-    print(f"{folder}: trained on {manifest['trained_on'].get('dataset')} "
-          f"({json.dumps(manifest['trained_on'].get('corpus', {}))})")
-    bad = 0
+    manifest, skipped = read_manifest_checked(folder)  # entries that follow the schema; the others, with why
+    trained_on = manifest.get("trained_on", {})
+    print(f"{folder}: trained on {trained_on.get('dataset', 'a set the manifest does not name')} "
+          f"({json.dumps(trained_on.get('corpus', {}))})")
+    bad = len(skipped)
     for entry in manifest["checkpoints"]:
         problem = check_entry(folder, entry)
         bad += problem is not None
         status = "ok" if problem is None else f"SKIPPED: {problem}"
-        print(f"{entry['key']:<20}{entry['model'] + ':' + entry['preset']:<24}{entry['features']:<18}"
-              f"{entry['n_parameters']:>10,}  {status}")
+        params = f"{entry['n_parameters']:>10,}" if "n_parameters" in entry else f"{'?':>10}"
+        print(f"{entry['key']:<20}{entry.get('model', '?') + ':' + entry.get('preset', '?'):<24}"
+              f"{entry.get('features') or '?':<18}{params}  {status}")
+    for key, problem in skipped.items():
+        print(f"{key:<20}{'?':<24}{'?':<18}{'?':>10}  SKIPPED: {problem}")
     return 1 if bad else 0
 
 

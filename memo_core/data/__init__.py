@@ -31,7 +31,7 @@ from memo_core.data import (
     vgmidi,
 )
 from memo_core.data.mtg_jamendo import jamendo_tag_list
-from memo_core.data.records import DatasetLoad, SkippedSong, SongRecord
+from memo_core.data.records import DatasetLoad, DroppedValues, InvalidAnnotationsWarning, SkippedSong, SongRecord
 from memo_core.data.registry import list_datasets, load_dataset, register_dataset
 from memo_core.data.splits import (
     grouped_folds,
@@ -44,6 +44,8 @@ from memo_core.data.splits import (
 __all__ = [
     "SongRecord",
     "SkippedSong",
+    "DroppedValues",
+    "InvalidAnnotationsWarning",
     "DatasetLoad",
     "register_dataset",
     "list_datasets",

@@ -26,6 +26,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from memo_core.data._common import (
+    DropLog,
     find_audio,
     finish_load,
     read_static_table,
@@ -60,12 +61,12 @@ _STATIC_COLUMNS = {
 }
 
 
-def _read_static(folder: Path) -> dict[str, dict[str, float]]:
+def _read_static(folder: Path, log: DropLog) -> dict[str, dict[str, float]]:
     static: dict[str, dict[str, float]] = {}
     for name in _STATIC_FILES:
         path = folder / name
         if path.is_file():
-            static.update(read_static_table(path, dataset="deam", columns=_STATIC_COLUMNS, scale="1-9"))
+            static.update(read_static_table(path, dataset="deam", columns=_STATIC_COLUMNS, scale="1-9", log=log))
     return static
 
 
@@ -91,7 +92,9 @@ def load_deam(root: Path | None, *, require_audio: bool = False) -> DatasetLoad:
         ``meta["static_valence_std"]`` / ``meta["static_arousal_std"]``.
 
     Raises:
-        DatasetError: ``root`` is missing or lacks the dynamic annotation files.
+        DatasetError: ``root`` is missing or lacks the dynamic annotation files, or a file's values
+            are mostly off the scale ([-1, 1] dynamic, 1-9 static). A few rows off the scale or not
+            finite are left out and reported in :attr:`DatasetLoad.dropped`.
     """
     if root is None:
         raise DatasetError(f"deam: no dataset folder given. {_HINT}")
@@ -102,7 +105,7 @@ def load_deam(root: Path | None, *, require_audio: bool = False) -> DatasetLoad:
         arousal_path=require_file(dynamic_dir / "arousal.csv", dataset="deam", hint=_HINT),
         dataset="deam",
     )
-    static = _read_static(root / _STATIC)
+    static = _read_static(root / _STATIC, dynamic.invalid)
     skipped = dict(dynamic.skipped)
     for song_id in static.keys() - dynamic.frame_times.keys() - skipped.keys():
         skipped[song_id] = "static annotation only (no dynamic annotation)"
@@ -124,4 +127,5 @@ def load_deam(root: Path | None, *, require_audio: bool = False) -> DatasetLoad:
                 meta={k: v for k, v in song_static.items() if k.endswith("_std")},
             )
         )
-    return finish_load(dataset="deam", root=root, songs=songs, skipped=skipped, require_audio=require_audio)
+    return finish_load(dataset="deam", root=root, songs=songs, skipped=skipped, require_audio=require_audio,
+                       invalid=dynamic.invalid)

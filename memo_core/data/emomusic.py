@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from memo_core.data._common import (
+    DropLog,
+    bounds_text,
     clean_id,
     find_audio,
     finish_load,
@@ -33,6 +35,7 @@ from memo_core.data._common import (
     read_wide_csv,
     require_dir,
     require_file,
+    scale_bounds,
 )
 from memo_core.data.records import DatasetLoad, SongRecord
 from memo_core.data.registry import register_dataset
@@ -63,6 +66,7 @@ class DynamicAnnotations:
         valence, arousal: per song, mean over raters. [shape=(n_frames,)]
         valence_std, arousal_std: per song, spread over raters, when the std files exist.
         skipped: per song, why it cannot be used.
+        invalid: the rows left out for values that are not finite or off the scale, with examples.
     """
 
     frame_times: dict[str, np.ndarray] = field(default_factory=dict)
@@ -71,6 +75,7 @@ class DynamicAnnotations:
     valence_std: dict[str, np.ndarray] = field(default_factory=dict)
     arousal_std: dict[str, np.ndarray] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    invalid: DropLog = field(default_factory=DropLog)
 
 
 def read_dynamic_annotations(
@@ -80,6 +85,7 @@ def read_dynamic_annotations(
     valence_std_path: Path | None = None,
     arousal_std_path: Path | None = None,
     dataset: str,
+    scale: str = "-1-1",
 ) -> DynamicAnnotations:
     """Pair the valence and arousal wide files (and their std files, if given) song by song.
 
@@ -88,15 +94,27 @@ def read_dynamic_annotations(
     in one file only) both are cut to the shorter, which keeps every instant
     that has both values. A std row that does not match its mean row is dropped,
     not the song.
+
+    Values must lie on ``scale`` (DEAM and emoMusic publish [-1, 1]) and
+    spreads between 0 and half its width: a row with a value off the scale or
+    not finite is skipped (a mean row: the song; a std row: that std) and
+    reported in ``invalid``; a file where most rows are off the scale raises.
+
+    Raises:
+        DatasetError: a file is not a wide annotation file, or most of its rows are off the scale.
     """
-    valence = read_wide_csv(valence_path, dataset=dataset)
-    arousal = read_wide_csv(arousal_path, dataset=dataset)
     out = DynamicAnnotations()
+    means, spreads = scale_bounds(scale), scale_bounds(scale, spread=True)
+    hint = (f"{dataset} dynamic annotations are on {bounds_text(means)} (spreads on {bounds_text(spreads)}); "
+            "check that this is the dataset's original file.")
+    valence = read_wide_csv(valence_path, dataset=dataset, bounds=means, log=out.invalid, hint=hint)
+    arousal = read_wide_csv(arousal_path, dataset=dataset, bounds=means, log=out.invalid, hint=hint)
     out.skipped.update({k: f"valence: {r}" for k, r in valence.skipped.items()})
     out.skipped.update({k: f"arousal: {r}" for k, r in arousal.skipped.items()})
     stds = {
-        "valence_std": read_wide_csv(valence_std_path, dataset=dataset) if valence_std_path else None,
-        "arousal_std": read_wide_csv(arousal_std_path, dataset=dataset) if arousal_std_path else None,
+        name: read_wide_csv(path, dataset=dataset, bounds=spreads, log=out.invalid, hint=hint,
+                            action="std rows dropped (each song keeps its means)") if path else None
+        for name, path in (("valence_std", valence_std_path), ("arousal_std", arousal_std_path))
     }
     for song_id in sorted(set(valence.series) | set(arousal.series)):
         if song_id in out.skipped:
@@ -117,14 +135,17 @@ def read_dynamic_annotations(
     return out
 
 
-def read_static_annotations(path: Path, *, dataset: str) -> dict[str, dict[str, float]]:
+def read_static_annotations(path: Path, *, dataset: str, log: DropLog | None = None) -> dict[str, dict[str, float]]:
     """``song_id -> {static_valence, static_arousal, static_valence_std, static_arousal_std}`` in [-1, 1] units.
 
     Reads the emoMusic column names (``mean_arousal,std_arousal,mean_valence,std_valence``,
-    1-9 scale). Empty or non-numeric cells give no entry for that value.
+    1-9 scale). Empty or non-numeric cells give no entry for that value; values
+    off the 1-9 scale (spreads off [0, 4]) or not finite give none either and
+    are reported to ``log``.
 
     Raises:
-        DatasetError: song_id, mean_valence or mean_arousal is missing, or the file is not a UTF-8 CSV.
+        DatasetError: song_id, mean_valence or mean_arousal is missing, the file is not a UTF-8 CSV,
+            or most values of a column are off the scale.
     """
     columns = {
         "static_valence": "mean_valence",
@@ -132,7 +153,7 @@ def read_static_annotations(path: Path, *, dataset: str) -> dict[str, dict[str, 
         "static_valence_std": "std_valence",
         "static_arousal_std": "std_arousal",
     }
-    return read_static_table(path, dataset=dataset, columns=columns, scale="1-9")
+    return read_static_table(path, dataset=dataset, columns=columns, scale="1-9", log=log)
 
 
 def _read_songs_info(path: Path) -> dict[str, dict[str, str]]:
@@ -184,7 +205,9 @@ def read_annotation_folder(annotations: Path, *, dataset: str, hint: str):
         dataset=dataset,
     )
     static_path = annotations / "static_annotations.csv"
-    static = read_static_annotations(static_path, dataset=dataset) if static_path.is_file() else {}
+    static = {}
+    if static_path.is_file():
+        static = read_static_annotations(static_path, dataset=dataset, log=dynamic.invalid)
     return dynamic, static
 
 
@@ -202,7 +225,9 @@ def load_emomusic(root: Path | None, *, require_audio: bool = False) -> DatasetL
         has artist, title, genre and the segment bounds from ``songs_info.csv``.
 
     Raises:
-        DatasetError: ``root`` is missing or lacks the annotation files.
+        DatasetError: ``root`` is missing or lacks the annotation files, or a file's values are
+            mostly off the scale ([-1, 1] dynamic, 1-9 static). A few rows off the scale or not
+            finite are left out and reported in :attr:`DatasetLoad.dropped`.
     """
     if root is None:
         raise DatasetError(f"emomusic: no dataset folder given. {_HINT}")
@@ -219,4 +244,5 @@ def load_emomusic(root: Path | None, *, require_audio: bool = False) -> DatasetL
             record_from_annotations(song_id, dataset="emomusic", frame_times=times, dynamic=dynamic, static=static,
                                     audio_path=find_audio(clips, song_id, (".mp3", ".wav")), split=split, meta=meta)
         )
-    return finish_load(dataset="emomusic", root=root, songs=songs, skipped=dynamic.skipped, require_audio=require_audio)
+    return finish_load(dataset="emomusic", root=root, songs=songs, skipped=dynamic.skipped,
+                       require_audio=require_audio, invalid=dynamic.invalid)

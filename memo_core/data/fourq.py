@@ -38,10 +38,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from memo_core.data._common import (
+    DropLog,
     check_columns,
     clean_id,
     finish_load,
+    missing_id,
+    outside_bounds,
     read_table,
+    refuse_if_mostly_invalid,
     require_file,
 )
 from memo_core.data.records import DatasetLoad, SongRecord
@@ -127,7 +131,11 @@ def load_4q(root: Path | None, *, require_audio: bool = False) -> DatasetLoad:
         meta_rows = {clean_id(r["Song"]): r for r in metadata.to_dict("records")}
     songs: list[SongRecord] = []
     skipped: dict[str, str] = {}
-    for row in annotations.to_dict("records"):
+    invalid, bad_pquad, n_pquad = DropLog(), [], 0
+    for line, row in enumerate(annotations.to_dict("records"), start=1):
+        if missing_id(row["Song"]):   # never a song called "nan"
+            invalid.add(_ANNOTATIONS, "row without a song name", f"data row {line}: Quadrant {row.get('Quadrant')!r}")
+            continue
         song_id = clean_id(row["Song"])
         quadrant = str(row.get("Quadrant") or "").strip().upper()
         if quadrant not in QUADRANT_SIGNS:
@@ -147,6 +155,11 @@ def load_4q(root: Path | None, *, require_audio: bool = False) -> DatasetLoad:
             pquad = float(pquad) if pquad is not None else None
         except ValueError:
             pquad = None
+        if pquad is not None:
+            n_pquad += 1
+            if outside_bounds(pquad, (0.0, 1.0)):   # a share of the clip's mood tags
+                bad_pquad.append(f"song {song_id}: PQuad {pquad:g}")
+                pquad = None
         songs.append(SongRecord(
             song_id=song_id,
             dataset="4q",
@@ -156,4 +169,10 @@ def load_4q(root: Path | None, *, require_audio: bool = False) -> DatasetLoad:
                   "artist": artist, "group": artist, "title": str(info.get("Title") or ""),
                   "genres": str(info.get("GenresStr") or ""), "pquad": pquad},
         ))
-    return finish_load(dataset="4q", root=folder, songs=songs, skipped=skipped, require_audio=require_audio)
+    refuse_if_mostly_invalid(dataset="4q", path=folder / _METADATA, n_invalid=len(bad_pquad), n_total=n_pquad,
+                             what="PQuad values", examples=bad_pquad,
+                             hint="PQuad is the share of a clip's mood tags in its quadrant, from 0 to 1.")
+    for example in bad_pquad:
+        invalid.add(_METADATA, "PQuad not finite or off [0, 1]", example, action="values left out")
+    return finish_load(dataset="4q", root=folder, songs=songs, skipped=skipped, require_audio=require_audio,
+                       invalid=invalid)

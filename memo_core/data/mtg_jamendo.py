@@ -26,7 +26,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memo_core.data._common import finish_load, read_text, require_dir, require_file
+from memo_core.data._common import (
+    MAX_TIME_S,
+    DropLog,
+    finish_load,
+    read_text,
+    refuse_if_mostly_invalid,
+    require_dir,
+    require_file,
+)
 from memo_core.data.records import DatasetLoad, SongRecord
 from memo_core.data.registry import register_dataset
 from memo_core.errors import DatasetError
@@ -145,11 +153,16 @@ def load_mtg_jamendo(
     audio_root = audio_root if audio_root.is_dir() else None
     mel_root = mel_root if mel_root is not None and mel_root.is_dir() else None
     songs = []
+    invalid, bad_durations = DropLog(), []
     for track_id, artist_id, album_id, path, duration, *tags in rows:
         split_name, split_tags = split.get(track_id, (None, tags))
+        seconds = _to_float(duration)
+        if seconds is None or not 0 < seconds <= MAX_TIME_S:   # NaN fails the comparison too
+            bad_durations.append(f"track {track_id}: DURATION {duration!r}")
+            seconds = None
         meta: dict[str, object] = {
             "path": path,
-            "duration": _to_float(duration),
+            "duration": seconds,
             "artist_id": artist_id,
             "album_id": album_id,
         }
@@ -171,7 +184,15 @@ def load_mtg_jamendo(
                 meta=meta,
             )
         )
-    return finish_load(dataset="mtg_jamendo", root=root, songs=songs, skipped=skipped, require_audio=False)
+    tsv = root / _TSV
+    refuse_if_mostly_invalid(dataset="mtg_jamendo", path=tsv, n_invalid=len(bad_durations), n_total=len(rows),
+                             what="track durations", examples=bad_durations,
+                             hint="DURATION is the track's length in seconds.")
+    for example in bad_durations:
+        invalid.add(tsv.name, f"DURATION not a number of seconds in (0, {MAX_TIME_S:g}]", example,
+                    action="values left out")
+    return finish_load(dataset="mtg_jamendo", root=root, songs=songs, skipped=skipped, require_audio=False,
+                       invalid=invalid)
 
 
 def _to_float(text: str) -> float | None:

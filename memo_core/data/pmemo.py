@@ -23,14 +23,18 @@ import numpy as np
 import pandas as pd
 
 from memo_core.data._common import (
+    DropLog,
+    bounds_text,
     check_columns,
     clean_id,
     find_audio,
     finish_load,
     read_long_series,
+    read_static_table,
     read_table,
     require_dir,
     require_file,
+    scale_bounds,
     spread_to_unit_scale,
     to_unit_scale,
     values_at,
@@ -43,20 +47,17 @@ __all__ = ["load_pmemo"]
 
 _HINT = "Pass the PMEmo2019 folder (the one holding annotations/, chorus/ and metadata.csv)."
 _ID, _TIME = "musicId", "frameTime"
+_MEANS, _SPREADS = scale_bounds("0-1"), scale_bounds("0-1", spread=True)
+_SCALE_HINT = (f"PMEmo values are on {bounds_text(_MEANS)} (spreads on {bounds_text(_SPREADS)}); "
+               "check that this is the dataset's original file.")
 
 
-def _read_static(path: Path) -> dict[str, tuple[float, float]]:
+def _read_static(path: Path, log: DropLog) -> dict[str, tuple[float, float]]:
     if not path.is_file():
         return {}
-    frame = read_table(path, dataset="pmemo")
-    check_columns(frame, (_ID, "Arousal(mean)", "Valence(mean)"), path=path, dataset="pmemo")
-    valence = pd.to_numeric(frame["Valence(mean)"], errors="coerce")
-    arousal = pd.to_numeric(frame["Arousal(mean)"], errors="coerce")
-    return {
-        clean_id(i): (to_unit_scale(v, "0-1"), to_unit_scale(a, "0-1"))
-        for i, v, a in zip(frame[_ID], valence, arousal, strict=True)
-        if pd.notna(v) and pd.notna(a)
-    }
+    static = read_static_table(path, dataset="pmemo", columns={"v": "Valence(mean)", "a": "Arousal(mean)"},
+                               scale="0-1", id_column=_ID, log=log)
+    return {song_id: (values["v"], values["a"]) for song_id, values in static.items() if len(values) == 2}
 
 
 def _read_metadata(path: Path) -> dict[str, dict[str, str]]:
@@ -86,8 +87,10 @@ def load_pmemo(root: Path | None, *, require_audio: bool = False) -> DatasetLoad
         ``meta`` has artist and title.
 
     Raises:
-        DatasetError: ``root`` is missing, lacks ``annotations/dynamic_annotations.csv``
-            or that file lacks its columns.
+        DatasetError: ``root`` is missing, lacks ``annotations/dynamic_annotations.csv``,
+            that file lacks its columns, or a file's rows are mostly invalid (values off
+            [0, 1], times not finite or negative). A few invalid rows are left out and
+            reported in :attr:`DatasetLoad.dropped`.
     """
     if root is None:
         raise DatasetError(f"pmemo: no dataset folder given. {_HINT}")
@@ -99,11 +102,14 @@ def load_pmemo(root: Path | None, *, require_audio: bool = False) -> DatasetLoad
     dynamic_path = require_file(annotations / "dynamic_annotations.csv", dataset="pmemo", hint=_HINT)
     frame = read_table(dynamic_path, dataset="pmemo")
     check_columns(frame, (_ID, _TIME, "Arousal(mean)", "Valence(mean)"), path=dynamic_path, dataset="pmemo")
+    invalid = DropLog()
     series, skipped = read_long_series(
         frame,
         id_column=_ID,
         time_column=_TIME,
         value_columns={"valence": "Valence(mean)", "arousal": "Arousal(mean)"},
+        bounds={"valence": _MEANS, "arousal": _MEANS},
+        log=invalid, path=dynamic_path, dataset="pmemo", hint=_SCALE_HINT,
     )
     stds: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]] = {}
     std_path = annotations / "dynamic_annotations_std.csv"
@@ -115,8 +121,10 @@ def load_pmemo(root: Path | None, *, require_audio: bool = False) -> DatasetLoad
             id_column=_ID,
             time_column=_TIME,
             value_columns={"valence_std": "Valence(std)", "arousal_std": "Arousal(std)"},
+            bounds={"valence_std": _SPREADS, "arousal_std": _SPREADS},
+            log=invalid, path=std_path, dataset="pmemo", hint=_SCALE_HINT,
         )
-    static = _read_static(annotations / "static_annotations.csv")
+    static = _read_static(annotations / "static_annotations.csv", invalid)
     metadata = _read_metadata(root / "metadata.csv")
     for song_id in static.keys() - series.keys() - skipped.keys():
         skipped[song_id] = "static annotation only (no dynamic annotation)"
@@ -144,4 +152,5 @@ def load_pmemo(root: Path | None, *, require_audio: bool = False) -> DatasetLoad
                 meta=dict(metadata.get(song_id, {})),
             )
         )
-    return finish_load(dataset="pmemo", root=root, songs=songs, skipped=skipped, require_audio=require_audio)
+    return finish_load(dataset="pmemo", root=root, songs=songs, skipped=skipped, require_audio=require_audio,
+                       invalid=invalid)

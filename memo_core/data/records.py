@@ -25,7 +25,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SongRecord", "SkippedSong", "DatasetLoad"]
+__all__ = ["SongRecord", "SkippedSong", "DroppedValues", "InvalidAnnotationsWarning", "DatasetLoad"]
+
+
+class InvalidAnnotationsWarning(UserWarning):
+    """A loader left out annotation values that were invalid (not finite, off the dataset's scale, ...)."""
 
 
 @dataclass
@@ -86,14 +90,46 @@ class SkippedSong:
     reason: str
 
 
+@dataclass(frozen=True)
+class DroppedValues:
+    """Invalid annotation values a loader left out of one file, for one reason.
+
+    Attributes:
+        file: the file's name (``"valence.csv"``).
+        reason: why, e.g. ``"value outside the scale [-1, 1]"``.
+        count: how many rows (or values, or curves) were left out.
+        action: what was left out: ``"rows dropped"``, ``"songs skipped"``, ``"values left out"``, ...
+        examples: the first few, e.g. ``"song 12 at 15.5 s: 5"``.
+    """
+
+    file: str
+    reason: str
+    count: int
+    action: str
+    examples: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One line: ``"valence.csv: 2 songs skipped, value outside the scale [-1, 1] (first: ...)"``."""
+        action = self.action
+        if self.count == 1:   # "1 row dropped", "1 listener curve left out"
+            words = action.split(" ")
+            plural = next((i for i, w in enumerate(words) if w.endswith("s")), None)
+            if plural is not None:
+                words[plural] = words[plural][:-1]
+            action = " ".join(words)
+        first = f" (first: {'; '.join(self.examples)})" if self.examples else ""
+        return f"{self.file}: {self.count} {action}, {self.reason}{first}"
+
+
 @dataclass
 class DatasetLoad:
-    """What a loader read: the songs, and the songs it skipped with reasons."""
+    """What a loader read: the songs, the songs it skipped with reasons, and the invalid values it left out."""
 
     dataset: str
     root: Path | None
     songs: list[SongRecord] = field(default_factory=list)
     skipped: list[SkippedSong] = field(default_factory=list)
+    dropped: list[DroppedValues] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.songs)
@@ -124,4 +160,6 @@ class DatasetLoad:
         ]
         for reason, count in sorted(self.skipped_summary().items(), key=lambda kv: -kv[1]):
             lines.append(f"  skipped {count}: {reason}")
+        for entry in self.dropped:
+            lines.append(f"  invalid values in {entry.describe()}")
         return "\n".join(lines)

@@ -153,4 +153,5 @@ def load_synth(root: Path | None, *, require_audio: bool = False) -> DatasetLoad
             record_from_annotations(song_id, dataset="synth", frame_times=times, dynamic=dynamic, static=static,
                                     audio_path=audio_path, tags=tags, split=split, meta=meta)
         )
-    return finish_load(dataset="synth", root=root, songs=songs, skipped=skipped, require_audio=require_audio)
+    return finish_load(dataset="synth", root=root, songs=songs, skipped=skipped, require_audio=require_audio,
+                       invalid=dynamic.invalid)

@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 
 from memo_core.audio import FRAME_SECONDS
-from memo_core.data._common import finish_load, read_text, require_dir
+from memo_core.data._common import DropLog, finish_load, read_text, refuse_if_mostly_invalid, require_dir
 from memo_core.data.records import DatasetLoad, SongRecord
 from memo_core.data.registry import register_dataset
 from memo_core.errors import DatasetError
@@ -108,19 +108,21 @@ def _read_json(path: Path) -> dict[str, dict[str, Any]]:
     return data
 
 
-def _curve(values: Any, measures: int) -> np.ndarray | None:
-    """One listener's per-measure values, artefacts undone, or None when unusable."""
+def _curve(values: Any, measures: int) -> tuple[np.ndarray | None, float | None]:
+    """One listener's per-measure values, artefacts undone (None when unusable), and the first value
+    that is not finite or lies off [-1, 1], if that is why it is unusable."""
     if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                for v in values):
-        return None
+        return None, None
     if len(values) == measures + 1:   # a write at the very end of playback, into slot `measures`
         values = values[:measures]
     if len(values) != measures:
-        return None
+        return None, None
     x = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(x)) or np.any(np.abs(x) > 1.0 + 1e-9):
-        return None
-    return x
+    bad = ~np.isfinite(x) | (np.abs(np.nan_to_num(x, nan=2.0)) > 1.0 + 1e-9)
+    if bad.any():
+        return None, float(x[np.argmax(bad)])
+    return x, None
 
 
 def measure_curves_to_frames(
@@ -202,7 +204,10 @@ def load_vgmidi(root: Path | None, *, require_audio: bool = False) -> DatasetLoa
 
     Raises:
         DatasetError: no folder, no ``vgmidi_raw_*.json``, a file that is not
-            JSON or lacks the ``pieces``/``annotations`` objects.
+            JSON or lacks the ``pieces``/``annotations`` objects, or a file where
+            most listener curves hold values off [-1, 1] (a few are left out,
+            counted in ``meta["n_raters_dropped"]`` and reported in
+            :attr:`DatasetLoad.dropped`).
     """
     labelled = _labelled_dir(root)
     ann_dir = labelled / "annotations"
@@ -215,9 +220,11 @@ def load_vgmidi(root: Path | None, *, require_audio: bool = False) -> DatasetLoa
     songs: list[SongRecord] = []
     skipped: dict[str, str] = {}
     listed: set[str] = set()
+    invalid = DropLog()
     for path in files:
         data = _read_json(path)
         round_name = path.stem
+        n_curves, off_scale = 0, []
         by_piece: dict[str, list[dict[str, Any]]] = {}
         for key, annotation in data["annotations"].items():
             match = _KEY.match(str(key))
@@ -250,9 +257,14 @@ def load_vgmidi(root: Path | None, *, require_audio: bool = False) -> DatasetLoa
                 continue
             annotations = by_piece.get(piece, [])
             curves, dropped = [], 0
-            for annotation in annotations:
-                valence = _curve(annotation.get("valence"), measures)
-                arousal = _curve(annotation.get("arousal"), measures)
+            for number, annotation in enumerate(annotations, start=1):
+                valence, bad_valence = _curve(annotation.get("valence"), measures)
+                arousal, bad_arousal = _curve(annotation.get("arousal"), measures)
+                n_curves += 1
+                for name, value in (("valence", bad_valence), ("arousal", bad_arousal)):
+                    if value is not None:
+                        off_scale.append(f"{piece} listener {number}: {name} {value:g}")
+                        break
                 if valence is None or arousal is None or not np.any((valence != 0) | (arousal != 0)):
                     dropped += 1
                 else:
@@ -272,7 +284,14 @@ def load_vgmidi(root: Path | None, *, require_audio: bool = False) -> DatasetLoa
                       "piece_key": piece_key, "name": str(info.get("name") or ""), "duration_s": duration,
                       "measures": measures, "song_group": song_id, **_name_parts(song_id)},
             ))
+        refuse_if_mostly_invalid(dataset="vgmidi", path=path, n_invalid=len(off_scale), n_total=n_curves,
+                                 what="listener curves", examples=off_scale,
+                                 hint="VGMIDI's valence and arousal curves are on [-1, 1]; check that this is "
+                                      "the repository's original file.")
+        for example in off_scale:
+            invalid.add(path.name, "listener curve with a value not finite or off [-1, 1]", example,
+                        action="listener curves left out")
     for song_id in sorted(set(midi_files) - listed):
         skipped[song_id] = "MIDI file with no annotation (no vgmidi_raw_*.json lists it)"
     return finish_load(dataset="vgmidi", root=labelled.parent if labelled.name == "labelled" else labelled,
-                       songs=songs, skipped=skipped, require_audio=require_audio)
+                       songs=songs, skipped=skipped, require_audio=require_audio, invalid=invalid)

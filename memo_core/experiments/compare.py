@@ -32,13 +32,14 @@ from memo_core.data import load_dataset
 from memo_core.data.splits import dataset_split
 from memo_core.errors import MemoError
 from memo_core.experiments.pipeline import model_data_defaults, split_examples
+from memo_core.metrics import REGRESSION_METRICS
 from memo_core.models.complexity import count_flops
 from memo_core.models.registry import _spec, get_model, model_class
 from memo_core.training.loop import train_model
 from memo_core.training.scoring import late_fusion_metrics, score_model
 
 __all__ = ["DEFAULT_LINEUP", "DAMFF_LINEUP", "TAGGER_LINEUP", "TAGGER_FUSIONS", "ComparisonRow", "compare_models",
-           "format_markdown", "parse_lineup", "parse_fusions"]
+           "format_markdown", "parse_columns", "parse_lineup", "parse_fusions"]
 
 #: (model, preset) pairs of the default comparison: every family at its tiny size,
 #: the MLR baseline first, the fusion variants beside their attentive forms.
@@ -99,6 +100,22 @@ class ComparisonRow:
     features: str = ""
     task: str = "regression"
     flops: int | None = None
+
+
+def parse_columns(text: str | None) -> tuple[str, ...]:
+    """``"CCC-per-song,r-per-song"`` -> the per-target metric columns of the per-frame table; None: the default.
+
+    Raises:
+        MemoError: a name that is not a per-target metric (the message lists them), or none given.
+    """
+    if text is None:
+        return METRIC_COLUMNS
+    columns = tuple(c.strip() for c in text.split(",") if c.strip())
+    unknown = [c for c in columns if c not in REGRESSION_METRICS]
+    if unknown or not columns:
+        raise MemoError(f"--metrics {text!r}: {'unknown metric(s) ' + ', '.join(unknown) if unknown else 'no metric'}; "
+                        f"the per-target metrics are {', '.join(REGRESSION_METRICS)}")
+    return columns
 
 
 def parse_lineup(text: str | None) -> tuple[tuple[str, str], ...]:

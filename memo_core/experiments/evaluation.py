@@ -28,10 +28,14 @@ from memo_core.training.scoring import (
 )
 
 __all__ = [
+    "SPLITS",
     "cross_validate",
     "evaluate_checkpoint",
     "evaluate_late_fusion",
 ]
+
+#: The splits a checkpoint can be scored on (``evaluate --split``): its recorded ones, or every song.
+SPLITS = ("test", "validation", "train", "all")
 
 
 def cross_validate(
@@ -195,6 +199,8 @@ def evaluate_late_fusion(
 def _checkpoint_songs(ckpt, path, *, dataset, root, split) -> tuple[str, list]:
     """The dataset name and the song records a checkpoint is scored on."""
 
+    if split not in SPLITS:
+        raise MemoError(f"unknown split {split!r}; the splits are {', '.join(SPLITS)}")
     info = ckpt.info.get("train_info") or {}
     name = dataset or info.get("dataset")
     if not name:

@@ -52,12 +52,12 @@ from memo_core.audio import load_audio
 from memo_core.data import load_dataset
 from memo_core.data.sequences import SequenceExample, align_annotations
 from memo_core.data.tags import build_tag_examples
-from memo_core.errors import AudioError, MemoError
+from memo_core.errors import AudioError, CheckpointError, MemoError
 from memo_core.explain.faithfulness import faithfulness, summarise
 from memo_core.features import extract, frame_times, get_extractor
 from memo_core.fileio import atomic_write, json_safe
 from memo_core.metrics import bootstrap
-from memo_core.pretrained import MANIFEST_NAME, read_manifest
+from memo_core.pretrained import MANIFEST_NAME, read_manifest_checked
 from memo_core.training.scoring import predict_examples, predict_tag_scores
 
 __all__ = [
@@ -649,7 +649,10 @@ def write_into_manifest(folder: str | Path, results: dict[str, dict[str, Any]]) 
 
 
     folder = Path(folder)
-    manifest = read_manifest(folder)
+    manifest, skipped = read_manifest_checked(folder)
+    if skipped:  # writing back the entries that follow the schema would silently drop these
+        raise CheckpointError(f"{folder / MANIFEST_NAME} has entries that break the manifest's schema; fix or "
+                              "remove them first: " + "; ".join(skipped.values()))
     for entry in manifest["checkpoints"]:
         res = results.get(str(entry.get("key")))
         if res:

@@ -134,6 +134,10 @@ def _shift(values: Tensor, lengths: Tensor, offset: int) -> Tensor:
     return torch.gather(values, 1, index)
 
 
+#: Most scales a model may have: the Shapley weights enumerate 2^k coalitions (4 in the paper).
+MAX_SCALES = 12
+
+
 def _shapley_coefficients(n_players: int) -> tuple[Tensor, Tensor]:
     """All coalitions [2^k, k] (bool) and the weights [2^k, k] with ``phi = weights^T f(coalitions)``.
 
@@ -141,9 +145,10 @@ def _shapley_coefficients(n_players: int) -> tuple[Tensor, Tensor]:
     S containing i enters with ``+w(|S| - 1)``, one without i with ``-w(|S|)``.
     """
     k = n_players
-    coalitions = torch.tensor(list(product([False, True], repeat=k)), dtype=torch.bool)
+    # On the CPU even when a model is built on torch's "meta" device (a checkpoint's size check): read back below.
+    coalitions = torch.tensor(list(product([False, True], repeat=k)), dtype=torch.bool, device="cpu")
     w = lambda s: math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k)  # noqa: E731
-    weights = torch.zeros(len(coalitions), k, dtype=torch.float64)
+    weights = torch.zeros(len(coalitions), k, dtype=torch.float64, device="cpu")
     for row, members in enumerate(coalitions.tolist()):
         size = sum(members)
         for i in range(k):
@@ -228,6 +233,8 @@ class DBLSTMELM(SequenceModel):
         scales = tuple(int(s) for s in config.scales)
         if not scales or min(scales) < 1 or len(set(scales)) != len(scales):
             raise MemoError(f"dblstm_elm scales must be distinct positive frame counts, got {config.scales!r}")
+        if len(scales) > MAX_SCALES:  # the Shapley fusion enumerates 2^k coalitions of the k scales
+            raise MemoError(f"dblstm_elm takes at most {MAX_SCALES} scales (the paper's 4), got {len(scales)}")
         if config.fusion not in FUSIONS:
             raise MemoError(f"dblstm_elm fusion must be one of {', '.join(FUSIONS)}, got {config.fusion!r}")
         if config.smooth_frames < 1 or config.smooth_frames % 2 == 0:

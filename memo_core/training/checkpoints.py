@@ -216,6 +216,70 @@ def _as_tuples(value: Any) -> Any:
     return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
+#: A stored config's integers stay below this or the stored weights' element count, whichever is larger (no
+#: model's config holds a larger number than its weight count: sizes make weights), its tuples below
+#: _MAX_ITEMS items and its strings below _MAX_TEXT characters.
+_MAX_CONFIG_INT = 10_000
+_MAX_ITEMS = 1024
+_MAX_TEXT = 1000
+
+
+def _check_config_values(path: Path, name: Any, config: dict[str, Any], stored: int) -> None:
+    """Refuse a stored config with values no trained model has (huge sizes, NaN, long tuples) before building it.
+
+    Raises:
+        CheckpointError: naming the field and the bound.
+    """
+    limit = max(_MAX_CONFIG_INT, stored)
+
+    def check(field: str, value: Any) -> None:
+        problem = None
+        if value is None or isinstance(value, bool):
+            return
+        if isinstance(value, int):
+            if not 0 <= value <= limit:
+                problem = f"{value}, outside 0 .. {limit:,} (the stored weights hold {stored:,} numbers)"
+        elif isinstance(value, float):
+            if not np.isfinite(value):
+                problem = f"{value}, not a finite number"
+        elif isinstance(value, str):
+            if len(value) > _MAX_TEXT:
+                problem = f"a text of {len(value):,} characters (at most {_MAX_TEXT})"
+        elif isinstance(value, (list, tuple)):
+            if len(value) > _MAX_ITEMS:
+                problem = f"a list of {len(value):,} items (at most {_MAX_ITEMS})"
+            else:
+                for item in value:
+                    check(field, item)
+        else:
+            problem = f"a {type(value).__name__}, not a number, text or list"
+        if problem:
+            raise CheckpointError(f"{path}: the stored config of {name!r} is not one a trained model has: "
+                                  f"{field} is {problem}. The file is damaged or was not written by MEMO.")
+
+    for field, value in config.items():
+        check(str(field), value)
+
+
+def _check_fits(path: Path, name: Any, skeleton: torch.nn.Module, state: dict[str, Any],
+                targets: list[str] | tuple[str, ...]) -> None:
+    """The stored weights and targets fit the model the config builds (``skeleton``, on the meta device)."""
+    want = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    have = {k: tuple(v.shape) for k, v in state.items()}
+    if want != have:
+        missing, extra = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+        shapes = [f"{k} {have[k]} (the model has {want[k]})" for k in want if k in have and want[k] != have[k]]
+        detail = "; ".join(part for part in (
+            f"missing {', '.join(missing[:3])}" if missing else "",
+            f"unexpected {', '.join(extra[:3])}" if extra else "",
+            f"shapes {', '.join(shapes[:3])}" if shapes else "") if part)
+        raise CheckpointError(f"{path}: the stored weights do not fit {name!r} with its stored config ({detail})")
+    n_outputs = getattr(skeleton, "n_targets", None)
+    if isinstance(n_outputs, int) and n_outputs != len(targets):
+        raise CheckpointError(f"{path}: it names {len(targets)} targets ({', '.join(map(str, targets))}) but its "
+                              f"model has {n_outputs} outputs; the file is damaged or was not written by MEMO")
+
+
 def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:
     """Read a checkpoint and rebuild its model through the registry (eval mode).
 
@@ -238,16 +302,32 @@ def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:
     missing = [k for k in ("model", "state_dict", "feature_spec", "normalizer", "targets") if k not in data]
     if missing:
         raise CheckpointError(f"{path} is an incomplete MEMO checkpoint: missing {', '.join(missing)}")
-    model_info = data["model"]
+    model_info, state = data["model"], data["state_dict"]
+    if not isinstance(model_info, dict) or not isinstance(model_info.get("config") or {}, dict):
+        raise CheckpointError(f"{path}: its model entry is not a name and a config; it is not a usable MEMO checkpoint")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: its state_dict is not a table of tensors; it is not a usable MEMO checkpoint")
     name, config = model_info.get("name"), dict(model_info.get("config") or {})
+    targets = data["targets"]
+    if not isinstance(targets, (list, tuple)) or not targets or not all(isinstance(t, str) for t in targets):
+        raise CheckpointError(f"{path}: its targets must be a list of output names, got {targets!r}")
+    stored = sum(v.numel() for v in state.values())
+    _check_config_values(path, name, config, stored)
     try:
+        # The model's shape first, on torch's "meta" device (no memory): a crafted config must not allocate
+        # gigabytes before it is refused.
+        with torch.device("meta"):
+            skeleton = get_model(name, **_retuple(name, config))
+        _check_fits(path, name, skeleton, state, targets)
         model = get_model(name, **_retuple(name, config))
+    except CheckpointError:
+        raise
     except MemoError as exc:
         raise CheckpointError(f"{path} cannot be rebuilt: {exc}") from None
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise CheckpointError(f"{path}: the stored config of {name!r} does not fit the model ({exc})") from None
     try:
-        model.load_state_dict(data["state_dict"])
+        model.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(
             f"{path}: the stored weights do not fit {name!r} with its stored config "
@@ -270,7 +350,7 @@ def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:
         model=model,
         feature_spec=dict(data["feature_spec"]),
         normalizer=Normalizer.from_dict(data["normalizer"]),
-        targets=tuple(data["targets"]),
+        targets=tuple(targets),
         info=info,
     )
 

@@ -132,6 +132,27 @@ def test_served_mode_hides_the_path_field_and_refuses_other_folders(corpus_env, 
     assert app.sidebar.selectbox(key="memo_root_deam").options == [str(allowed.resolve())]
 
 
+def test_served_mode_offers_the_folders_inside_a_root_and_opens_them(corpus_env, tmp_path, monkeypatch):
+    """A root such as /srv/data holds the datasets' folders: each one directly inside is offered and passes the
+    root check; hidden folders, files and links leading out of the roots are not offered."""
+    allowed = tmp_path / "data"
+    for name in ("DEAM", "PMEmo", ".cache"):
+        (allowed / name).mkdir(parents=True)
+    (allowed / "notes.txt").write_text("not a folder")
+    (tmp_path / "private").mkdir()
+    (allowed / "escape").symlink_to(tmp_path / "private")
+    monkeypatch.setenv("MEMO_DATASET_ROOTS", str(allowed))
+    app = open_page()
+    app.sidebar.selectbox(key="memo_dataset").select("deam").run()
+    choice = app.sidebar.selectbox(key="memo_root_deam")
+    assert choice.options == [str(allowed.resolve()), str((allowed / "DEAM").resolve()),
+                              str((allowed / "PMEmo").resolve())]
+    choice.select(str((allowed / "DEAM").resolve())).run()
+    assert not app.exception
+    said = " ".join(e.value for e in [*app.error, *app.sidebar.error])
+    assert "cannot be opened as deam" in said and "restricted" not in said  # inside the root: the loader's turn
+
+
 def test_dataset_root_check_refuses_paths_outside_the_roots(tmp_path):
     from dashboard.resources import Settings, check_dataset_root
     from memo_core.errors import DatasetError
@@ -171,6 +192,36 @@ def test_tampered_checkpoint_is_reported_and_the_rest_load(corpus_env, checkpoin
         assert len(app.get("plotly_chart")) >= 3
     finally:
         resources.checkpoints.clear()
+
+
+def test_a_manifest_of_the_wrong_shape_is_reported_and_the_app_still_runs(corpus_env, manifest_with):
+    """Valid JSON of the wrong shape: a bad entry is listed with its key and field and the others load; a bad file
+    as a whole is one message, and the pages still draw (an AttributeError and a ValueError before)."""
+    import os
+    from pathlib import Path
+
+    from dashboard import resources
+
+    manifest_with({"at": {"metrics": [0.1, 0.2]}})  # the Compare page read metrics as an object
+    path = Path(os.environ["MEMO_CHECKPOINTS_DIR"]) / "manifest.json"
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({**manifest, "checkpoints": ["mca", *manifest["checkpoints"]]}))
+    resources.checkpoints.clear()
+    resources.manifest_entries.clear()
+    app = open_page()
+    assert not app.exception
+    said = texts(app)
+    assert "manifest entry 1 is not an object" in said and "manifest entry 'at': field 'metrics'" in said
+    assert app.sidebar.multiselect(key="memo_ckpt_MCA").options  # mca's own (valid) entry still loads
+    app.switch_page("app_pages/compare.py").run()
+    assert not app.exception
+
+    path.write_text(json.dumps({**manifest, "version": "one"}))
+    resources.checkpoints.clear()
+    resources.manifest_entries.clear()
+    app.run()
+    assert not app.exception
+    assert "field 'version' must be a whole number >= 1, got a text 'one'" in texts(app)
 
 
 def test_fresh_machine_offers_to_render_the_corpus_from_the_sidebar(tmp_path, monkeypatch):

@@ -318,3 +318,9 @@ def test_rendering_waits_for_the_lock_and_rechecks(tmp_path, monkeypatch):
     first.join(5)
     second.join(5)
     assert rendered == [out] and result["out"] == out
+
+
+def test_refuses_a_nan_duration(tmp_path):
+    with pytest.raises(DatasetError, match="duration_s must be between"):
+        generate_corpus(tmp_path / "c", n_songs=1, duration_s=float("nan"), workers=1, progress=False)
+    assert not any((tmp_path / "c").glob("audio/*"))

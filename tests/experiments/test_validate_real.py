@@ -254,6 +254,17 @@ def test_format_report_table(scored):
     assert format_report(json.loads(json.dumps(plain(scored["results"])))) == text
 
 
+def test_write_into_manifest_refuses_a_manifest_with_entries_of_the_wrong_shape(tmp_path):
+    """Writing back only the entries that follow the schema would drop the others from the file without a word."""
+    manifest = json.loads((REPO / "checkpoints" / MANIFEST_NAME).read_text())
+    manifest["checkpoints"].append({"key": "odd", "file": "../odd.pt", "sha256": "0" * 64})
+    text = json.dumps(manifest)
+    (tmp_path / MANIFEST_NAME).write_text(text)
+    with pytest.raises(CheckpointError, match="manifest entry 'odd': field 'file'"):
+        write_into_manifest(tmp_path, {"at": {"validation_real": {}}})
+    assert (tmp_path / MANIFEST_NAME).read_text() == text
+
+
 def test_write_into_manifest_keeps_the_other_entries(scored, tmp_path):
     shutil.copy(REPO / "checkpoints" / MANIFEST_NAME, tmp_path / MANIFEST_NAME)
     before = read_manifest(tmp_path)

@@ -154,3 +154,79 @@ def test_nested_config_lists_come_back_as_nested_tuples(tmp_path):
     assert isinstance(torch.load(path, weights_only=True)["model"]["config"]["pools"][0], list)  # stored as lists
     loaded = load_checkpoint(path).model.config
     assert loaded == model.config and all(isinstance(p, tuple) for p in loaded.pools)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.update(targets=["valence", "arousal", "dominance"]), "names 3 targets .* but its model has 2 outputs"),
+        (lambda d: d.update(targets=["valence"]), "names 1 targets .* but its model has 2 outputs"),
+        (lambda d: d.update(targets="valence"), "targets must be a list of output names"),
+        (lambda d: d["model"]["config"].update(dropout=float("nan")), "dropout is nan, not a finite number"),
+        (lambda d: d["model"]["config"].update(n_features=2_000_000), "n_features is 2000000, outside 0 .. 10,000"),
+        (lambda d: d["model"]["config"].update(scales=list(range(1, 2000))), "scales is a list of 1,999 items"),
+    ],
+    ids=["more-targets", "fewer-targets", "targets-text", "nan-config", "huge-size", "long-list"],
+)
+def test_configs_and_targets_no_trained_model_has_are_refused(saved, tmp_path, change, message):
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(_altered(saved, tmp_path, change))
+
+
+def test_a_crafted_config_is_refused_before_it_allocates(saved, tmp_path):
+    """Sizes each below the bound whose product is large (3000 features x 3000 hidden units: about 0.9 GB of
+    LSTM weights) are refused from the model's shape on torch's meta device, measured in a fresh process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests._helpers import REPO
+
+    if not Path("/proc/self/status").is_file():
+        pytest.skip("measures peak memory through Linux's /proc")
+    path = _altered(saved, tmp_path, lambda d: d["model"]["config"].update(n_features=3000, hidden_size=3000))
+    # The peak resident memory of this process image (VmHWM; ru_maxrss would carry the forking parent's peak).
+    script = (
+        "from pathlib import Path\n"
+        "from memo_core.errors import CheckpointError\n"
+        "from memo_core.training.checkpoints import load_checkpoint\n"
+        "def peak_kb():\n"
+        "    line = next(l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith('VmHWM'))\n"
+        "    return int(line.split()[1])\n"
+        f"load_checkpoint({str(saved[0])!r})\n"  # everything a load needs is imported and warm
+        "before = peak_kb()\n"
+        "try:\n"
+        f"    load_checkpoint({str(path)!r})\n"
+        "except CheckpointError as exc:\n"
+        "    print('refused:', exc)\n"
+        "print('grew_mb', (peak_kb() - before) / 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "refused:" in out.stdout and "weights do not fit" in out.stdout
+    grew = float(out.stdout.split("grew_mb")[1])
+    assert grew < 100, f"loading the crafted checkpoint took {grew:.0f} MB more"
+
+
+def test_every_preset_passes_the_config_bounds_and_tiny_ones_round_trip(tmp_path):
+    """The bounds refuse no config a real model has (paper sizes counted on the meta device, no memory)."""
+    import dataclasses
+
+    from memo_core.models.registry import get_model, list_presets, model_config
+    from memo_core.training.checkpoints import _check_config_values
+
+    for name in list_models():
+        for preset in list_presets(name):
+            config = dataclasses.asdict(model_config(name, preset))
+            with torch.device("meta"):
+                stored = sum(t.numel() for t in get_model(name, preset).state_dict().values())
+            _check_config_values(tmp_path / "x.pt", name, config, stored)
+        model = get_model(name, "tiny")
+        n = model.config.n_features
+        path = save_checkpoint(tmp_path / f"{name}.pt", model, feature_spec=SPEC,
+                               normalizer=Normalizer(np.zeros(n, np.float32), np.ones(n, np.float32)),
+                               targets=[f"t{i}" for i in range(model.n_targets)])
+        loaded = load_checkpoint(path)
+        assert loaded.model.config == model.config
+        for key, value in model.state_dict().items():
+            torch.testing.assert_close(loaded.model.state_dict()[key], value)

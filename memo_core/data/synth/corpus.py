@@ -261,7 +261,7 @@ def _render_into(out: Path, *, n_songs: int, seed: int, duration_s: float, annot
     """:func:`generate_corpus` once the lock is held."""
     if n_songs < 1:
         raise DatasetError(f"n_songs must be at least 1, got {n_songs}")
-    if duration_s < annotation_start_s + FRAME_SECONDS or duration_s > 20 * 60:
+    if not annotation_start_s + FRAME_SECONDS <= duration_s <= 20 * 60:  # NaN fails too
         raise DatasetError(f"duration_s must be between {annotation_start_s + FRAME_SECONDS} s and 1200 s, "
                            f"got {duration_s}")
     if out.exists() and not out.is_dir():
