@@ -72,6 +72,7 @@ def test_datasets_reads_shared_emomusic(shared_data, capsys):
     assert "744 songs" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # 11 s: ridge on the tiny corpus, then every real clip's features
 def test_transfer_report_runs_end_to_end(tiny_corpus, shared_data, tmp_path, capsys):
     report_path = tmp_path / "transfer.json"
     assert main(["transfer", "--corpus", str(tiny_corpus), "--shared", str(shared_data), "-q",
@@ -127,6 +128,7 @@ def test_datasets_passes_loader_options(tmp_path, capsys):
     assert "colour" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # 4 s: trains every compared model
 def test_compare_writes_a_markdown_table(tiny_corpus, tmp_path, capsys):
     out = tmp_path / "results.md"
     assert main(["compare", "--root", str(tiny_corpus), "--features", "chroma", "--models", "mlr,ma_lstm:tiny",

@@ -159,6 +159,7 @@ def test_models_lists_the_spectrogram_presets(capsys):
     assert "448,122" in line and "56 tags" in line
 
 
+@pytest.mark.slow  # 3 s: trains a tagger on the real mel files
 def test_tagger_trains_on_mtg_jamendo_mel_files(shared_data, tmp_path, capsys):
     """The official layout and splits with mel .npy files (MTG-Jamendo ships them (96, n_frames)), the 56 tags."""
     root = shared_data / "mtg_jamendo"

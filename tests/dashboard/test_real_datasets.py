@@ -34,6 +34,7 @@ def test_emomusic_song_found_by_artist_and_analysed(corpus_env, shared_data):
     assert set(metrics["target"]) == {"valence", "arousal"} and metrics["RMSE"].notna().all()
 
 
+@pytest.mark.slow  # 4 s: analyses a real PMEmo chorus
 def test_pmemo_can_be_shown_on_its_own_0_1_scale(corpus_env, shared_data):
     app = open_page()
     _open_dataset(app, "pmemo", shared_data / "pmemo" / "PMEmo2019")

@@ -57,6 +57,7 @@ def test_inference_rows(tiny_set):
     assert "forward 4 s (s)" in format_section("inference", rows)
 
 
+@pytest.mark.slow  # 3 s: a fresh Python process
 def test_analysis_rows_come_from_a_fresh_process(tiny_set):
     rows = bench_analysis(tiny_set, song_durations=(2.0,), keys=["at"])
     assert len(rows) == 1 and "error" not in rows[0], rows[0].get("error")

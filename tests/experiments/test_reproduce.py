@@ -257,6 +257,7 @@ def test_li2016_end_to_end_through_the_cli(tiny_corpus, tmp_path, capsys, count_
     assert count_training["train_model"] == 6
 
 
+@pytest.mark.slow  # 3 s: trains every DAMFF variant
 def test_zhang2023_end_to_end_trains_each_variant_once(tiny_corpus, count_training):
     results = rp.reproduce("zhang2023", dataset="synth", root=tiny_corpus, quick=True, max_epochs=1, progress=False)
     _check_figures(results, "zhang2023")
@@ -458,6 +459,7 @@ def _write_deam(root, n_train=4, n_test=2, seconds=20.0):
     return root
 
 
+@pytest.mark.slow  # 4 s: a DEAM run on the fixtures
 def test_a_deam_run_is_labelled_with_the_songs_it_used_never_the_papers_431(tmp_path):
     """Li et al.'s 2015 protocol on a DEAM folder: the tables count the songs MEMO trained and tested on and say
     they are not MediaEval 2015's 431 development clips; 431 appears only as the paper's."""

@@ -400,6 +400,7 @@ def test_training_loss_is_binary_cross_entropy():
                                       "patience": 35, "segment_frames": None, "input_noise_std": 0.0}
 
 
+@pytest.mark.slow  # multi-epoch learning
 def test_a_few_epochs_lower_the_training_loss(tiny_corpus):
     from memo_core.data import load_dataset
     from memo_core.data.sequences import Normalizer
