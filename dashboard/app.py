@@ -34,6 +34,9 @@ navigation = st.navigation(
             st.Page(_PAGES / "corpus.py", title="Synthetic corpus", icon="🎼"),
             st.Page(_PAGES / "about.py", title="About", icon="📖"),
         ],
+        "Collections": [
+            st.Page(_PAGES / "library.py", title="Library", icon="📚"),
+        ],
     }
 )
 sidebar.render()

@@ -13,7 +13,12 @@ What is cached where:
 Serving to a class: :func:`settings` reads ``.streamlit/memo.toml`` and the
 ``MEMO_DATASET_ROOTS`` environment variable; when roots are configured, a
 dataset folder must lie inside one of them (after resolving links), and the
-sidebar offers the roots instead of a free path field. Uploads stay in memory.
+sidebar offers the roots and the folders directly in them instead of a free path
+field. Uploads stay in memory.
+Analyses (songs, deletion tests, the Compare page's experiment) run in at most
+``$MEMO_MAX_ANALYSES`` (or ``max_analyses`` in ``.streamlit/memo.toml``) slots at
+once across every session (:mod:`dashboard.limits`); other sessions wait in line
+and see their place.
 
 Checkpoint sets: the session's set (chosen in the sidebar, stored under
 :data:`CHECKPOINT_SET_STATE`) is what :func:`checkpoints`, :func:`manifest_entries`
@@ -31,7 +36,8 @@ import threading
 import tomllib
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +46,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dashboard import limits
+
 # The pages' and plots' one door into memo_core: what they draw, re-exported (``name as name``).
 from memo_core.audio import FRAME_SECONDS as FRAME_SECONDS
 from memo_core.audio import Audio, SilenceWarning, encode_audio, load_audio
@@ -47,7 +55,8 @@ from memo_core.audio import sniff_mime as sniff_mime
 from memo_core.data import DatasetLoad, list_datasets, load_dataset, synth
 from memo_core.errors import AudioError, CheckpointError, DatasetError, MemoError
 from memo_core.experiments.compare_features import DEFAULT_SEEDS as DEFAULT_SEEDS
-from memo_core.experiments.compare_features import run_experiment as run_experiment
+from memo_core.experiments.compare_features import run_experiment as _run_experiment
+from memo_core.experiments.library.store import open_library
 from memo_core.explain._common import nearest_frame as nearest_frame
 from memo_core.explain.ab import MapDifference as MapDifference
 from memo_core.explain.ab import align_curves as align_curves
@@ -71,6 +80,13 @@ from memo_core.explain.attention import layer_attention as layer_attention
 from memo_core.explain.attention import pool_for_display as pool_for_display
 from memo_core.explain.attention import temporal_attention as temporal_attention
 from memo_core.explain.attention import top_attended as top_attended
+from memo_core.explain.collection import LIBRARY_AVERAGE as LIBRARY_AVERAGE
+from memo_core.explain.collection import filter_songs as filter_songs
+from memo_core.explain.collection import folders_of as folders_of
+from memo_core.explain.collection import in_folder as in_folder
+from memo_core.explain.collection import model_values as model_values
+from memo_core.explain.collection import subset_difference as subset_difference
+from memo_core.explain.collection import tags_of as tags_of
 from memo_core.explain.compare import BASELINE_MODEL as BASELINE_MODEL
 from memo_core.explain.compare import EXPERIMENT_FEATURES as EXPERIMENT_FEATURES
 from memo_core.explain.compare import EXPERIMENT_METRICS as EXPERIMENT_METRICS
@@ -176,10 +192,11 @@ __all__ = [
     "render_default_corpus", "dataset", "corpus_table", "song_curves", "song_audio", "SongSource",
     "load_song_audio", "song_file", "checkpoints", "manifest_entries", "loaded_entries", "trust", "view",
     "CHECKPOINT_SET_STATE", "shipped_checkpoints_dir", "active_checkpoints_dir", "use_checkpoint_set",
-    "check_checkpoints_dir", "checkpoint_sets_under_roots", "manifest",
+    "check_checkpoints_dir", "checkpoint_sets_under_roots", "manifest", "dataset_folders_under_roots",
     "cached_analysis", "analyse", "levels", "song_familiarity",
     "faithfulness", "validation_faithfulness", "song_structure",
-    "UPLOAD_TYPES", "MAX_UPLOAD_SECONDS",
+    "UPLOAD_TYPES", "MAX_UPLOAD_SECONDS", "analysis_slot", "run_experiment",
+    "LIBRARY_ENV", "default_library_dir", "check_library_dir", "library_tables", "library_curves", "library_song",
 ]
 
 #: The embedded demo corpus the dashboard renders on first use.
@@ -242,6 +259,9 @@ def settings() -> Settings:
             roots.append(path)
         else:
             problems.append(f"configured dataset root {entry} is not a folder; it is ignored.")
+    limit_problem = limits.analysis_limit(_SETTINGS_FILE)[1]
+    if limit_problem:
+        problems.append(limit_problem)
     return Settings(tuple(roots), source if (roots or restrict) else "default", tuple(problems))
 
 
@@ -290,6 +310,33 @@ def check_dataset_root(text: str, current: Settings | None = None) -> Path:
         DatasetError: with what is wrong and what to do.
     """
     return _checked_folder(text, current, what="dataset folder", whole="the dataset's top folder", error=DatasetError)
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def _folders_under(roots: tuple[Path, ...]) -> list[str]:
+    found: list[str] = []
+    for root in roots:
+        try:
+            children = sorted(c for _, c in zip(range(_MAX_SET_CANDIDATES), root.iterdir()) if not c.name.startswith("."))
+        except OSError:
+            children = []
+        for candidate in [root, *children]:
+            path = _resolved(str(candidate))
+            try:
+                usable = path is not None and path.is_dir()
+            except OSError:
+                usable = False
+            if usable and str(path) not in found and _within_roots(path, Settings(roots, "roots")):
+                found.append(str(path))
+    return found
+
+
+def dataset_folders_under_roots(current: Settings | None = None) -> list[str]:
+    """The dataset folders a served app offers: each configured root and each folder directly in one (resolved;
+    hidden folders, and links leading out of the roots, left out). Deeper folders open when their parent is a
+    root."""
+    current = current or settings()
+    return _folders_under(tuple(current.dataset_roots))
 
 
 # --------------------------------------------------------------------------- the synthetic corpus
@@ -401,7 +448,7 @@ class SongSource:
     from two places is analysed once.
     """
 
-    kind: str  # "dataset", "upload" or "lab"
+    kind: str  # "dataset", "upload", "lab" or "library"
     name: str  # what the user sees
     key: str
     dataset: str | None = None
@@ -627,7 +674,8 @@ def analyse(key: str, audio: Audio, checkpoint_keys: tuple[str, ...],
     set_id = _set_id()
     loaded, _ = checkpoints(set_id[0])
     chosen = {k: loaded[k] for k in checkpoint_keys if k in loaded}
-    result = analyse_song(audio, chosen, progress=progress, cache=on_disk)
+    with analysis_slot("This song's analysis"):
+        result = analyse_song(audio, chosen, progress=progress, cache=on_disk)
     store, lock = _analyses()
     with lock:
         store[(set_id, key, checkpoint_keys)] = result
@@ -656,7 +704,7 @@ def _faithfulness(key: str, checkpoint_key: str, fingerprint: str, _audio: Audio
 
     ckpt = _ckpt
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _slots().slot():   # no queue message: st calls here would be replayed
             warnings.simplefilter("ignore")
             return song_faithfulness(ckpt, _audio, cache=on_disk)
     except MemoError as exc:
@@ -670,6 +718,134 @@ def validation_faithfulness(checkpoint_key: str) -> dict[str, Any] | None:
     ckpt = loaded.get(checkpoint_key)
     found = (getattr(ckpt, "info", {}).get("manifest") or {}).get("faithfulness") if ckpt is not None else None
     return found if isinstance(found, dict) else None
+
+
+# --------------------------------------------------------------------------- concurrent analyses
+
+
+@st.cache_resource
+def _slots() -> limits.AnalysisSlots:
+    """The server's analysis slots, shared by every session (their number read once, at the first analysis)."""
+    return limits.AnalysisSlots(limits.analysis_limit(_SETTINGS_FILE)[0])
+
+
+@contextmanager
+def analysis_slot(what: str) -> Iterator[None]:
+    """Run the block in one of the server's analysis slots; while every slot is taken, the page says ``what`` is
+    waiting and its place in the queue (the message goes when the analysis starts)."""
+    slots = _slots()
+    box: Any = None
+
+    def waiting(position: int, running: int) -> None:
+        nonlocal box
+        if box is None:
+            box = st.empty()
+        box.info(limits.queue_message(what, position, running, slots.limit))
+
+    try:
+        with slots.slot(waiting):
+            if box is not None:
+                box.empty()
+            yield
+    finally:
+        if box is not None:
+            box.empty()
+
+
+def run_experiment(*args: Any, **kwargs: Any) -> Any:
+    """:func:`memo_core.experiments.compare_features.run_experiment` in one of the server's analysis slots."""
+    with analysis_slot("This comparison"):
+        return _run_experiment(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- a collection (a LIBRARY folder)
+
+
+#: A LIBRARY folder the Library page opens first (whoever serves the app may set it; still checked against the roots).
+LIBRARY_ENV = "MEMO_LIBRARY_DIR"
+
+
+def default_library_dir() -> str:
+    """``$MEMO_LIBRARY_DIR``, or "" (the Library page then asks for a folder)."""
+    return os.environ.get(LIBRARY_ENV, "").strip()
+
+
+def check_library_dir(text: str, current: Settings | None = None) -> Path:
+    """A user-given LIBRARY folder, resolved and checked as dataset folders are: it exists, is a folder, and lies
+    within the roots when the app is served with some.
+
+    Raises:
+        DatasetError: with what is wrong and what to do.
+    """
+    return _checked_folder(text, current, what="library folder",
+                           whole="the LIBRARY folder written by `python -m memo_core library analyse`",
+                           error=DatasetError)
+
+
+def _library_stamp(folder: str) -> tuple[tuple[str, int, int], ...]:
+    """When each entry of the folder changed: a library analysed again (same folder) is read again."""
+    try:
+        with os.scandir(folder) as entries:
+            return tuple(sorted((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in entries))
+    except OSError:
+        return ()
+
+
+@st.cache_data(show_spinner="Reading the library…", max_entries=4)
+def _library_tables(folder: str, stamp: tuple) -> dict[str, Any]:
+    found = open_library(folder)
+    return {"songs": found.songs(), "errors": found.errors(), "models": list(found.frame_models),
+            "updated": str(found.manifest.get("updated") or "")}
+
+
+def library_tables(folder: str) -> dict[str, Any]:
+    """A LIBRARY's ``songs`` and ``errors`` tables, its per-frame models and when it was last updated (cached
+    per folder and contents).
+
+    Raises:
+        MemoError: the folder is not a MEMO library (the message says why and what to do).
+    """
+    return _library_tables(folder, _library_stamp(folder))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _library_curves(folder: str, stamp: tuple, song_id: str) -> dict[str, pd.DataFrame]:
+    return open_library(folder).curves(song_id)
+
+
+def library_curves(folder: str, song_id: str) -> dict[str, pd.DataFrame]:
+    """One song's stored curves, ``{model: DataFrame(time_s, valence, arousal)}``, read without scanning the
+    other songs.
+
+    Raises:
+        MemoError: the library cannot be read.
+    """
+    return _library_curves(folder, _library_stamp(folder), song_id)
+
+
+def library_song(path_text: str, song_id: str, name: str, current: Settings | None = None,
+                 ) -> tuple[SongSource | None, str | None]:
+    """``(source, None)``: the library song's audio file as a song source, when it is reachable from this server,
+    lies within the roots (when served with some) and still holds the content the library analysed; else
+    ``(None, why not)``."""
+    current = current or settings()
+    path = _resolved(path_text) if path_text and "\x00" not in path_text else None
+    try:
+        if path is None or not path.is_file():
+            return None, (f"{path_text} is not on this machine (moved, renamed, deleted, or analysed elsewhere). "
+                          "Put the file back at that path, or analyse its new place into the library.")
+        if not _within_roots(path, current):
+            return None, "its file lies outside the folders this app is served with."
+        if path.stat().st_size > MAX_SONG_FILE_BYTES:
+            return None, f"{path.name} is larger than any song MEMO analyses."
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"{path_text} cannot be read ({exc.strerror or exc})."
+    key = digest(data)
+    if key != song_id:
+        return None, (f"{path} has changed since the library analysed it (its content is not the same). Analyse "
+                      "it into the library again to open it.")
+    return SongSource("library", name, key, data=data), None
 
 
 # --------------------------------------------------------------------------- the Emotion lab

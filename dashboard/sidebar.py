@@ -42,7 +42,11 @@ DATASET_LABELS = {
     "mtg_jamendo": "MTG-Jamendo mood/theme (your copy)",
     "generic": "Generic layout (your folder)",
 }
-_SOURCES = ("A dataset song", "Upload a file", "Emotion lab song")
+_SOURCES = ("A dataset song", "Upload a file", "Emotion lab song", "Library song")
+#: The Library page's hook: a SongSource stored here becomes the "Library song" source on the next run
+#: (the page cannot set the source radio itself, which this run has already drawn).
+LIBRARY_PENDING = "memo_library_pending"
+LIBRARY_SONG = "memo_library_song"
 #: The checkpoint-set choices: the shipped set, or another folder with a manifest.
 SHIPPED_SET = "Shipped (checkpoints/)"
 OTHER_SET = "Another folder"
@@ -149,7 +153,9 @@ def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | N
     elif current.restricted:
         if not current.dataset_roots:
             return None, "Dataset folders are disabled on this server; upload a file instead.", name
-        root_text = st.selectbox("Dataset folder", [str(r) for r in current.dataset_roots], key=f"memo_root_{name}")
+        # each root and the folders directly in it (a root such as /srv/data holds the datasets' folders)
+        root_text = st.selectbox("Dataset folder", resources.dataset_folders_under_roots(current),
+                                 key=f"memo_root_{name}")
     else:
         root_text = st.text_input("Dataset folder", key=_remembered(f"memo_root_{name}"),
                                   placeholder="/path/to/your/copy", help="The dataset's top folder, in its "
@@ -281,13 +287,20 @@ def render() -> Selection:
         st.header("Song")
         for problem in current.problems:
             st.warning(problem)
-        options = [s for s in _SOURCES if s != "Emotion lab song" or "memo_lab_song" in st.session_state]
+        pending = st.session_state.pop(LIBRARY_PENDING, None)
+        if pending is not None:  # the Library page opened a song: it becomes the source
+            st.session_state[LIBRARY_SONG] = pending
+            st.session_state["memo_source"] = "Library song"
+        offered = {"Emotion lab song": "memo_lab_song", "Library song": LIBRARY_SONG}
+        options = [s for s in _SOURCES if s not in offered or offered[s] in st.session_state]
         kind = st.radio("Song source", options, key="memo_source", horizontal=False)
         dataset_name = None
         if kind == "A dataset song":
             source, message, dataset_name = _dataset_song(current)
         elif kind == "Upload a file":
             source, message = _upload_song()
+        elif kind == "Library song":
+            source, message = st.session_state.get(LIBRARY_SONG), None
         else:
             source, message = st.session_state.get("memo_lab_song"), None
         # The reason there is no song is shown once. A step to take: on the page (song_context). A problem (a

@@ -124,3 +124,19 @@ def make_checkpoint_set(folder: Path, keys=QUICK) -> Path:
                 "checkpoints": entries}
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest))
     return folder
+
+
+def analysed_library(files, folder: Path, keys=("loudness",), sources=()) -> Path:
+    """A LIBRARY at ``folder`` of the audio ``files``, each analysed by the shipped checkpoints ``keys`` with the
+    library's own per-song task (:func:`memo_core.experiments.library.analyse.analyse_task`) in this process: a
+    real library without starting a Dask cluster (the Dask run has its own tests)."""
+    from memo_core.experiments.library import analyse, store
+
+    checkpoints, entries = analyse.select_checkpoints(list(keys), REPO / "checkpoints")
+    made = store.create_library(folder, entries, features=[e["features"] for e in entries], sources=list(sources))
+    for path in files:
+        done = analyse.analyse_task(str(made.path), analyse.hash_file(path), [str(path)], str(checkpoints),
+                                    list(keys), made.checkpoint_set)
+        if done["status"] != "done":
+            raise RuntimeError(f"{path} was not analysed: {done['reason']}")
+    return made.path

@@ -62,6 +62,35 @@ def two_song_corpus(tmp_path_factory) -> Path:
                            progress=False)
 
 
+@pytest.fixture(scope="session")
+def dask_client():
+    """A dask.distributed Client on a LocalCluster of 2 worker processes (one thread each), started once per
+    session for the library tests; on teardown the cluster is closed and its processes must be gone."""
+    import psutil
+
+    from memo_core.experiments.library.analyse import local_cluster
+
+    me = psutil.Process()
+    before = {c.pid for c in me.children(recursive=True)}
+    from distributed import Client
+
+    cluster = local_cluster(2)
+    client = Client(cluster)
+    # the workers (multiprocessing's resource tracker, started with them, lives as long as this process)
+    started = [c for c in me.children(recursive=True)
+               if c.pid not in before and "resource_tracker" not in " ".join(c.cmdline())]
+    port = int(cluster.scheduler_address.rsplit(":", 1)[1])
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+        _, alive = psutil.wait_procs(started, timeout=10)
+        assert not alive, f"dask worker processes left running: {[p.pid for p in alive]}"
+        listening = [c for c in me.net_connections("tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
+        assert not listening, f"the dask scheduler still listens on port {port}"
+
+
 # --------------------------------------------------------------------------- manifest entries, validated
 
 

@@ -30,7 +30,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 PACKAGES = ("memo_core", "dashboard")
 #: Third-party modules a function may import locally (heavy, and most callers never need them).
 LAZY_OK = {"librosa", "opensmile", "sklearn", "pretty_midi", "midirenderer", "soxr", "scipy", "soundfile", "torch",
-           "fcntl", "importlib", "streamlit", "plotly", "tqdm", "multiprocessing", "concurrent"}
+           "fcntl", "importlib", "streamlit", "plotly", "tqdm", "multiprocessing", "concurrent",
+           "distributed", "duckdb"}
 
 
 def modules(root: Path, packages: Iterable[str] = PACKAGES) -> dict[str, Path]:

@@ -143,9 +143,19 @@ def test_every_command_the_readme_names_exists_and_the_table_lists_every_command
     assert set(COMMANDS) <= in_table, f"commands missing from the README's table: {set(COMMANDS) - in_table}"
 
 
+def _command_parser(command: str, where: str) -> argparse.ArgumentParser | None:
+    """The parser of ``command``, or of its subcommand (``library analyse``) when ``where`` names one."""
+    parser = COMMANDS.get(command)
+    group = next((a for a in getattr(parser, "_actions", ()) if isinstance(a, argparse._SubParsersAction)), None)
+    words = where.removeprefix(PREFIX).split()
+    if group is not None and command in words and words.index(command) + 1 < len(words):
+        return group.choices.get(words[words.index(command) + 1], parser)
+    return parser
+
+
 def test_every_flag_the_readme_shows_exists_for_its_command():
     missing = sorted({(command, flag, where) for command, flag, where in _flag_uses()
-                      if command not in COMMANDS or flag not in COMMANDS[command]._option_string_actions})
+                      if command not in COMMANDS or flag not in _command_parser(command, where)._option_string_actions})
     assert not missing, "README flags the parser does not know:\n" + "\n".join(map(str, missing))
 
 

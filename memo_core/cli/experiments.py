@@ -18,9 +18,9 @@ from memo_core.experiments.bench import (
     write_json,
 )
 from memo_core.experiments.compare import (
-    METRIC_COLUMNS,
     compare_models,
     format_markdown,
+    parse_columns,
     parse_fusions,
     parse_lineup,
 )
@@ -73,7 +73,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             sections=args.sections, feature_durations=args.durations,
             feature_names=args.features.split(",") if args.features else None,
             song_durations=args.song_durations, checkpoints=folder, workers=args.workers,
-            torch_threads=args.torch_threads, progress=not quiet, on_section=show)
+            torch_threads=args.torch_threads, progress=not quiet, on_section=show,
+            library_songs=getattr(args, "library_songs", 40),
+            library_duration_s=getattr(args, "library_duration", (45.0,))[0],
+            library_keys=[k.strip() for k in args.library_checkpoints.split(",") if k.strip()]
+            if getattr(args, "library_checkpoints", None) else None)
     print(f"\nload average {report['load_average_start']} -> {report['load_average_end']} "
           f"on {report['machine']['cpu_count']} cores (wall times grow under load; CPU times do not)")
     if args.json:
@@ -134,8 +138,8 @@ def _source_spec(text: str) -> tuple[str, str | None, float]:
         value = float(weight) if weight else 1.0
     except ValueError:
         raise MemoError(f"--source {text!r}: the weight after @ must be a number") from None
-    if not value >= 0:
-        raise MemoError(f"--source {text!r}: the weight must be >= 0")
+    if not 0 <= value < float("inf"):  # NaN and infinity too
+        raise MemoError(f"--source {text!r}: the weight must be a finite number >= 0")
     if not root and name != "synth":
         raise MemoError(f"--source {text!r}: give the folder as {name}=PATH")
     return name, root or None, value
@@ -189,12 +193,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
                            if k.endswith(("/RMSE", "/R2", "/CCC-per-song", "ROC-AUC-macro", "PR-AUC-macro")))
         print(f"{row.model}:{row.preset}: {row.train_seconds:.1f} s, {row.epochs} epochs, {scores}", flush=True)
 
+    columns = parse_columns(args.metrics)  # before training: a typo must not cost the whole comparison
+    lineup, fusions = parse_lineup(args.models), parse_fusions(args.fuse)
     rows, info = compare_models(
         dataset=args.dataset, root=_training_root(args), features=args.features, targets=_targets(args.target),
-        lineup=parse_lineup(args.models), fusions=parse_fusions(args.fuse), max_epochs=args.max_epochs,
+        lineup=lineup, fusions=fusions, max_epochs=args.max_epochs,
         split_seed=args.split_seed, seed=args.seed, progress=not args.quiet, on_model=show,
     )
-    columns = tuple(c.strip() for c in args.metrics.split(",")) if args.metrics else METRIC_COLUMNS
     table = format_markdown(rows, info, columns=columns)
     print(table)
     if args.out:

@@ -63,6 +63,7 @@ from memo_core.data.sequences import SequenceExample
 from memo_core.data.tags import TagExample
 from memo_core.errors import MemoError
 from memo_core.experiments.bench_features import bench_audio, run_feature_bench
+from memo_core.experiments.library.bench import bench_library
 from memo_core.explain.analysis import _one_torch_thread, analyse_song
 from memo_core.explain.explanation import explain_features
 from memo_core.features import extract, get_extractor
@@ -95,7 +96,7 @@ __all__ = [
     "write_json",
 ]
 
-SECTIONS = ("features", "inference", "analysis", "training")
+SECTIONS = ("features", "inference", "analysis", "training", "library")
 
 
 
@@ -514,6 +515,9 @@ def run_benchmark(
     training_batch_size: int | None = None,
     progress: bool = False,
     on_section=None,
+    library_songs: int = 40,
+    library_duration_s: float = 45.0,
+    library_keys: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Run the chosen sections and return the report (what ``--json`` writes).
 
@@ -530,6 +534,8 @@ def run_benchmark(
         training_steps, training_batch_size: see :func:`bench_training`.
         progress: tqdm bars on stderr.
         on_section: called with ``(name, rows)`` as each section finishes.
+        library_songs, library_duration_s, library_keys: the library section's generated collection and
+            checkpoints (:func:`memo_core.experiments.library.bench.bench_library`, 1 and 2 workers).
 
     Returns:
         ``{"format", "version", "created", "machine", "load_average_start",
@@ -580,6 +586,9 @@ def run_benchmark(
                                       torch_threads=torch_threads, progress=progress)
                 done(section, rows)
                 done("targets", target_rows(rows))
+            elif section == "library":
+                done(section, bench_library(folder if have_set else None, keys=library_keys, n_songs=library_songs,
+                                            duration_s=library_duration_s, progress=progress))
             elif section == "training":
                 done(section, bench_training(folder=folder if have_set else None, keys=keys, steps=training_steps,
                                              batch_size=training_batch_size, progress=progress))
@@ -648,6 +657,14 @@ def format_section(name: str, rows: Sequence[dict]) -> str:
                 ("input_shape", "input", ""), ("step_s", "step (s)", ".3f"), ("examples_per_s", "examples/s", ".1f"),
                 ("problem", "problem", "")]
         title = "Training step (forward + backward + optimiser step; synthetic inputs of the real shapes)"
+    elif name == "library":
+        cols = [("workers", "workers", "d"), ("songs", "songs", "d"), ("song_s", "song (s)", ".0f"),
+                ("wall_s", "wall (s)", ".1f"), ("songs_per_min", "songs/min", ".1f"), ("speedup", "speed-up", ".2f"),
+                ("task_median_s", "task median (s)", ".2f"), ("overhead_per_task_s", "overhead/task (s)", ".2f"),
+                ("steady_songs_per_min", "songs/min warm", ".1f"), ("startup_s", "cluster start (s)", ".1f"),
+                ("scheduler_ms_per_task", "scheduler/task (ms)", ".1f"), ("peak_rss_mb_max", "peak RSS/worker (MB)", ".0f")]
+        title = ("Library analysis on Dask (library analyse: fresh LocalCluster per row, start-up and warm-up "
+                 f"included; checkpoints {rows[0]['checkpoints'] if rows else '-'})")
     elif name == "targets":
         shown = [dict(r, measured_text="-" if r["measured"] is None else f"{r['measured']:.2f} {r['unit']}",
                       met_text={True: "met", False: "MISSED", None: "not measured"}[r["met"]]) for r in rows]

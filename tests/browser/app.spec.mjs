@@ -50,7 +50,7 @@ const THEME_PINK = [0xff, 0xab, 0xab];
 //: Pages whose time-axis charts must carry the playhead's cursor
 const PLAYHEAD_PAGES = /^(🎧 )?Song$|Attention|Multi-scale|DAMFF/;
 const UPLOAD_NAME = "memo-browser-test.wav";
-const MIN_PAGES = 9; // Song, Attention, Multi-scale, DAMFF, Mood/theme, Compare, Emotion lab, Synthetic corpus, About
+const MIN_PAGES = 10; // Song, Attention, Multi-scale, DAMFF, Mood/theme, Compare, Emotion lab, Synthetic corpus, About, Library
 
 // Error alerts a page may show on purpose; anything else in st.error fails the run. Keep this short.
 const EXPECTED_ERRORS = [];
@@ -443,6 +443,28 @@ async function main() {
         log(`${step}: ${((Date.now() - r) / 1000).toFixed(1)} s, `
           + `${await page.locator('[data-testid="stPlotlyChart"]').count()} chart(s)`);
         await screenshot(page, `${title}-rendered`);
+      }
+      // the Library page (MEMO_LIBRARY_DIR, built by test_browser.py): its plane, histograms and comparison, then
+      // a click on a song's marker, which must open that song on the Song page (a plotly selection event)
+      if (/^(📚 )?Library$/.test(title)) {
+        step = `${title}: open a song from the plane`;
+        const charts = await page.locator('[data-testid="stPlotlyChart"]').count();
+        if (charts < 2) failures.push(`${title}: ${charts} chart(s); expected the plane and the histograms`);
+        const point = page.locator('[data-testid="stPlotlyChart"]').first().locator(".scatterlayer .point").first();
+        await point.scrollIntoViewIfNeeded();
+        const box = await point.boundingBox();
+        if (!box) throw new Error(`${step}: the plane has no song marker`);
+        await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+        await page.locator('[data-testid="stMain"] [data-testid="stHeading"]', { hasText: /^Song$/ }).first()
+          .waitFor({ timeout: 60_000 }).catch(() => failures.push(`${step}: the Song page did not open`));
+        await waitIdle(page, step);
+        await checkPage(page, step);
+        const source = await sidebar.locator('[data-testid="stRadio"]').filter({ hasText: "Song source" })
+          .locator('input[type="radio"]:checked').evaluate((el) => el.closest("label")?.innerText || "")
+          .catch(() => "");
+        if (!/Library song/.test(source)) failures.push(`${step}: the sidebar's song source is "${source}", not "Library song"`);
+        log(`${step}: song source "${source.trim()}"`);
+        await screenshot(page, `${title}-opened-song`);
       }
     }
 

@@ -4,7 +4,9 @@ Starts ``streamlit run dashboard/app.py`` headless on a free localhost port, on 
 private feature cache, then runs ``node tests/browser/app.spec.mjs``, which uploads a WAV, checks the Song page's
 playhead (a click on a chart seeks the player; the cursor moves while it plays), its pinned colour scales (a
 pixel) and its layout at 1400 x 900 (no clipped title, no truncated checkpoint chip), uploads a real recording
-when ``../shared/data`` has an emoMusic clip, visits every page and fails on any page error. Screenshots land in
+when ``../shared/data`` has an emoMusic clip, visits every page and fails on any page error. The Library page
+opens a library of the tiny corpus (``MEMO_LIBRARY_DIR``), and a click on a song's marker there must open the
+song on the Song page. Screenshots land in
 ``$MEMO_BROWSER_ARTIFACTS`` (default tests/browser/artifacts/).
 
 Skipped (with the reason) where /usr/bin/chromium, node or tests/browser/node_modules/playwright-core is
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._helpers import REPO, SHARED_DATA
+from tests._helpers import REPO, SHARED_DATA, analysed_library
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path(os.environ.get("MEMO_BROWSER_CHROMIUM", "/usr/bin/chromium"))
@@ -116,7 +118,11 @@ def test_every_page_in_chromium(request, tmp_path):
     artifacts.mkdir(parents=True, exist_ok=True)
     port, dark_port = _free_ports(2)
     url = f"http://localhost:{port}"
+    # the Library page's library: the tiny corpus's songs, analysed by the cheapest checkpoint (a second
+    # with the models loaded), opened by default through MEMO_LIBRARY_DIR
+    library = analysed_library(sorted((tiny_corpus / "audio").glob("*.flac")), tmp_path / "LIBRARY")
     env = {**os.environ, "MEMO_DATA_DIR": str(tiny_corpus), "MEMO_CACHE_DIR": str(tmp_path / "cache"),
+           "MEMO_LIBRARY_DIR": str(library),
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), "PYTHONUNBUFFERED": "1"}
     env.pop("MEMO_DATASET_ROOTS", None)
     servers = []

@@ -1,0 +1,95 @@
+"""SQL over a LIBRARY with DuckDB (embedded, no server), and the CSV export.
+
+The tables are views: ``songs`` (one row per song), ``frames`` (every song's frames, read from the
+per-song Parquet files only when a query touches them), ``errors`` and ``paths`` (every file found, duplicates
+sharing a ``song_id``). :mod:`.store` documents the columns.
+
+>>> query_library("out/library", "SELECT quadrant, count(*) AS n FROM songs GROUP BY quadrant")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from memo_core.errors import MemoError
+from memo_core.experiments.library import store
+from memo_core.fileio import atomic_write
+
+__all__ = ["TABLES", "connect", "query_library", "export_library"]
+
+#: The views a query sees.
+TABLES = ("songs", "frames", "errors", "paths")
+
+
+def connect(library: str | os.PathLike):
+    """An in-memory DuckDB connection with the library's tables as views (:data:`TABLES`).
+
+    Raises:
+        LibraryError: ``library`` is not a MEMO library.
+    """
+    # lazy: duckdb loads a 40 MB extension; only queries need it
+    import duckdb
+
+    lib = store.open_library(library)
+    con = duckdb.connect(":memory:")
+    songs, errors, paths = lib.songs(), lib.errors(), lib.paths()
+    con.register("songs_df", songs)
+    con.register("errors_df", errors)
+    con.register("paths_df", paths)
+    con.execute("CREATE VIEW songs AS SELECT * FROM songs_df")
+    con.execute("CREATE VIEW errors AS SELECT * FROM errors_df")
+    con.execute("CREATE VIEW paths AS SELECT * FROM paths_df")
+    frames = lib.path / store.FRAMES_DIR
+    if any(frames.glob("*.parquet")):
+        pattern = str(frames / "*.parquet").replace("'", "''")
+        con.execute(f"CREATE VIEW frames AS SELECT * FROM read_parquet('{pattern}', union_by_name = true)")
+    else:
+        con.execute("CREATE VIEW frames AS SELECT CAST(NULL AS VARCHAR) AS song_id, CAST(NULL AS DOUBLE) AS time_s, "
+                    "CAST(NULL AS VARCHAR) AS model, CAST(NULL AS DOUBLE) AS valence, "
+                    "CAST(NULL AS DOUBLE) AS arousal WHERE false")
+    return con
+
+
+def query_library(library: str | os.PathLike, sql: str) -> pd.DataFrame:
+    """The result of ``sql`` over the library's tables (:data:`TABLES`) as a DataFrame.
+
+    Raises:
+        LibraryError: not a MEMO library.
+        MemoError: the SQL is empty or DuckDB refuses it (the message is DuckDB's, with the tables named).
+    """
+    # lazy: see connect
+    import duckdb
+
+    if not str(sql or "").strip():
+        raise MemoError("give an SQL query, e.g. \"SELECT path, valence, arousal FROM songs ORDER BY arousal DESC\"")
+    con = connect(library)
+    try:
+        return con.execute(sql).df()
+    except duckdb.Error as exc:
+        raise MemoError(f"the query failed: {exc}. The tables are {', '.join(TABLES)} (see the README's "
+                        "Collections section for their columns)") from exc
+    finally:
+        con.close()
+
+
+def export_library(library: str | os.PathLike, out: str | os.PathLike, *, frames: bool = True) -> list[Path]:
+    """Write the library's tables as CSV into ``out``: ``songs.csv``, ``errors.csv``, ``paths.csv`` and (with
+    ``frames``) ``frames.csv`` (every song's frames, one file).
+
+    Returns:
+        The files written.
+    """
+    lib = store.open_library(library)
+    out = Path(out).expanduser()
+    tables = {"songs": lib.songs(), "errors": lib.errors(), "paths": lib.paths()}
+    if frames:
+        ids = lib.song_ids()
+        tables["frames"] = (pd.concat([lib.frames(i) for i in ids], ignore_index=True) if ids
+                            else pd.DataFrame(columns=list(store.FRAME_COLUMNS)))
+    written = []
+    for name, table in tables.items():
+        written.append(atomic_write(out / f"{name}.csv", lambda h, t=table: t.to_csv(h, index=False)))
+    return written

@@ -1,0 +1,155 @@
+"""The Library page on a real LIBRARY (the tiny corpus in two folders, analysed song by song with the library's own
+task): the plane, the table, filters, histograms, the subset comparison, a bad folder, and a song opened on the Song
+page, or its stored curves when its audio is gone."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests._helpers import analysed_library
+from tests.dashboard._helpers import APP, TIMEOUT, charts_by_key, texts, values
+
+#: The app's checkpoints (the Song page analyses an opened song with them): the cheapest one.
+CHECKPOINT_KEYS = ("loudness",)
+#: The library's per-frame models: two, so model agreement is measured.
+LIBRARY_KEYS = ("loudness", "at_spectral")
+
+
+@pytest.fixture(scope="module")
+def library(tiny_corpus, tmp_path_factory):
+    """A LIBRARY of the tiny corpus's four songs, copied into ``music/first`` (two) and ``music/second`` (two) and
+    analysed song by song in this process (:func:`tests._helpers.analysed_library`).
+
+    Returns ``(library folder, {name: audio path})``."""
+    root = tmp_path_factory.mktemp("library")
+    copies = {}
+    for i, song in enumerate(sorted((tiny_corpus / "audio").glob("*.flac"))):
+        target = root / "music" / ("first" if i < 2 else "second") / song.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copies[song.name] = shutil.copy2(song, target)
+    made = analysed_library(copies.values(), root / "LIBRARY", LIBRARY_KEYS, sources=[str(root / "music")])
+    return made, copies
+
+
+@pytest.fixture
+def library_app(corpus_env, library, monkeypatch):
+    """The app opened straight on the Library page (no song analysed first), with the library as its default."""
+    monkeypatch.setenv("MEMO_LIBRARY_DIR", str(library[0]))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.switch_page("app_pages/library.py")
+    return app.run()
+
+
+def _songs(library):
+    from memo_core.experiments.library.store import open_library
+
+    return open_library(library[0]).songs()
+
+
+def test_plane_table_histograms_subsets_and_filters(library_app, library):
+    app, songs = library_app, _songs(library)
+    assert not app.exception
+    assert "**4 of 4 songs** pass the filters." in texts(app)
+    charts = charts_by_key(app)
+    plane = charts["library_plane"]
+    points = {i: (x, y) for trace in plane["data"]
+              for i, x, y in zip(values(trace["customdata"]), values(trace["x"]), values(trace["y"]))}
+    assert set(points) == set(songs["song_id"])  # every song, at its mean valence and arousal
+    for _, row in songs.iterrows():
+        assert points[row["song_id"]] == pytest.approx((row["valence"], row["arousal"]))
+    scatter = plane["data"][0]
+    assert scatter["mode"] == "markers"  # markers, so a click selects a song
+    assert np.allclose(values(scatter["marker"]["color"]), songs["agreement"])  # colour: agreement
+    assert all(str(c).startswith("rgb(") for _, c in scatter["marker"]["colorscale"])  # pinned
+    table = app.dataframe[0].value
+    assert len(table) == 4 and set(table["song_id"]) == set(songs["song_id"])
+    hist = charts["library_hist"]
+    assert {t["name"] for t in hist["data"]} == set(LIBRARY_KEYS)
+    assert len(hist["data"]) == 4  # valence and arousal per model
+    # the two folders compared (defaults: music/first against music/second)
+    subsets = app.selectbox(key="library_subset_a").value, app.selectbox(key="library_subset_b").value
+    assert subsets[0].endswith("music/first") and subsets[1].endswith("music/second")
+    assert "library_subsets" in charts
+    told = next(m.value for m in app.markdown if m.value.startswith("**How B differs from A**"))
+    first = songs[songs["path"].str.contains("/first/")]
+    second = songs[songs["path"].str.contains("/second/")]
+    assert f"B − A = {second['valence'].mean() - first['valence'].mean():+.2f}" in told
+    assert "Kolmogorov-Smirnov D = " in told and "2 vs 2 songs" in told
+
+    # filters: path text, model, quadrant
+    app.text_input(key="library_path_text").input("second").run()
+    assert "**2 of 4 songs** pass the filters." in texts(app)
+    assert len(app.dataframe[0].value) == 2
+    app.text_input(key="library_path_text").input("").run()
+    app.selectbox(key="library_model").set_value("at_spectral").run()
+    plane = charts_by_key(app)["library_plane"]
+    xs = np.concatenate([values(t["x"]) for t in plane["data"]])
+    assert sorted(xs) == pytest.approx(sorted(songs["at_spectral_valence_mean"]))
+    quadrant = songs["quadrant"].iloc[0]
+    app.multiselect(key="library_quadrants").unselect(quadrant).run()
+    left = int((songs["quadrant"] != quadrant).sum())
+    assert f"**{left} of 4 songs** pass the filters." in texts(app)
+    assert not app.exception
+
+
+def test_a_folder_that_is_not_a_library_gets_one_clear_error(library_app, library, tmp_path, monkeypatch):
+    app = library_app
+    app.text_input(key="library_dir").input(str(tmp_path)).run()
+    assert not app.exception
+    assert len(app.main.error) == 1 and "is not a MEMO library" in app.main.error[0].value
+    assert "library_plane" not in charts_by_key(app)
+    app.text_input(key="library_dir").input(str(tmp_path / "nowhere")).run()
+    assert len(app.main.error) == 1 and "does not exist" in app.main.error[0].value
+    # served with roots: a library outside them is refused like a dataset folder
+    monkeypatch.setenv("MEMO_DATASET_ROOTS", str(tmp_path))
+    app.text_input(key="library_dir").input(str(library[0])).run()
+    assert not app.exception
+    assert len(app.main.error) == 1 and "restricted to configured roots" in app.main.error[0].value
+
+
+def _select_row(app: AppTest, row: int) -> AppTest:
+    app.session_state["library_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    return app.run()
+
+
+def test_a_selected_song_opens_on_the_song_page(library_app, library):
+    app, songs = library_app, _songs(library)
+    name = app.dataframe[0].value["name"].iloc[0]
+    _select_row(app, 0)
+    assert not app.exception
+    assert app.title[0].value == "Song"
+    assert app.sidebar.radio(key="memo_source").value == "Library song"
+    assert app.get("subheader")[0].value == name == songs["name"].iloc[0]
+
+
+def test_a_song_whose_audio_is_gone_shows_its_stored_curves(library_app, library):
+    app, songs = library_app, _songs(library)
+    row = songs.iloc[0]
+    path = library[1][row["name"]]
+    moved = path.with_suffix(".moved")
+    path.rename(moved)
+    try:
+        _select_row(app, 0)
+    finally:
+        moved.rename(path)
+    assert not app.exception
+    assert app.title[0].value == "Library"
+    assert any("audio is not reachable" in w.value and "not on this machine" in w.value for w in app.warning)
+    curves = charts_by_key(app)["library_curves"]
+    assert {t["name"] for t in curves["data"]} == set(LIBRARY_KEYS)
+
+
+def test_a_served_app_reads_no_audio_outside_its_roots(library_app, library, monkeypatch):
+    """Served with the library's folder as the only root, the library opens but its songs' audio (outside the root)
+    is not read: the stored curves are shown instead, saying why."""
+    app = library_app
+    monkeypatch.setenv("MEMO_DATASET_ROOTS", str(library[0]))
+    _select_row(app, 0)
+    assert not app.exception
+    assert app.title[0].value == "Library"
+    assert any("outside the folders this app is served with" in w.value for w in app.warning)
+    assert "library_curves" in charts_by_key(app)

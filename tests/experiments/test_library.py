@@ -1,0 +1,228 @@
+"""``library analyse`` on a real 2-worker Dask cluster: a generated collection with a corrupt file and a
+duplicate, the per-song Parquet files, resuming, and SQL over the result."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from memo_core.errors import MemoError
+from memo_core.experiments.library import store
+from memo_core.experiments.library.analyse import analyse_library, list_sources
+from memo_core.experiments.library.bench import generate_collection
+from memo_core.experiments.library.query import export_library, query_library
+
+KEYS = ["mca", "vggish_sa3"]  # a per-frame model and a tagger, both cheap
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory) -> Path:
+    """Three 4 s songs, a byte-identical copy of the first in a subfolder, and a corrupt .wav."""
+    root = tmp_path_factory.mktemp("collection")
+    generate_collection(root, n_songs=3, duration_s=4.0, seed=3)
+    (root / "sub").mkdir()
+    shutil.copy(root / "song000.wav", root / "sub" / "copy.wav")
+    (root / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio at all" * 20)
+    return root
+
+
+@pytest.fixture(scope="module")
+def analysed(collection, tmp_path_factory, dask_client):
+    """The collection analysed once into a library (the report and the library folder)."""
+    out = tmp_path_factory.mktemp("lib") / "library"
+    done: list[dict] = []
+    report = analyse_library([collection], out, checkpoints=KEYS, client=dask_client, progress=False,
+                             on_done=done.append)
+    return report, out, done
+
+
+def test_collection_is_analysed_once_per_content_and_the_corrupt_file_is_an_error(collection, analysed):
+    report, out, done = analysed
+    lib = store.open_library(out)
+    songs = lib.songs()
+    assert (report.files, report.songs, report.analysed, report.failed) == (5, 4, 3, 1)
+    assert len(done) == 4  # three songs and the corrupt file were tasks; the copy was not
+    assert sorted(songs["song_id"]) == sorted(_sha(collection / f"song00{i}.wav") for i in range(3))
+    first = songs.set_index("song_id").loc[_sha(collection / "song000.wav")]
+    assert first["path"] == str((collection / "song000.wav").resolve())  # the first path of the duplicates
+    paths = lib.paths()
+    assert (paths["song_id"] == _sha(collection / "song000.wav")).sum() == 2
+    errors = lib.errors()
+    assert list(errors["path"]) == [str((collection / "broken.wav").resolve())]
+    assert "not a readable audio file" in errors["reason"].iloc[0] and bool(errors["final"].iloc[0])
+    assert lib.models == KEYS and lib.frame_models == ["mca"]
+    assert lib.manifest["checkpoint_set"] == store.checkpoint_set_id(lib.manifest["checkpoints"])
+    assert list(songs.columns[:len(store.SONG_COLUMNS)]) == list(store.SONG_COLUMNS)
+    assert set(store.model_columns("mca")) <= set(songs.columns)
+    assert not any(c.startswith("vggish_sa3_") for c in songs.columns)  # a tagger has tags, not curves
+    assert songs["duration_s"].tolist() == pytest.approx([4.0] * 3, abs=0.01)
+    assert (songs["n_frames"] == 8).all() and (songs["sections"] >= 1).all()
+    assert songs["quadrant_confidence"].between(0, 1).all() and songs["silent_share"].eq(0).all()
+    assert songs["agreement"].isna().all()  # one per-frame model: nothing to agree with
+
+
+def test_results_equal_predict_for_the_same_song_and_checkpoint(collection, analysed):
+    from memo_core.audio import load_audio
+    from memo_core.explain.explanation import explain_song
+    from memo_core.pretrained import load_default_checkpoints
+
+    _, out, _ = analysed
+    lib = store.open_library(out)
+    loaded, _ = load_default_checkpoints(keys=KEYS)
+    path = collection / "song001.wav"
+    song_id = _sha(path)
+    expected = explain_song(loaded["mca"], load_audio(path)).predictions
+    frames = lib.frames(song_id)
+    assert set(frames["song_id"]) == {song_id}
+    mca = frames[frames["model"] == "mca"]
+    np.testing.assert_allclose(mca["time_s"], expected["time_s"])
+    np.testing.assert_allclose(mca["valence"], expected["valence"], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(mca["arousal"], expected["arousal"], rtol=1e-6, atol=1e-7)
+    row = lib.song(song_id)
+    assert row["valence"] == pytest.approx(expected["valence"].mean())
+    assert row["mca_arousal_max"] == pytest.approx(expected["arousal"].max())
+    tags = explain_song(loaded["vggish_sa3"], load_audio(path), explain=False).tag_scores()
+    assert row["top_tags"] == ",".join(tags[tags >= 0.5].index)
+
+
+def test_a_second_run_does_no_work(collection, analysed, dask_client):
+    _, out, _ = analysed
+    before = {p: p.stat().st_mtime_ns for p in (out / store.SONGS_DIR).iterdir()}
+    done: list[dict] = []
+    report = analyse_library([collection], out, checkpoints=KEYS, client=dask_client, progress=False,
+                             on_done=done.append)
+    assert (report.analysed, report.failed, report.skipped, done) == (0, 0, 4, [])
+    assert {p: p.stat().st_mtime_ns for p in (out / store.SONGS_DIR).iterdir()} == before
+
+
+def test_an_interrupted_run_continues_where_it_stopped(collection, analysed, dask_client, tmp_path):
+    _, out, _ = analysed
+    copy = tmp_path / "library"
+    shutil.copytree(out, copy)
+    lost = _sha(collection / "song002.wav")
+    # killed after writing this song's frames but before its row; another write left a temp file behind
+    (copy / store.SONGS_DIR / f"{lost}.parquet").unlink()
+    (copy / store.SONGS_FILE).unlink()
+    (copy / store.SONGS_DIR / f".{lost}.parquet.x.tmp").write_bytes(b"half")
+    assert len(store.open_library(copy).songs()) == 2
+    done: list[dict] = []
+    report = analyse_library([collection], copy, checkpoints=KEYS, client=dask_client, progress=False,
+                             on_done=done.append)
+    assert [d["song_id"] for d in done] == [lost] and report.analysed == 1
+    songs = store.open_library(copy).songs()
+    assert sorted(songs["song_id"]) == sorted(store.open_library(out).songs()["song_id"])
+    assert songs["song_id"].is_unique
+
+
+def test_other_checkpoints_analyse_the_songs_again(collection, analysed, dask_client, tmp_path):
+    _, out, _ = analysed
+    copy = tmp_path / "library"
+    shutil.copytree(out, copy)
+    report = analyse_library([collection / "song001.wav"], copy, checkpoints=["mca"], client=dask_client,
+                             progress=False)
+    assert report.analysed == 1
+    lib = store.open_library(copy)
+    assert lib.models == ["mca"]
+    songs = lib.songs().set_index("song_id")
+    assert songs.loc[_sha(collection / "song001.wav"), "checkpoint_set"] == lib.checkpoint_set
+    assert songs.loc[_sha(collection / "song000.wav"), "checkpoint_set"] != lib.checkpoint_set
+
+
+def test_sql_over_the_library(analysed, collection, tmp_path):
+    _, out, _ = analysed
+    per_model = query_library(out, "SELECT model, count(*) AS n, count(DISTINCT song_id) AS songs FROM frames "
+                                   "GROUP BY model")
+    assert per_model.to_dict("records") == [{"model": "mca", "n": 24, "songs": 3}]
+    rise = query_library(out, """
+        SELECT s.name, last(f.arousal ORDER BY f.time_s) - first(f.arousal ORDER BY f.time_s) AS rise
+        FROM frames f JOIN songs s USING (song_id) WHERE f.model = 'mca' GROUP BY s.name ORDER BY rise DESC""")
+    lib = store.open_library(out)
+    expected = {}
+    for sid in lib.song_ids():
+        f = lib.frames(sid)
+        expected[lib.song(sid)["name"]] = f["arousal"].iloc[-1] - f["arousal"].iloc[0]
+    assert dict(zip(rise["name"], rise["rise"])) == pytest.approx(expected)
+    assert query_library(out, "SELECT count(*) AS n FROM errors")["n"].item() == 1
+    with pytest.raises(MemoError, match="tables are songs, frames, errors"):
+        query_library(out, "SELECT nothing FROM songs")
+    written = export_library(out, tmp_path / "csv")
+    assert sorted(p.name for p in written) == ["errors.csv", "frames.csv", "paths.csv", "songs.csv"]
+    assert len(pd.read_csv(tmp_path / "csv" / "frames.csv")) == 24
+    assert pd.read_csv(tmp_path / "csv" / "songs.csv")["song_id"].tolist() == lib.songs()["song_id"].tolist()
+
+
+def test_open_library_refuses_a_folder_that_is_not_one(tmp_path, collection):
+    with pytest.raises(store.LibraryError, match="not a MEMO library"):
+        store.open_library(collection)
+    with pytest.raises(store.LibraryError, match="not a MEMO library"):
+        store.create_library(collection, [], features=[])  # never writes into a folder of other files
+    assert not (collection / store.MANIFEST_FILE).exists()
+    with pytest.raises(MemoError, match="does not exist"):
+        list_sources([tmp_path / "nowhere"])
+
+
+def test_a_text_file_of_paths_is_a_source(collection, tmp_path):
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# my picks\n{collection / 'song001.wav'}\n\nsub/copy.wav\n")
+    shutil.copy(listing, collection / "list.txt")
+    try:
+        found = list_sources([collection / "list.txt"])
+    finally:
+        (collection / "list.txt").unlink()
+    assert found == [(collection / "song001.wav").resolve(), (collection / "sub" / "copy.wav").resolve()]
+
+
+@pytest.mark.slow
+def test_a_killed_run_continues_and_leaves_no_process(tmp_path):
+    """The CLI with its own LocalCluster, killed (the whole process group) after its first songs are written,
+    then run again: every song once, and no process of the killed run's group survives."""
+    import psutil
+
+    source = tmp_path / "songs"
+    generate_collection(source, n_songs=6, duration_s=6.0, seed=5)
+    out = tmp_path / "library"
+    cmd = [sys.executable, "-m", "memo_core", "library", "analyse", str(source), "--out", str(out),
+           "--checkpoints", "mca", "--workers", "1", "-q"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / store.SONGS_DIR).glob("*.parquet"))) < 1:
+        time.sleep(0.2)
+    group = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    _, alive = psutil.wait_procs([psutil.Process(p) for p in group if psutil.pid_exists(p)], timeout=10)
+    assert not alive
+    partial = len(store.open_library(out).song_ids())
+    assert 1 <= partial < 6
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"{6 - partial} analysed, {partial} already done" in done.stdout
+    songs = store.open_library(out).songs()
+    assert len(songs) == 6 and songs["song_id"].is_unique
+
+
+@pytest.mark.slow
+def test_the_benchmark_section_times_one_and_two_workers():
+    from memo_core.experiments.bench import format_section
+    from memo_core.experiments.library.bench import bench_library
+
+    rows = bench_library(keys=["mca"], n_songs=2, duration_s=3.0)
+    assert [r["workers"] for r in rows] == [1, 2] and all(r["songs"] == 2 for r in rows)
+    assert rows[0]["speedup"] == 1.0 and rows[1]["speedup"] > 0
+    assert all(1 <= len(r["peak_rss_mb"]) <= r["workers"] and r["peak_rss_mb_max"] > 100 for r in rows)
+    assert all(0 < r["scheduler_ms_per_task"] < 1000 for r in rows)
+    assert "Library analysis on Dask" in format_section("library", rows)
