@@ -8,20 +8,25 @@ from typing import Any
 import streamlit as st
 
 from dashboard.playhead import playhead
+from dashboard.plots.structure import novelty_figure
 from dashboard.resources import (
+    SCALE_NAMES,
     TRUST_BADGES,
     TRUST_LEVELS,
     TRUST_RULES,
     UNVALIDATED,
+    SongStructure,
     Trust,
+    section_means,
     sniff_mime,
+    to_scale,
     training_sources_table,
     trust_of,
     trust_table,
 )
 
 __all__ = ["choice_slider", "settle_choice", "plain", "trust_notes", "trust_tables", "TRUST_EXPANDER",
-           "player"]
+           "player", "section_table"]
 
 #: The title of the expander with every checkpoint's real-music figures.
 TRUST_EXPANDER = "How far to trust these models on real music"
@@ -110,3 +115,26 @@ def player(data: bytes, *, hint: str | None = None) -> None:
     the song's time axis plays from there, and a line on those charts follows the player."""
     st.audio(data, format=sniff_mime(data))
     playhead() if hint is None else playhead(hint)
+
+
+
+def section_table(curves: Mapping[str, Any], structure: SongStructure, targets: Sequence[str], *, key: str,
+                  scale: str | None = None) -> None:
+    """Each curve's mean in each section of the song (a table keyed ``key``), what the sections are, and an
+    expander with the novelty curve they were found on. ``scale``: show the means on that scale (a key of
+    ``SCALE_NAMES``); default the [-1, 1] scale the curves are stored on."""
+    sections = section_means(curves, structure.sections, targets=tuple(targets))
+    shown = sections.drop(columns=["start_s", "end_s"])  # the section's label holds its span
+    for target in targets:  # "n/a" where a curve has no frame in a section (an annotation that starts at 15 s)
+        values = sections[target] if scale is None else [float(to_scale(v, scale)) for v in sections[target]]
+        shown[target] = [f"{v:+.2f}" if v == v else "n/a" for v in values]
+    st.dataframe(shown, hide_index=True, width="stretch", key=key)
+    on_scale = f", on the {SCALE_NAMES[scale]} scale" if scale is not None else ""
+    st.caption(f"{len(structure.sections)} section(s), found where harmony and timbre change (tempo about "
+               f"{structure.tempo_bpm:.0f} bpm); each row: one curve's mean over the section's frames{on_scale}.")
+    with st.expander("How the sections were found"):
+        st.plotly_chart(novelty_figure(structure, title="Novelty: how much the music changes around each moment"),
+                        width="stretch", key=f"{key}_novelty")
+        st.caption("A checkerboard kernel slides along the diagonal of the song's self-similarity (chroma and MFCC "
+                   "frames, about five a second); peaks of at least a third of the highest, four seconds apart or "
+                   "more, start a section (Foote 2000).")

@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import resources, sidebar, trust_cues, widgets
 from dashboard.plots import ab as plots
-from dashboard.plots.structure import add_structure, novelty_figure
+from dashboard.plots.structure import add_structure
 from dashboard.resources import MemoError
 
 st.title("A/B")
@@ -175,19 +175,7 @@ if mode == TWO_CHECKPOINTS:
     section_curves[label_b] = result_b.predictions
 if isinstance(ctx.truth, dict):
     section_curves = {_truth_label(ctx.truth): ctx.truth, **section_curves}
-sections = resources.section_means(section_curves, structure_a.sections, targets=targets)
-shown = sections.drop(columns=["start_s", "end_s"])  # the section's label holds its span
-for target in targets:  # "n/a" where a curve has no frame in a section (an annotation that starts at 15 s)
-    shown[target] = [f"{v:+.2f}" if v == v else "n/a" for v in sections[target]]
-st.dataframe(shown, hide_index=True, width="stretch", key="ab_sections")
-st.caption(f"{len(structure_a.sections)} section(s) of this song, found where harmony and timbre change (tempo "
-           f"about {structure_a.tempo_bpm:.0f} bpm); each row: a curve's mean over the section's frames.")
-with st.expander("How the sections were found"):
-    st.plotly_chart(novelty_figure(structure_a, title="Novelty: how much the music changes around each moment"),
-                    width="stretch", key="ab_novelty")
-    st.caption("A checkerboard kernel slides along the diagonal of the song's self-similarity (chroma and MFCC "
-               "frames, about five a second); peaks of at least a third of the highest, four seconds apart or more, "
-               "start a section.")
+widgets.section_table(section_curves, structure_a, targets, key="ab_sections")
 
 # --------------------------------------------------------------------------- export
 

@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import resources, sidebar, trust_cues, widgets
 from dashboard.plots import song as plots
 from dashboard.plots.export import figure_html
-from dashboard.plots.structure import add_structure, novelty_figure
+from dashboard.plots.structure import add_structure
 from dashboard.resources import (
     SCALE_NAMES,
     SONG_METRICS,
@@ -137,20 +137,7 @@ if structure is not None and (predictions or isinstance(ctx.truth, dict)):
     section_curves = dict(predictions)
     if isinstance(ctx.truth, dict):
         section_curves = {"annotation": ctx.truth, **section_curves}
-    sections = resources.section_means(section_curves, structure.sections, targets=chosen.targets)
-    by_section = sections.drop(columns=["start_s", "end_s"])  # the section's label holds its span
-    for target in chosen.targets:  # on the chosen scale; "n/a" where a curve has no frame in the section
-        by_section[target] = [f"{float(to_scale(v, scale)):+.2f}" if v == v else "n/a" for v in sections[target]]
-    st.dataframe(by_section, hide_index=True, width="stretch", key="song_sections")
-    st.caption(f"{len(structure.sections)} section(s), found where harmony and timbre change (tempo about "
-               f"{structure.tempo_bpm:.0f} bpm); each row: one curve's mean over the section's frames, on the "
-               f"{SCALE_NAMES[scale]} scale.")
-    with st.expander("How the sections were found"):
-        st.plotly_chart(novelty_figure(structure, title="Novelty: how much the music changes around each moment"),
-                        width="stretch", key="song_novelty")
-        st.caption("A checkerboard kernel slides along the diagonal of the song's self-similarity (chroma and MFCC "
-                   "frames, about five a second); peaks of at least a third of the highest, four seconds apart or "
-                   "more, start a section (Foote 2000).")
+    widgets.section_table(section_curves, structure, chosen.targets, key="song_sections", scale=scale)
 
 # exports
 st.markdown("**Export** (each chart's camera icon saves it as PNG; the HTML files open offline)")

@@ -64,7 +64,7 @@ from memo_core.data.tags import TagExample
 from memo_core.errors import MemoError
 from memo_core.experiments.bench_features import bench_audio, run_feature_bench
 from memo_core.experiments.library.bench import bench_library
-from memo_core.explain.analysis import _one_torch_thread, analyse_song
+from memo_core.explain.analysis import analyse_song, one_torch_thread
 from memo_core.explain.explanation import explain_features
 from memo_core.features import extract, get_extractor
 from memo_core.features.cache import CACHE_ENV
@@ -213,7 +213,7 @@ def bench_inference(folder: str | Path, *, song_durations: Sequence[float] = (45
                 for column, one_thread in ((f"forward_{duration:g}s_s", True),
                                            (f"forward_{duration:g}s_default_threads_s", False)):
                     times = []
-                    with _one_torch_thread() if one_thread else contextlib.nullcontext():
+                    with one_torch_thread() if one_thread else contextlib.nullcontext():
                         for _ in range(max(1, int(repeats))):
                             started = time.perf_counter()
                             explain_features(ckpt, features[fid], source=audio.source,

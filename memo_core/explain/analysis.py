@@ -90,6 +90,7 @@ __all__ = [
     "analyse_song",
     "analysis_cache_dir",
     "checkpoint_fingerprint",
+    "one_torch_thread",
 ]
 
 #: Bump when the stored layout or what a stored result means changes: it is part of every key.
@@ -254,7 +255,7 @@ def _reason(exc: BaseException) -> str:
 
 
 @contextmanager
-def _one_torch_thread():
+def one_torch_thread():
     """Run torch single-threaded in this worker thread, restoring the setting afterwards.
 
     The default models are small and see one song at a time: with two
@@ -318,7 +319,7 @@ def analyse_song(
 
     Feature sets are extracted once each, and every checkpoint runs as soon as
     its features are ready, on ``workers`` threads (each model single-threaded
-    in torch, see :func:`_one_torch_thread`).
+    in torch, see :func:`one_torch_thread`).
 
     Args:
         audio: an :class:`~memo_core.audio.Audio` (or a path or a file's bytes,
@@ -442,7 +443,7 @@ def analyse_song(
         fid, result_key = needs[key]
         t0 = time.perf_counter()
         try:
-            with _one_torch_thread():
+            with one_torch_thread():
                 result = explain_features(checkpoints[key], values, source=audio.source,
                                           frame_seconds=extractors[fid].frame_seconds, smooth=smooth)
         except Exception as exc:  # one checkpoint failing must not stop the others

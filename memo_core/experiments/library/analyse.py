@@ -27,7 +27,6 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ from memo_core import __version__
 from memo_core.audio import FRAME_SECONDS, load_audio
 from memo_core.errors import CheckpointError, MemoError
 from memo_core.experiments.library import store
-from memo_core.explain.analysis import analyse_song
+from memo_core.explain.analysis import analyse_song, one_torch_thread
 from memo_core.explain.familiarity import DISTANCE_MAP, familiarity, frame_levels_db, reference_of
 from memo_core.explain.song import QUADRANTS, model_spread, song_position_table
 from memo_core.explain.structure import song_structure
@@ -309,22 +308,6 @@ def _peak_rss_mb() -> float:
     return peak / 1024.0 if sys.platform != "darwin" else peak / 2**20
 
 
-@contextmanager
-def _single_threaded():
-    """torch on one thread inside the task (a worker runs one task per core)."""
-    try:
-        import torch  # lazy: torch is loaded by the checkpoints anyway; this only pins its thread count
-    except ImportError:  # pragma: no cover - torch is a dependency
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def analyse_task(library: str, song_id: str, paths: Sequence[str], checkpoints_dir: str, keys: Sequence[str],
                  checkpoint_set: str) -> dict[str, Any]:
     """One song, run on a worker: analyse the first of ``paths`` and write the song's files into ``library``.
@@ -340,7 +323,7 @@ def analyse_task(library: str, song_id: str, paths: Sequence[str], checkpoints_d
     path = str(paths[0])
     status, reason = "done", ""
     try:
-        with _single_threaded(), warnings.catch_warnings():
+        with one_torch_thread(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # per-file notes have no reader on a worker; errors are kept instead
             if hash_file(path) != song_id:
                 raise MemoError(f"{path} changed while the library was analysed; run `library analyse` again")
