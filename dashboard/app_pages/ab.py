@@ -194,10 +194,14 @@ c2.download_button("Curves and difference (HTML)", lambda: plots.figure_html(dif
 if map_fig is not None:
     c3.download_button("Maps (HTML)", lambda: plots.figure_html(map_fig, title="maps"), file_name="memo_ab_maps.html",
                        mime="text/html", key="ab_map_html")
-if plots.png_export_available():
-    png = plots.figure_png(map_fig if map_fig is not None else difference)
-    if png is not None:
-        st.download_button("Chart (PNG)", png, file_name="memo_ab.png", mime="image/png", key="ab_png")
+if plots.png_export_available():  # kaleido takes seconds: render only when asked, not on every run of the page
+    if st.button("Render the chart as PNG", key="ab_png_render"):
+        png = plots.figure_png(map_fig if map_fig is not None else difference)
+        if png is None:
+            st.warning("kaleido is installed but could not render here (it needs its own browser); save a PNG with "
+                       "the chart's camera icon instead.")
+        else:
+            st.download_button("Chart (PNG)", png, file_name="memo_ab.png", mime="image/png", key="ab_png")
 else:
     st.caption("The HTML files hold plotly.js, so they open offline in any browser. PNG export needs kaleido, which "
                "is not installed here (MEMO downloads nothing); each chart's camera icon saves a PNG.")

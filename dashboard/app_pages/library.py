@@ -13,6 +13,7 @@ from dashboard.resources import (
     filter_songs,
     folders_of,
     in_folder,
+    library_models,
     model_values,
     subset_difference,
     tags_of,
@@ -66,7 +67,9 @@ with st.container(border=True):
     left, middle, right = st.columns(3)
     quadrants = sorted(songs["quadrant"].dropna().astype(str).unique())
     chosen_quadrants = left.multiselect("Quadrant", quadrants, default=quadrants, key="library_quadrants")
-    model = middle.selectbox("Model", [LIBRARY_AVERAGE, *models], key="library_model",
+    # the models with song means in the table: a run killed before its first song under a new checkpoint set
+    # leaves the manifest naming models that no song row has yet
+    model = middle.selectbox("Model", [LIBRARY_AVERAGE, *library_models(songs)], key="library_model",
                              help="Whose song means place the songs on the plane (and which songs have them): one "
                                   "model, or the average over every per-frame model of the library.")
     seconds = pd.to_numeric(songs["duration_s"], errors="coerce").dropna()

@@ -153,3 +153,23 @@ def test_a_served_app_reads_no_audio_outside_its_roots(library_app, library, mon
     assert app.title[0].value == "Library"
     assert any("outside the folders this app is served with" in w.value for w in app.warning)
     assert "library_curves" in charts_by_key(app)
+
+
+def test_a_model_the_manifest_names_but_no_song_has_is_not_offered(corpus_env, library, tmp_path, monkeypatch):
+    """A run under a new checkpoint set killed before its first song: the manifest names a model no song row has
+    means for. The page offers only the models with means, so no choice can fail."""
+    import json
+
+    folder = tmp_path / "LIBRARY"
+    shutil.copytree(library[0], folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    extra = {**manifest["checkpoints"][0], "key": "mca", "file": "mca.pt"}
+    manifest["checkpoints"].append(extra)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("MEMO_LIBRARY_DIR", str(folder))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.switch_page("app_pages/library.py")
+    app.run()
+    assert not app.exception
+    options = app.selectbox(key="library_model").options
+    assert "mca" not in options and set(LIBRARY_KEYS) <= set(options)
