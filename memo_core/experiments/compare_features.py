@@ -33,7 +33,6 @@ from memo_core.training.scoring import score_model
 __all__ = [
     "DEFAULT_SEEDS",
     "ExperimentResult",
-    "check_experiment_dataset",
     "run_experiment",
 ]
 
@@ -74,17 +73,6 @@ def _usable(dataset: str, root: str | None):
             "song(s); the experiment needs both. Add songs to the missing split, or use a dataset without an "
             "official split (it is then split by song).")
     return load, split
-
-
-def check_experiment_dataset(dataset: str, root: str | None) -> dict[str, list[str]]:
-    """The song-wise split the experiment would use, after checking it can train and score a model.
-
-    Raises:
-        MemoError: the dataset cannot be read, or has fewer than three songs with audio and
-            valence/arousal annotations, or its split leaves no training or no test song; the
-            message says what to do.
-    """
-    return _usable(dataset, root)[1]
 
 
 def _examples(load, split: dict[str, Sequence[str]], feats: str, step: Callable[[int, int], None], *,

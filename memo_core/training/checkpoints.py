@@ -237,6 +237,9 @@ def _check_config_values(path: Path, name: Any, config: dict[str, Any], stored: 
         if value is None or isinstance(value, bool):
             return
         if isinstance(value, int):
+            # a seed sizes nothing (any 32-bit value is legal); every other integer of a config sizes weights
+            if field.endswith("seed") and 0 <= value < 2**32:
+                return
             if not 0 <= value <= limit:
                 problem = f"{value}, outside 0 .. {limit:,} (the stored weights hold {stored:,} numbers)"
         elif isinstance(value, float):
@@ -326,6 +329,9 @@ def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:
         raise CheckpointError(f"{path} cannot be rebuilt: {exc}") from None
     except (TypeError, ValueError, OverflowError) as exc:
         raise CheckpointError(f"{path}: the stored config of {name!r} does not fit the model ({exc})") from None
+    except (RuntimeError, NotImplementedError) as exc:  # a model that computes in __init__, e.g. on "meta"
+        raise CheckpointError(f"{path}: {name!r} could not be rebuilt from its stored config "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:

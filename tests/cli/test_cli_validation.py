@@ -72,7 +72,7 @@ def test_every_numeric_option_refuses_nan_inf_and_out_of_range(command, option, 
             err = _refused([*base, option, text], capsys)
             assert f"argument {option}" in err and f"got '{text}'" in err
         inside = (low + high) / 2 if action.type.__name__ == "float" else low + (1 if above else 0)
-        assert build_parser().parse_args([*base, option, str(inside)]) is not None
+        assert getattr(build_parser().parse_args([*base, option, str(inside)]), action.dest) == pytest.approx(inside)
 
 
 @pytest.mark.parametrize(

@@ -230,3 +230,16 @@ def test_every_preset_passes_the_config_bounds_and_tiny_ones_round_trip(tmp_path
         assert loaded.model.config == model.config
         for key, value in model.state_dict().items():
             torch.testing.assert_close(loaded.model.state_dict()[key], value)
+
+
+def test_a_large_seed_is_not_mistaken_for_a_huge_size(tmp_path):
+    """Seeds size nothing: a tiny model trained with seed 2**31 - 1 loads (only size-like integers are bounded by
+    the weight count)."""
+    from memo_core.models.registry import get_model
+
+    model = get_model("dblstm_elm", "tiny", elm_seed=2**31 - 1)
+    n = model.config.n_features
+    path = save_checkpoint(tmp_path / "seed.pt", model, feature_spec=SPEC,
+                           normalizer=Normalizer(np.zeros(n, np.float32), np.ones(n, np.float32)),
+                           targets=[f"t{i}" for i in range(model.n_targets)])
+    assert load_checkpoint(path).model.config.elm_seed == 2**31 - 1
