@@ -57,6 +57,7 @@ from memo_core.errors import AudioError, CheckpointError, DatasetError, MemoErro
 from memo_core.experiments.compare_features import DEFAULT_SEEDS as DEFAULT_SEEDS
 from memo_core.experiments.compare_features import run_experiment as _run_experiment
 from memo_core.experiments.library.store import open_library
+from memo_core.experiments.library.stored import stored_analysis
 from memo_core.explain._common import nearest_frame as nearest_frame
 from memo_core.explain.ab import MapDifference as MapDifference
 from memo_core.explain.ab import align_curves as align_curves
@@ -633,11 +634,14 @@ def levels(key: str, _audio: Audio) -> np.ndarray:
     return frame_levels_db(_audio.samples, _audio.sample_rate)
 
 
-def song_familiarity(key: str, audio: Audio, results: dict[str, Any]) -> Familiarity:
+def song_familiarity(key: str, audio: Audio, results: dict[str, Any],
+                     entries: dict[str, dict[str, Any]] | None = None) -> Familiarity:
     """How far song ``key`` is from the training songs of the checkpoints whose ``results`` a page shows, and where
     it is silent (:func:`memo_core.explain.familiarity.familiarity`; each checkpoint judged by the reference in its
-    manifest entry, else the fallback rule)."""
-    entries = {entry["key"]: entry for entry in loaded_entries()}
+    manifest entry, else the fallback rule). ``entries``: the checkpoints' records when they are not the set in
+    use's (a library's stored results)."""
+    if entries is None:
+        entries = {entry["key"]: entry for entry in loaded_entries()}
     distances = {k: (np.asarray(r.explanations[DISTANCE_MAP]["values"], float)
                      if DISTANCE_MAP in getattr(r, "explanations", {}) else None) for k, r in results.items()}
     return familiarity(distances, {k: reference_of(entries.get(k)) for k in results}, levels(key, audio),
@@ -824,11 +828,51 @@ def library_curves(folder: str, song_id: str) -> dict[str, pd.DataFrame]:
     return _library_curves(folder, _library_stamp(folder), song_id)
 
 
-def library_song(path_text: str, song_id: str, name: str, current: Settings | None = None,
-                 ) -> tuple[SongSource | None, str | None]:
+@st.cache_data(show_spinner=False, max_entries=8)
+def _library_analysis(folder: str, stamp: tuple, song_id: str) -> tuple[SongAnalysis, list[dict[str, Any]], str]:
+    found = open_library(folder)
+    row = found.song(song_id)
+    return stored_analysis(folder, song_id), list(found.manifest.get("checkpoints", [])), str(row.get("analysed") or "")
+
+
+#: How a library model outside the checkpoint set in use is named beside the set's models.
+LIBRARY_ONLY = "{key} (library)"
+
+
+def library_analysis(folder: str, song_id: str) -> tuple[SongAnalysis, dict[str, dict[str, Any]], str]:
+    """The library's stored results for song ``song_id`` (:func:`memo_core.experiments.library.stored.stored_analysis`:
+    its curves and per-frame feature distances, nothing computed), keyed for the checkpoint set in use: a library
+    model whose key and SHA-256 match a checkpoint of the set keeps its key (the sidebar's choice applies to it);
+    any other is named :data:`LIBRARY_ONLY` (the library's own checkpoint, shown always).
+
+    Returns:
+        ``(analysis, {shown key: the library manifest's record of it}, when the song was analysed)``.
+
+    Raises:
+        MemoError: the library or the song cannot be read.
+    """
+    stored, records, when = _library_analysis(folder, _library_stamp(folder), song_id)
+    ours = {str(e.get("key")): str(e.get("sha256", "")) for e in manifest_entries()}
+    loaded, _ = checkpoints()
+    by_key = {str(r.get("key")): r for r in records}
+    results, entries = {}, {}
+    for key, result in stored.results.items():
+        record = by_key.get(key, {"key": key})
+        same = key in loaded and ours.get(key) and ours.get(key) == str(record.get("sha256", ""))
+        shown = key if same else LIBRARY_ONLY.format(key=key)
+        results[shown] = result
+        entries[shown] = record
+    analysis = SongAnalysis(source=stored.source, duration_s=stored.duration_s, content_hash=stored.content_hash,
+                            results=results, cached=tuple(results))
+    return analysis, entries, when
+
+
+def library_song(path_text: str, song_id: str, name: str, current: Settings | None = None, *,
+                 folder: str | None = None) -> tuple[SongSource | None, str | None]:
     """``(source, None)``: the library song's audio file as a song source, when it is reachable from this server,
     lies within the roots (when served with some) and still holds the content the library analysed; else
-    ``(None, why not)``."""
+    ``(None, why not)``. ``folder`` (the LIBRARY) is kept in the source as its ``root``: the Song page then shows
+    the library's stored curves instead of analysing the song again."""
     current = current or settings()
     path = _resolved(path_text) if path_text and "\x00" not in path_text else None
     try:
@@ -846,7 +890,8 @@ def library_song(path_text: str, song_id: str, name: str, current: Settings | No
     if key != song_id:
         return None, (f"{path} has changed since the library analysed it (its content is not the same). Analyse "
                       "it into the library again to open it.")
-    return SongSource("library", name, key, data=data), None
+    return SongSource("library", name, key, dataset="library" if folder else None, root=folder, song_id=song_id,
+                      data=data), None
 
 
 # --------------------------------------------------------------------------- the Emotion lab

@@ -87,6 +87,11 @@ class SongContext:
     truth: dict[str, Any] | None  # annotation curves (time_s, valence, arousal, *_std) or None
     analysis: SongAnalysis
     selection: Selection
+    #: A library's stored results (:func:`resources.library_analysis`): the LIBRARY folder, when the song was
+    #: analysed there, and the library's record of each shown checkpoint; None for a fresh analysis.
+    stored_in: str | None = None
+    stored_when: str = ""
+    stored_entries: dict[str, dict[str, Any]] | None = None
 
     def explain_missing(self, models: tuple[str, ...], message: str) -> None:
         """Say why a page section has nothing to show: the chosen checkpoints of these models (registry names)
@@ -102,7 +107,11 @@ class SongContext:
     def results(self, *, task: str | None = None) -> dict[str, Any]:
         """The chosen checkpoints' results (optionally only one task), in sidebar order."""
         out = {}
-        for key in self.selection.checkpoint_keys:
+        keys = list(self.selection.checkpoint_keys)
+        if self.stored_in is not None:  # the library's own checkpoints (not in the set in use) cannot be chosen
+            loaded, _ = resources.checkpoints()
+            keys += [k for k in self.analysis.results if k not in loaded]
+        for key in keys:
             result = self.analysis.results.get(key)
             if result is not None and (task is None or result.task == task):
                 out[key] = result
@@ -345,8 +354,11 @@ def _truth(source: resources.SongSource) -> dict[str, Any] | None:
     return None
 
 
-def song_context() -> SongContext:
-    """The sidebar's song with its analysis; shows progress the first time, or a message and stops the page."""
+def song_context(*, stored: bool = False) -> SongContext:
+    """The sidebar's song with its analysis; shows progress the first time, or a message and stops the page.
+
+    ``stored``: a song opened from a library gets the library's stored curves (no analysis); pages that need the
+    models' explanation maps leave it False and analyse the song."""
     chosen = selection()
     if chosen.source is None:
         if chosen.message_level == "error":
@@ -357,7 +369,32 @@ def song_context() -> SongContext:
         else:
             st.info(chosen.message or "Choose a song in the sidebar.")
         st.stop()
+    if stored and chosen.source.kind == "library" and chosen.source.root and chosen.source.song_id:
+        return _stored_context(chosen.source, chosen)
     return context_for(chosen.source, chosen, _truth(chosen.source))
+
+
+def _decoded(source: resources.SongSource) -> resources.Audio:
+    audio, error, note = resources.load_song_audio(source)
+    if audio is None:
+        st.error(f"**{source.name}** cannot be analysed: {error}")
+        st.stop()
+    if note:
+        st.warning(note)
+    return audio
+
+
+def _stored_context(source: resources.SongSource, chosen: Selection) -> SongContext:
+    """A library song with the library's stored results: decoded (to hear and see it), not analysed."""
+    audio = _decoded(source)
+    try:
+        analysis, entries, when = resources.library_analysis(str(source.root), str(source.song_id))
+    except MemoError as exc:
+        st.error(f"The library's results for **{source.name}** cannot be read: {exc}")
+        st.stop()
+    view = resources.view(source.key, audio)
+    return SongContext(source, audio, view, None, analysis, chosen, stored_in=str(source.root), stored_when=when,
+                       stored_entries=entries)
 
 
 def context_for(source: resources.SongSource, chosen: Selection, truth: dict[str, Any] | None) -> SongContext:
@@ -365,12 +402,7 @@ def context_for(source: resources.SongSource, chosen: Selection, truth: dict[str
 
     Shows a clear message and stops the page when the audio cannot be used or no checkpoint loads.
     """
-    audio, error, note = resources.load_song_audio(source)
-    if audio is None:
-        st.error(f"**{source.name}** cannot be analysed: {error}")
-        st.stop()
-    if note:
-        st.warning(note)
+    audio = _decoded(source)
     loaded, _ = resources.checkpoints()
     if not loaded:
         st.error("No checkpoint of the set in use could be loaded (see the sidebar). Choose another checkpoint set, "

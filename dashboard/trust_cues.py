@@ -33,7 +33,7 @@ def familiarity(ctx: Any, keys: Iterable[str]) -> Familiarity:
     """The song of ``ctx`` (a :class:`dashboard.sidebar.SongContext`) against the training songs of ``keys``
     (those with a result for it)."""
     results = {k: ctx.analysis.results[k] for k in keys if k in ctx.analysis.results}
-    return resources.song_familiarity(ctx.source.key, ctx.audio, results)
+    return resources.song_familiarity(ctx.source.key, ctx.audio, results, getattr(ctx, "stored_entries", None))
 
 
 def shade(fig: go.Figure, found: Familiarity | None) -> go.Figure:

@@ -31,7 +31,7 @@ st.title("Library")
 st.caption("A whole collection, analysed once with `python -m memo_core library analyse SOURCE --out LIBRARY` and "
            "kept as Parquet tables: every song on the valence-arousal plane, filters, a sortable table, histograms "
            "per model and a comparison of two subsets. Click a song (on the plane or in the table) to open it on "
-           "the Song page. This page does not depend on the song chosen in the sidebar.")
+           "the Song page with its curves from the library (nothing is analysed again). This page does not depend on the song chosen in the sidebar.")
 
 current = resources.settings()
 if "library_dir" not in st.session_state:
@@ -97,7 +97,8 @@ def _open(song_id: str) -> None:
     row = songs[songs["song_id"] == song_id]
     if row.empty:
         return
-    source, reason = resources.library_song(str(row.iloc[0]["path"]), song_id, str(row.iloc[0]["name"]), current)
+    source, reason = resources.library_song(str(row.iloc[0]["path"]), song_id, str(row.iloc[0]["name"]), current,
+                                            folder=folder)
     if source is not None:
         st.session_state.pop(_PICKED, None)
         st.session_state[sidebar.LIBRARY_PENDING] = source

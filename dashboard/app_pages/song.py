@@ -18,14 +18,23 @@ from dashboard.resources import (
 )
 
 st.title("Song")
-ctx = sidebar.song_context()
+ctx = sidebar.song_context(stored=True)  # a library song: the library's curves, not analysed again
 chosen = ctx.selection
 regression = ctx.results(task="regression")
 predictions = {key: r.predictions for key, r in regression.items()}
 
 st.subheader(ctx.source.name)
-st.caption(f"{ctx.audio.duration:.1f} s · analysed by {len(ctx.analysis.results)} checkpoints"
-           + (" (from cache)" if ctx.analysis.cached else ""))
+if ctx.stored_in is not None:
+    own = [k for k in ctx.analysis.results if k.endswith(resources.LIBRARY_ONLY.format(key=""))]
+    st.caption(f"{ctx.audio.duration:.1f} s · **curves from the library** {widgets.plain(ctx.stored_in)} "
+               f"(analysed {ctx.stored_when[:16].replace('T', ' ') or 'earlier'} by "
+               f"{len(ctx.analysis.results)} checkpoints; nothing is analysed again here). "
+               + (f"{', '.join(own)}: the library's own checkpoints, not those of the set in use (shown always; "
+                  "choose the library's checkpoint set in the sidebar for their trust notes). " if own else "")
+               + "The explanation pages analyse the song with the checkpoints in use when you open them.")
+else:
+    st.caption(f"{ctx.audio.duration:.1f} s · analysed by {len(ctx.analysis.results)} checkpoints"
+               + (" (from cache)" if ctx.analysis.cached else ""))
 
 # the player, and the playhead: a click on any chart below plays from there, a line follows the player
 widgets.player(ctx.source.data)

@@ -75,7 +75,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             song_durations=args.song_durations, checkpoints=folder, workers=args.workers,
             torch_threads=args.torch_threads, progress=not quiet, on_section=show,
             library_songs=getattr(args, "library_songs", 40),
-            library_duration_s=getattr(args, "library_duration", (45.0,))[0],
+            library_duration_s=getattr(args, "library_duration", 45.0),
             library_keys=[k.strip() for k in args.library_checkpoints.split(",") if k.strip()]
             if getattr(args, "library_checkpoints", None) else None)
     print(f"\nload average {report['load_average_start']} -> {report['load_average_end']} "

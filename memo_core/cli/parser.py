@@ -108,7 +108,7 @@ def _bench_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON here (atomically)")
     p.add_argument("--library-songs", type=_positive_int, default=40,
                    help="library section: songs in the generated collection (default 40)")
-    p.add_argument("--library-duration", type=_seconds_list, default=(45.0,), metavar="SECONDS",
+    p.add_argument("--library-duration", type=_number(float, 1.0, 3600.0), default=45.0, metavar="SECONDS",
                    help="library section: length of each generated song (default 45)")
     p.add_argument("--library-checkpoints", metavar="KEYS",
                    help="library section: comma-separated checkpoint keys (default mca,vggish_sa3)")

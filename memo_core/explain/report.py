@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from memo_core.explain.analysis import SongAnalysis
-from memo_core.explain.song import QUADRANTS
+from memo_core.explain.song import NEUTRAL_MARGIN, QUADRANTS
 from memo_core.explain.structure import SongStructure, section_means
 from memo_core.explain.trust import trust_of
 
@@ -34,8 +34,9 @@ REPORT_COLOURS = ("#E69F00", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#56B4E
                   "#9467bd", "#17becf")
 _TRUTH_COLOUR = "#555555"
 _SECTION_COLOUR = "#8e0152"
-#: A mean within this of an axis is "near the border": no quadrant is named on that side.
-BORDER = 0.1
+#: A mean within this of an axis is "near the border": no quadrant is named on that side (the Song page's margin,
+#: :data:`memo_core.explain.song.NEUTRAL_MARGIN`, so the two never draw the line in different places).
+BORDER = NEUTRAL_MARGIN
 TARGETS = ("valence", "arousal")
 
 

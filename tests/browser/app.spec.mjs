@@ -445,7 +445,8 @@ async function main() {
         await screenshot(page, `${title}-rendered`);
       }
       // the Library page (MEMO_LIBRARY_DIR, built by test_browser.py): its plane, histograms and comparison, then
-      // a click on a song's marker, which must open that song on the Song page (a plotly selection event)
+      // a click on a song's marker, which must open that song on the Song page (a plotly selection event) with
+      // the library's stored curves
       if (/^(📚 )?Library$/.test(title)) {
         step = `${title}: open a song from the plane`;
         const charts = await page.locator('[data-testid="stPlotlyChart"]').count();
@@ -464,6 +465,9 @@ async function main() {
           .catch(() => "");
         if (!/Library song/.test(source)) failures.push(`${step}: the sidebar's song source is "${source}", not "Library song"`);
         log(`${step}: song source "${source.trim()}"`);
+        // with the library's stored curves, not a new analysis
+        const main = await page.locator('[data-testid="stMain"]').innerText();
+        if (!/curves from the library/.test(main)) failures.push(`${step}: the Song page does not show the library's curves`);
         await screenshot(page, `${title}-opened-song`);
       }
     }

@@ -116,14 +116,51 @@ def _select_row(app: AppTest, row: int) -> AppTest:
     return app.run()
 
 
-def test_a_selected_song_opens_on_the_song_page(library_app, library):
-    app, songs = library_app, _songs(library)
-    name = app.dataframe[0].value["name"].iloc[0]
+def test_a_selected_song_opens_on_the_song_page_with_the_librarys_curves(corpus_env, library, tmp_path, monkeypatch):
+    """The Song page shows the curves the library holds, not a new analysis: in a copy of the library the song's
+    stored curves are replaced by values no model gives (a straight ramp), and the page draws exactly those. The
+    library's model outside the app's checkpoint set (at_spectral) is shown under its library name; the one in the
+    set (loudness, same SHA-256) follows the sidebar's choice."""
+    import pandas as pd
+
+    from dashboard.resources import LIBRARY_ONLY
+    from memo_core.experiments.library.store import FRAMES_DIR, open_library
+
+    folder = tmp_path / "LIBRARY"
+    shutil.copytree(library[0], folder)
+    song = open_library(folder).songs().iloc[0]
+    frames_path = folder / FRAMES_DIR / f"{song['song_id']}.parquet"
+    frames = pd.read_parquet(frames_path)
+    ramp = np.linspace(-0.9, 0.9, int((frames["model"] == "loudness").sum()))
+    frames.loc[frames["model"] == "loudness", "valence"] = ramp
+    # and its stored feature distance far outside the training songs' for the first 2 s: the page's unfamiliar band
+    frames.loc[(frames["model"] == "loudness") & (frames["time_s"] < 2.0), "distance"] = 50.0
+    frames.to_parquet(frames_path, index=False)
+    monkeypatch.setenv("MEMO_LIBRARY_DIR", str(folder))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.switch_page("app_pages/library.py")
+    app.run()
     _select_row(app, 0)
     assert not app.exception
     assert app.title[0].value == "Song"
     assert app.sidebar.radio(key="memo_source").value == "Library song"
-    assert app.get("subheader")[0].value == name == songs["name"].iloc[0]
+    assert app.get("subheader")[0].value == song["name"]
+    assert "curves from the library" in texts(app) and "nothing is analysed again" in texts(app)
+    flagged = [w.value for w in app.warning if "outside what the models know" in w.value]
+    assert len(flagged) == 1 and "amber bands: 0.0-2.0 s" in flagged[0] and "**loudness**" in flagged[0]
+    traces = {t.get("name"): t for t in charts_by_key(app)["song_va"]["data"] if t.get("yaxis", "y") == "y"}
+    assert np.allclose(values(traces["loudness"]["y"]), ramp)  # the stored (tampered) curve, not a new one
+    library_only = LIBRARY_ONLY.format(key="at_spectral")
+    assert library_only in traces
+    stored = frames[frames["model"] == "at_spectral"]["valence"].to_numpy()
+    assert np.allclose(values(traces[library_only]["y"]), stored)
+    # the sidebar's choice applies to the set's checkpoint, not to the library's own
+    app.switch_page("app_pages/song.py")  # AppTest's next run would go back to the page it was told to open
+    app.sidebar.multiselect(key="memo_ckpt_Baselines").set_value([]).run()
+    assert app.title[0].value == "Song"
+    names = {t.get("name") for t in charts_by_key(app)["song_va"]["data"]}
+    assert "loudness" not in names and library_only in names
+    assert not app.exception
 
 
 def test_a_song_whose_audio_is_gone_shows_its_stored_curves(library_app, library):

@@ -21,6 +21,8 @@ from memo_core.experiments.library import store
 from memo_core.experiments.library.analyse import analyse_library, list_sources
 from memo_core.experiments.library.bench import generate_collection
 from memo_core.experiments.library.query import export_library, query_library
+from memo_core.experiments.library.stored import stored_analysis
+from memo_core.explain.familiarity import DISTANCE_MAP
 
 KEYS = ["mca", "vggish_sa3"]  # a per-frame model and a tagger, both cheap
 
@@ -97,6 +99,18 @@ def test_results_equal_predict_for_the_same_song_and_checkpoint(collection, anal
     assert row["mca_arousal_max"] == pytest.approx(expected["arousal"].max())
     tags = explain_song(loaded["vggish_sa3"], load_audio(path), explain=False).tag_scores()
     assert row["top_tags"] == ",".join(tags[tags >= 0.5].index)
+    # the per-frame feature distance is kept, and the stored analysis gives back what analysing gave
+    fresh = explain_song(loaded["mca"], load_audio(path))
+    distance = np.asarray(fresh.explanations[DISTANCE_MAP]["values"], float)
+    np.testing.assert_allclose(mca["distance"], distance[: len(mca)], rtol=1e-6)
+    stored = stored_analysis(out, song_id)
+    assert list(stored.results) == ["mca"] and stored.cached == ("mca",) and stored.content_hash == song_id
+    pd.testing.assert_frame_equal(stored.results["mca"].predictions, mca[["time_s", "valence", "arousal"]]
+                                  .reset_index(drop=True))
+    np.testing.assert_allclose(stored.results["mca"].explanations[DISTANCE_MAP]["values"], distance[: len(mca)],
+                               rtol=1e-6)
+    assert stored.results["mca"].model_name == loaded["mca"].info["model_name"]
+    assert lib.manifest["checkpoints"][0]["familiarity"] == loaded["mca"].info["manifest"]["familiarity"]
 
 
 def test_a_second_run_does_no_work(collection, analysed, dask_client):

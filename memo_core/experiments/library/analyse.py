@@ -249,6 +249,15 @@ def _top_tags(taggers: Mapping[str, Any]) -> str:
     return ",".join(str(t) for t in scores[scores >= TAG_THRESHOLD].sort_values(ascending=False).index)
 
 
+def _on_frames(distance: np.ndarray | None, n: int) -> np.ndarray:
+    """A model's per-frame distance fitted to its ``n`` curve frames (NaN where it has none)."""
+    out = np.full(n, np.nan)
+    if distance is not None:
+        values = np.asarray(distance, float).ravel()[:n]
+        out[: values.size] = values
+    return out
+
+
 def song_row(song_id: str, path: str, duration_s: float, results: Mapping[str, Any], *,
              entries: Mapping[str, Mapping[str, Any]], sections: int, level_db: np.ndarray,
              ) -> tuple[dict[str, Any], pd.DataFrame]:
@@ -267,8 +276,11 @@ def song_row(song_id: str, path: str, duration_s: float, results: Mapping[str, A
     curves = {k: r.predictions[["time_s", "valence", "arousal"]].astype(float).reset_index(drop=True)
               for k, r in results.items() if r.task != "tagging" and {"valence", "arousal"} <= set(r.predictions)}
     taggers = {k: r for k, r in results.items() if r.task == "tagging"}
-    frames = pd.concat([c.assign(model=k) for k, c in curves.items()], ignore_index=True) if curves else \
-        pd.DataFrame(columns=["time_s", "valence", "arousal", "model"])
+    distances = {k: (np.asarray(r.explanations[DISTANCE_MAP]["values"], float)
+                     if DISTANCE_MAP in r.explanations else None) for k, r in results.items()}
+    frames = pd.concat([c.assign(model=k, distance=_on_frames(distances.get(k), len(c)))
+                        for k, c in curves.items()], ignore_index=True) if curves else \
+        pd.DataFrame(columns=["time_s", "valence", "arousal", "model", "distance"])
     frames.insert(0, "song_id", song_id)
     frames = frames[list(store.FRAME_COLUMNS)]
 
@@ -277,8 +289,6 @@ def song_row(song_id: str, path: str, duration_s: float, results: Mapping[str, A
     valence = float(np.mean([c["valence"].mean() for c in curves.values()])) if curves else float("nan")
     arousal = float(np.mean([c["arousal"].mean() for c in curves.values()])) if curves else float("nan")
     where = str(together["where"]) if together is not None else "unknown"
-    distances = {k: (np.asarray(r.explanations[DISTANCE_MAP]["values"], float)
-                     if DISTANCE_MAP in r.explanations else None) for k, r in results.items()}
     found = familiarity(distances, {k: reference_of(entries.get(k)) for k in results}, level_db,
                         duration_s=duration_s)
     row: dict[str, Any] = {

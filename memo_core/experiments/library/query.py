@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.csv as pacsv
 
 from memo_core.errors import MemoError
 from memo_core.experiments.library import store
@@ -49,7 +50,7 @@ def connect(library: str | os.PathLike):
     else:
         con.execute("CREATE VIEW frames AS SELECT CAST(NULL AS VARCHAR) AS song_id, CAST(NULL AS DOUBLE) AS time_s, "
                     "CAST(NULL AS VARCHAR) AS model, CAST(NULL AS DOUBLE) AS valence, "
-                    "CAST(NULL AS DOUBLE) AS arousal WHERE false")
+                    "CAST(NULL AS DOUBLE) AS arousal, CAST(NULL AS DOUBLE) AS distance WHERE false")
     return con
 
 
@@ -75,9 +76,13 @@ def query_library(library: str | os.PathLike, sql: str) -> pd.DataFrame:
         con.close()
 
 
-def export_library(library: str | os.PathLike, out: str | os.PathLike, *, frames: bool = True) -> list[Path]:
+def export_library(library: str | os.PathLike, out: str | os.PathLike, *, frames: bool = True,
+                   batch_rows: int = 65_536) -> list[Path]:
     """Write the library's tables as CSV into ``out``: ``songs.csv``, ``errors.csv``, ``paths.csv`` and (with
     ``frames``) ``frames.csv`` (every song's frames, one file).
+
+    The frames are streamed from DuckDB in batches of ``batch_rows`` rows, so memory stays bounded however large
+    the collection; each file is written atomically.
 
     Returns:
         The files written.
@@ -85,11 +90,20 @@ def export_library(library: str | os.PathLike, out: str | os.PathLike, *, frames
     lib = store.open_library(library)
     out = Path(out).expanduser()
     tables = {"songs": lib.songs(), "errors": lib.errors(), "paths": lib.paths()}
-    if frames:
-        ids = lib.song_ids()
-        tables["frames"] = (pd.concat([lib.frames(i) for i in ids], ignore_index=True) if ids
-                            else pd.DataFrame(columns=list(store.FRAME_COLUMNS)))
     written = []
     for name, table in tables.items():
         written.append(atomic_write(out / f"{name}.csv", lambda h, t=table: t.to_csv(h, index=False)))
+    if frames:
+        con = connect(lib.path)
+        try:
+            reader = con.sql("SELECT * FROM frames").to_arrow_reader(int(batch_rows))
+
+            def write(handle) -> None:
+                with pacsv.CSVWriter(handle, reader.schema) as writer:  # strings quoted, as Arrow writes them
+                    for batch in reader:
+                        writer.write_batch(batch)
+
+            written.append(atomic_write(out / "frames.csv", write, binary=True))
+        finally:
+            con.close()
     return written

@@ -21,7 +21,7 @@ song's frames are read without scanning the rest (:meth:`Library.frames`).
 ``manifest.json``::
 
     {"format": "memo-library", "version": 1,
-     "checkpoints": [{"key", "file", "sha256", "features", "task", "targets"}, ...],
+     "checkpoints": [{"key", "file", "sha256", "model", "features", "task", "targets", "familiarity"}, ...],
      "features": [feature set names], "checkpoint_set": CHECKPOINT_SET,
      "memo_version", "created", "updated", "sources": [SOURCE, ...]}
 
@@ -55,7 +55,10 @@ columns of :func:`model_columns`, then :data:`SONG_EXTRA_COLUMNS`):
 - ``checkpoint_set``: :func:`checkpoint_set_id` of the checkpoints that made the
   row; ``analysed``: when (ISO 8601, UTC); ``analyse_s``: seconds the task took.
 
-The ``frames`` table: ``song_id, time_s`` (frame start), ``model, valence, arousal``.
+The ``frames`` table: ``song_id, time_s`` (frame start), ``model, valence, arousal``, ``distance``
+(the frame's feature distance to the model's training songs,
+:data:`memo_core.explain.familiarity.DISTANCE`; NaN where the model has none; a
+library written before this column existed reads it as NaN).
 The ``errors`` table: ``path, song_id`` ("" when the bytes could not be read),
 ``reason, when``, then ``final`` (True: bad input, not retried for the same bytes
 and checkpoints; False: a failure such as a worker dying, retried on the next run)
@@ -130,7 +133,7 @@ SONG_COLUMNS = ("song_id", "path", "name", "duration_s", "n_frames", "sections",
                 "agreement", "quadrant", "quadrant_confidence", "top_tags", "ood_share", "silent_share")
 #: Columns after the per-model ones.
 SONG_EXTRA_COLUMNS = ("position", "checkpoint_set", "analysed", "analyse_s")
-FRAME_COLUMNS = ("song_id", "time_s", "model", "valence", "arousal")
+FRAME_COLUMNS = ("song_id", "time_s", "model", "valence", "arousal", "distance")
 ERROR_COLUMNS = ("path", "song_id", "reason", "when", "final", "checkpoint_set")
 #: ``index.parquet``: every audio path found in the sources and the song it holds.
 INDEX_COLUMNS = ("path", "song_id", "size", "mtime_ns")
@@ -161,11 +164,14 @@ def per_frame_models(manifest: Mapping[str, Any]) -> list[str]:
 
 
 def manifest_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The library manifest's record of one checkpoint: ``key, file, sha256, features, task, targets``
-    taken from its checkpoints-manifest entry."""
+    """The library manifest's record of one checkpoint: ``key, file, sha256, model, features, task, targets``
+    and ``familiarity`` (the reference its ``distance`` column is judged by; None when it has none), taken from
+    its checkpoints-manifest entry."""
+    reference = entry.get("familiarity")
     return {"key": str(entry["key"]), "file": str(entry.get("file", "")), "sha256": str(entry.get("sha256", "")),
-            "features": str(entry.get("features", "")), "task": str(entry.get("task", "")),
-            "targets": [str(t) for t in entry.get("targets") or ()]}
+            "model": str(entry.get("model", "")), "features": str(entry.get("features", "")),
+            "task": str(entry.get("task", "")), "targets": [str(t) for t in entry.get("targets") or ()],
+            "familiarity": dict(reference) if isinstance(reference, Mapping) else None}
 
 
 def checkpoint_set_id(checkpoints: Iterable[Mapping[str, Any]]) -> str:
@@ -391,7 +397,7 @@ class Library:
         path = self.path / FRAMES_DIR / f"{song_id}.parquet"
         if not all(c in "0123456789abcdef" for c in song_id) or not song_id or not path.is_file():
             raise LibraryError(f"the library {self.path} has no song {song_id!r}; pick a song_id from its songs table")
-        table = _read_parquet(path)
+        table = _read_parquet(path).reindex(columns=list(FRAME_COLUMNS))  # an older library: no distance
         return table.sort_values(["model", "time_s"], kind="stable").reset_index(drop=True)
 
     def curves(self, song_id: str) -> dict[str, pd.DataFrame]:
