@@ -118,12 +118,10 @@ from memo_core.explain.damff import unfold_damff as unfold_damff
 from memo_core.explain.faithfulness import map_notes as map_notes
 from memo_core.explain.faithfulness import scale_table as scale_table
 from memo_core.explain.faithfulness import song_faithfulness
-from memo_core.explain.familiarity import DISTANCE_MAP, familiarity, frame_levels_db, reference_of
-from memo_core.explain.familiarity import SILENCE_DBFS as SILENCE_DBFS
 from memo_core.explain.familiarity import Familiarity as Familiarity
 from memo_core.explain.familiarity import familiarity_notes as familiarity_notes
+from memo_core.explain.familiarity import frame_levels_db, results_familiarity
 from memo_core.explain.lab import follow_summaries as follow_summaries
-from memo_core.explain.lab import follow_table as follow_table
 from memo_core.explain.multiscale import DBLSTM_SCALES as DBLSTM_SCALES
 from memo_core.explain.multiscale import MCA_SCALES as MCA_SCALES
 from memo_core.explain.multiscale import avg_fusion as avg_fusion
@@ -136,7 +134,6 @@ from memo_core.explain.multiscale import (
 )
 from memo_core.explain.multiscale import scale_weights_table as scale_weights_table
 from memo_core.explain.multiscale import window_attention_at as window_attention_at
-from memo_core.explain.report import checkpoint_notes as checkpoint_notes
 from memo_core.explain.report import song_report as song_report
 from memo_core.explain.song import NATIVE_SCALES as NATIVE_SCALES
 from memo_core.explain.song import QUADRANTS as QUADRANTS
@@ -146,7 +143,6 @@ from memo_core.explain.song import SongView, corpus_summary, song_view
 from memo_core.explain.song import curves_table as curves_table
 from memo_core.explain.song import focus_model as focus_model
 from memo_core.explain.song import model_spread as model_spread
-from memo_core.explain.song import quadrant_call as quadrant_call
 from memo_core.explain.song import scale_of as scale_of
 from memo_core.explain.song import scale_range as scale_range
 from memo_core.explain.song import search_songs as search_songs
@@ -642,10 +638,7 @@ def song_familiarity(key: str, audio: Audio, results: dict[str, Any],
     use's (a library's stored results)."""
     if entries is None:
         entries = {entry["key"]: entry for entry in loaded_entries()}
-    distances = {k: (np.asarray(r.explanations[DISTANCE_MAP]["values"], float)
-                     if DISTANCE_MAP in getattr(r, "explanations", {}) else None) for k, r in results.items()}
-    return familiarity(distances, {k: reference_of(entries.get(k)) for k in results}, levels(key, audio),
-                       duration_s=audio.duration)
+    return results_familiarity(results, entries, levels(key, audio), duration_s=audio.duration)
 
 
 @st.cache_resource

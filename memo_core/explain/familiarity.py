@@ -66,6 +66,8 @@ __all__ = [
     "ModelFamiliarity",
     "Familiarity",
     "familiarity",
+    "result_distances",
+    "results_familiarity",
     "familiarity_notes",
 ]
 
@@ -371,6 +373,20 @@ def familiarity(distances: Mapping[str, np.ndarray | None], references: Mapping[
         outside |= out
     return Familiarity(time_s, level_db, silent, outside, models,
                        float(duration_s) if duration_s is not None else n * FRAME_SECONDS)
+
+
+def result_distances(results: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
+    """Each result's per-frame distance (its :data:`DISTANCE_MAP` map; None where it has none)."""
+    return {k: (np.asarray(r.explanations[DISTANCE_MAP]["values"], float)
+                if DISTANCE_MAP in (getattr(r, "explanations", None) or {}) else None) for k, r in results.items()}
+
+
+def results_familiarity(results: Mapping[str, Any], entries: Mapping[str, Any], level_db: np.ndarray, *,
+                        duration_s: float | None = None) -> Familiarity:
+    """:func:`familiarity` of a song's analysis: ``results`` (``{checkpoint: SongExplanation}``), each judged by the
+    reference in its manifest entry (``entries[checkpoint]``; missing: the fallback rule)."""
+    return familiarity(result_distances(results), {k: reference_of(entries.get(k)) for k in results}, level_db,
+                       duration_s=duration_s)
 
 
 def _where(found: list[tuple[float, float]], limit: int = 4) -> str:

@@ -304,28 +304,42 @@ def _n_labels(batch: Batch) -> int:
 
 
 
-def _mean_loss(model, examples, loss_fn, config) -> float:
-    """The validation value early stopping minimises: the model's ``selection_loss``, else the mean loss."""
+def _validation(model, examples, loss_fn, config, *, per_group: bool = False) -> tuple[float, list[float] | None]:
+    """The validation value early stopping minimises (the model's ``selection_loss``, else the mean loss) and, with
+    ``per_group``, each network's loss (``model.group_losses``, weighted by the batches' labels; in
+    ``stopping_groups`` order), both from one pass over the songs (a model with its own ``selection_loss`` gets
+    that called too)."""
     if not examples:
-        return math.nan
+        return math.nan, None
     model.eval()
     batches = lambda: iterate_batches(examples, batch_size=config.batch_size, device=config.device,  # noqa: E731
                                       collate_fn=_collate_for(model))
+    value = None
     own = getattr(model, "selection_loss", None)
     if own is not None:
         with torch.no_grad():
             value = own(batches())
-        if value is not None:
-            return float(value)
-    total, weight = 0.0, 0
+        if value is not None and not per_group:
+            return float(value), None
+    total, weight, groups = 0.0, 0, None
     with torch.no_grad():
         for batch in batches():
             n = _n_labels(batch)
-            if n:
-                total += float(loss_fn(model(batch.x, batch.lengths), batch)) * n
-                weight += n
-    return total / weight if weight else math.nan
-
+            if not n:
+                continue
+            out = model(batch.x, batch.lengths)
+            if value is None:
+                total += float(loss_fn(out, batch)) * n
+            if per_group:
+                losses = model.group_losses(out, batch).detach().double() * n
+                groups = losses if groups is None else groups + losses
+            weight += n
+    mean = float(value) if value is not None else (total / weight if weight else math.nan)
+    if not per_group:
+        return mean, None
+    if groups is None:
+        return mean, [math.nan] * len(dict(model.stopping_groups()))
+    return mean, (groups / weight).tolist()
 
 
 def _check_data(model, train_data, val_data) -> None:
@@ -386,25 +400,6 @@ def _stopping_groups(model, config: TrainConfig) -> dict[str, torch.nn.Module] |
 
 
 
-def _group_validation_losses(model, examples, config: TrainConfig) -> Tensor:
-    """Each network's validation loss (``model.group_losses``), weighted by the batches' labels. [shape=(n_groups,)]"""
-    model.eval()
-    total, weight = None, 0
-    with torch.no_grad():
-        for batch in iterate_batches(examples, batch_size=config.batch_size, device=config.device,
-                                     collate_fn=_collate_for(model)):
-            n = _n_labels(batch)
-            if not n:
-                continue
-            losses = model.group_losses(model(batch.x, batch.lengths), batch).detach().double() * n
-            total = losses if total is None else total + losses
-            weight += n
-    if total is None:
-        return torch.full((len(dict(model.stopping_groups())),), math.nan, dtype=torch.float64)
-    return total / weight
-
-
-
 class _NetworkStopping:
     """Per-network early stopping: each named network keeps its own best loss, patience and weights.
 
@@ -423,9 +418,9 @@ class _NetworkStopping:
         self.frozen: set[str] = set()
         self.frozen_params: list[torch.nn.Parameter] = []
 
-    def after_epoch(self, model, examples, epoch: int) -> bool:
-        """Update each active network with its validation loss of ``epoch``; True when every network has stopped."""
-        losses = _group_validation_losses(model, examples, self.config).tolist()
+    def after_epoch(self, losses: Sequence[float], epoch: int) -> bool:
+        """Update each active network with its validation loss of ``epoch`` (``stopping_groups`` order); True when
+        every network has stopped."""
         for (name, module), loss in zip(self.groups.items(), losses):
             if name in self.frozen:
                 continue
@@ -525,7 +520,7 @@ def fit(
                     total += float(loss) * n
                     weight += n
                 history.train_loss.append(total / max(1, weight))
-                val = _mean_loss(model, select_on, loss_fn, config)
+                val, group_losses = _validation(model, select_on, loss_fn, config, per_group=network is not None)
                 history.val_loss.append(val)
                 improved = val < best
                 if improved:
@@ -535,7 +530,7 @@ def fit(
                         best_state = copy.deepcopy(model.state_dict())
                 else:
                     since_best += 1
-                done = network.after_epoch(model, select_on, epoch) if network is not None else (
+                done = network.after_epoch(group_losses, epoch) if network is not None else (
                     config.patience is not None and since_best >= config.patience)
                 seconds = time.perf_counter() - t0
                 history.epoch_seconds.append(seconds)
@@ -570,7 +565,7 @@ def fit(
         held_out = (list(iterate_batches(val_data, batch_size=int(config.batch_size), device=device, collate_fn=make))
                     if val_data else [])
         model.fit_closed_form(clean, val_batches=held_out)
-    history.final_val_loss = _mean_loss(model, select_on, loss_fn, config)
+    history.final_val_loss = _validation(model, select_on, loss_fn, config)[0]
     history.wall_time_s = time.perf_counter() - started
     model.eval()
     return history

@@ -189,6 +189,23 @@ def test_open_library_refuses_a_folder_that_is_not_one(tmp_path, collection):
         list_sources([tmp_path / "nowhere"])
 
 
+@pytest.mark.parametrize("dataset, folder", [("emomusic", "emomusic"), ("pmemo", "pmemo/PMEmo2019"),
+                                             ("4q", "4q/MER_audio_taffc_dataset")])
+def test_a_dataset_folder_in_its_official_layout_is_a_source(shared_data, dataset, folder):
+    """A dataset's top folder gives every song its loader finds audio for (the recursive search reaches the
+    layout's audio subfolders), and nothing that is not audio."""
+    from memo_core.data import load_dataset
+
+    root = shared_data / folder
+    if not root.is_dir():
+        pytest.skip(f"{root} is absent")
+    found = set(list_sources([root]))
+    songs = [s for s in load_dataset(dataset, str(root)).songs if s.has_audio]
+    assert songs, f"{dataset}: the loader found no song with audio in {root}"
+    assert {Path(s.audio_path).resolve() for s in songs} <= found
+    assert all(p.suffix.lower() in (".mp3", ".wav", ".flac", ".ogg") for p in found)
+
+
 def test_a_text_file_of_paths_is_a_source(collection, tmp_path):
     listing = tmp_path / "list.txt"
     listing.write_text(f"# my picks\n{collection / 'song001.wav'}\n\nsub/copy.wav\n")

@@ -269,12 +269,17 @@ def test_each_dblstm_stops_on_its_own_validation_error(monkeypatch):
 
     epoch = {"n": 0}
 
-    def scripted(model, examples, config):  # networks in stopping_groups order: L=5/v, L=5/a, L=10/v, L=10/a
+    real_validation = loop._validation
+
+    def scripted(model, examples, loss_fn, config, *, per_group=False):
+        if not per_group:  # the final loss after training
+            return real_validation(model, examples, loss_fn, config)
+        # networks in stopping_groups order: L=5/v, L=5/a, L=10/v, L=10/a
         epoch["n"] += 1
         valence, arousal = float(epoch["n"]), 1.0 / epoch["n"]
-        return torch.tensor([valence, arousal, valence, arousal], dtype=torch.float64)
+        return valence + arousal, [valence, arousal, valence, arousal]
 
-    monkeypatch.setattr(loop, "_group_validation_losses", scripted)
+    monkeypatch.setattr(loop, "_validation", scripted)
     snapshots, real_fit = {}, loop.fit
 
     def recording_fit(model, *args, **kwargs):
@@ -299,6 +304,47 @@ def test_each_dblstm_stops_on_its_own_validation_error(monkeypatch):
         for k in (k for k in final if k.startswith(f"networks.{i}.1.")):
             assert torch.equal(final[k], snapshots[6][k]), k
             assert not torch.equal(final[k], snapshots[1][k]), k
+
+
+def test_per_network_stopping_reads_the_validation_songs_once_an_epoch(monkeypatch):
+    """The mean validation loss and each network's loss come from one forward pass over the validation songs (they
+    used to take two): one more epoch adds one training and one validation pass, no more."""
+    import numpy as np
+
+    import memo_core.training.loop as loop
+    from memo_core.data.sequences import SequenceExample
+
+    def songs(n, seed):
+        rng = np.random.default_rng(seed)
+        return [SequenceExample(f"{seed}-{i}", x := rng.standard_normal((20, N_FEATURES)).astype(np.float32),
+                                np.tanh(x[:, :2]).astype(np.float32), np.ones(20, bool), np.arange(20) * 0.5)
+                for i in range(n)]
+
+    def forwards(epochs: int) -> tuple[int, int]:
+        counts = {True: 0, False: 0}
+        real_fit = loop.fit
+
+        def counting_fit(model, *args, **kwargs):
+            real_forward = model.forward
+
+            def forward(*a, **k):
+                counts[model.training] += 1
+                return real_forward(*a, **k)
+
+            model.forward = forward
+            return real_fit(model, *args, **kwargs)
+
+        monkeypatch.setattr(loop, "fit", counting_fit)
+        result = loop.train_model("dblstm_elm", "tiny", songs(4, 1), songs(3, 2),
+                                  model_overrides={"scales": (5, 10), "hidden_size": 4, "n_layers": 1},
+                                  config_overrides={"max_epochs": epochs, "patience": None, "batch_size": 8,
+                                                    "seed": 0})
+        assert result.config.stopping == "per_network" and result.history.epochs_run == epochs
+        return counts[True], counts[False]
+
+    one, three = forwards(1), forwards(3)
+    assert three[0] - one[0] == 2  # one training batch an epoch
+    assert three[1] - one[1] == 2  # one validation batch an epoch: the mean and the networks' losses together
 
 
 def test_elm_is_fitted_on_held_out_batches_when_given():

@@ -226,7 +226,7 @@ def test_the_paper_schedule_keeps_the_last_epochs_weights(name, monkeypatch):
                 for i in range(n)]
 
     worse = iter(range(1, 1000))
-    monkeypatch.setattr(loop, "_mean_loss", lambda *args, **kwargs: float(next(worse)))
+    monkeypatch.setattr(loop, "_validation", lambda *args, **kwargs: (float(next(worse)), None))
     snapshots, holder = {}, {}
     real_fit = loop.fit
 

@@ -19,7 +19,6 @@ folder at the same paths).
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import logging
 import os
@@ -45,10 +44,16 @@ from memo_core.audio import FRAME_SECONDS, load_audio
 from memo_core.errors import CheckpointError, MemoError
 from memo_core.experiments.library import store
 from memo_core.explain.analysis import analyse_song, one_torch_thread
-from memo_core.explain.familiarity import DISTANCE_MAP, familiarity, frame_levels_db, reference_of
+from memo_core.explain.familiarity import frame_levels_db, result_distances, results_familiarity
 from memo_core.explain.song import QUADRANTS, model_spread, song_position_table
 from memo_core.explain.structure import song_structure
-from memo_core.pretrained import check_entry, default_checkpoints_dir, load_default_checkpoints, read_manifest_checked
+from memo_core.pretrained import (
+    check_entry,
+    default_checkpoints_dir,
+    load_default_checkpoints,
+    read_manifest_checked,
+    sha256_of,
+)
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -158,13 +163,8 @@ def list_sources(sources: Sequence[str | os.PathLike]) -> list[Path]:
     return unique
 
 
-def hash_file(path: str | os.PathLike) -> str:
-    """SHA-256 (hex) of a file's bytes: a song's id in the library."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+#: SHA-256 (hex) of a file's bytes: a song's id in the library (the checkpoints' manifest uses the same hash).
+hash_file = sha256_of
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -276,8 +276,7 @@ def song_row(song_id: str, path: str, duration_s: float, results: Mapping[str, A
     curves = {k: r.predictions[["time_s", "valence", "arousal"]].astype(float).reset_index(drop=True)
               for k, r in results.items() if r.task != "tagging" and {"valence", "arousal"} <= set(r.predictions)}
     taggers = {k: r for k, r in results.items() if r.task == "tagging"}
-    distances = {k: (np.asarray(r.explanations[DISTANCE_MAP]["values"], float)
-                     if DISTANCE_MAP in r.explanations else None) for k, r in results.items()}
+    distances = result_distances(results)
     frames = pd.concat([c.assign(model=k, distance=_on_frames(distances.get(k), len(c)))
                         for k, c in curves.items()], ignore_index=True) if curves else \
         pd.DataFrame(columns=["time_s", "valence", "arousal", "model", "distance"])
@@ -289,8 +288,7 @@ def song_row(song_id: str, path: str, duration_s: float, results: Mapping[str, A
     valence = float(np.mean([c["valence"].mean() for c in curves.values()])) if curves else float("nan")
     arousal = float(np.mean([c["arousal"].mean() for c in curves.values()])) if curves else float("nan")
     where = str(together["where"]) if together is not None else "unknown"
-    found = familiarity(distances, {k: reference_of(entries.get(k)) for k in results}, level_db,
-                        duration_s=duration_s)
+    found = results_familiarity(results, entries, level_db, duration_s=duration_s)
     row: dict[str, Any] = {
         "song_id": song_id, "path": str(path), "name": Path(path).name, "duration_s": float(duration_s),
         "n_frames": int(max((len(c) for c in curves.values()), default=0)), "sections": int(sections),
