@@ -793,12 +793,12 @@ def _library_stamp(folder: str) -> tuple[tuple[str, int, int], ...]:
 def _library_tables(folder: str, stamp: tuple) -> dict[str, Any]:
     found = open_library(folder)
     return {"songs": found.songs(), "errors": found.errors(), "models": list(found.frame_models),
-            "updated": str(found.manifest.get("updated") or "")}
+            "updated": str(found.manifest.get("updated") or ""), "checkpoint_set": found.checkpoint_set}
 
 
 def library_tables(folder: str) -> dict[str, Any]:
-    """A LIBRARY's ``songs`` and ``errors`` tables, its per-frame models and when it was last updated (cached
-    per folder and contents).
+    """A LIBRARY's ``songs`` and ``errors`` tables, its per-frame models, when it was last updated and the
+    checkpoint set of its latest run (cached per folder and contents).
 
     Raises:
         MemoError: the folder is not a MEMO library (the message says why and what to do).

@@ -25,7 +25,7 @@ _PICKED = "library_picked"
 _HANDLED = "library_handled"
 _SHOWN = "every song shown (the filters above)"
 _TABLE_COLUMNS = ["name", "valence", "arousal", "quadrant", "quadrant_confidence", "agreement", "duration_s",
-                  "sections", "top_tags", "ood_share", "silent_share", "path"]
+                  "sections", "top_tags", "ood_share", "silent_share", "path", "checkpoint_set"]
 
 st.title("Library")
 st.caption("A whole collection, analysed once with `python -m memo_core library analyse SOURCE --out LIBRARY` and "
@@ -59,6 +59,13 @@ st.caption(f"**{len(songs)} songs** in {folder}, analysed by {', '.join(models) 
 if songs.empty:
     st.info("This library holds no analysed song yet. Run `python -m memo_core library analyse` into it.")
     st.stop()
+older = int((songs["checkpoint_set"].astype(str) != tables["checkpoint_set"]).sum()) if "checkpoint_set" in songs \
+    else 0
+if older:
+    st.warning(f"{older} of {len(songs)} songs were analysed with other checkpoints than the library's latest run "
+               f"({', '.join(models) or 'none'}), so their means come from other models (a run that was stopped, or "
+               "sources analysed under an earlier set). Run `python -m memo_core library analyse` on their sources "
+               "with the same checkpoints to bring them up to date; the table's `checkpoint_set` column says which.")
 
 # --------------------------------------------------------------------------- filters
 

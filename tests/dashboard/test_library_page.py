@@ -194,14 +194,18 @@ def test_a_served_app_reads_no_audio_outside_its_roots(library_app, library, mon
 
 def test_a_model_the_manifest_names_but_no_song_has_is_not_offered(corpus_env, library, tmp_path, monkeypatch):
     """A run under a new checkpoint set killed before its first song: the manifest names a model no song row has
-    means for. The page offers only the models with means, so no choice can fail."""
+    means for. The page offers only the models with means, so no choice can fail, and says the songs are the
+    earlier run's."""
     import json
+
+    from memo_core.experiments.library.store import checkpoint_set_id
 
     folder = tmp_path / "LIBRARY"
     shutil.copytree(library[0], folder)
     manifest = json.loads((folder / "manifest.json").read_text())
     extra = {**manifest["checkpoints"][0], "key": "mca", "file": "mca.pt"}
     manifest["checkpoints"].append(extra)
+    manifest["checkpoint_set"] = checkpoint_set_id(manifest["checkpoints"])  # as the new run writes it
     (folder / "manifest.json").write_text(json.dumps(manifest))
     monkeypatch.setenv("MEMO_LIBRARY_DIR", str(folder))
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -210,3 +214,12 @@ def test_a_model_the_manifest_names_but_no_song_has_is_not_offered(corpus_env, l
     assert not app.exception
     options = app.selectbox(key="library_model").options
     assert "mca" not in options and set(LIBRARY_KEYS) <= set(options)
+    # every song is still the earlier run's: the page says so
+    told = [w.value for w in app.warning if "analysed with other checkpoints" in w.value]
+    assert len(told) == 1 and told[0].startswith("4 of 4 songs")
+    # and a library whose songs all come from its latest run says nothing of the kind
+    monkeypatch.setenv("MEMO_LIBRARY_DIR", str(library[0]))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.switch_page("app_pages/library.py")
+    app.run()
+    assert not any("analysed with other checkpoints" in w.value for w in app.warning)
