@@ -245,7 +245,7 @@ def test_the_networks_it_stops_one_by_one():
         assert losses.shape == (len(model.stopping_groups()),)
         # the networks' losses add up to the training loss (each scale's MSE over both targets)
         n_targets = 2 if model.config.per_target_networks else 1
-        assert float(losses.sum()) == pytest.approx(float(model.training_loss(out, batch)) * n_targets, rel=1e-5)
+        assert float(losses.sum().detach()) == pytest.approx(float(model.training_loss(out, batch).detach()) * n_targets, rel=1e-5)
 
 
 def test_each_dblstm_stops_on_its_own_validation_error(monkeypatch):
