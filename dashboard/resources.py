@@ -672,8 +672,11 @@ def analyse(key: str, audio: Audio, checkpoint_keys: tuple[str, ...],
     set_id = _set_id()
     loaded, _ = checkpoints(set_id[0])
     chosen = {k: loaded[k] for k in checkpoint_keys if k in loaded}
-    with analysis_slot("This song's analysis"):
-        result = analyse_song(audio, chosen, progress=progress, cache=on_disk)
+    # every result already on disk: read without queueing for a slot (they bound computing, not reading)
+    result = analyse_song(audio, chosen, progress=progress, cache=True, only_cached=True) if on_disk else None
+    if result is None:
+        with analysis_slot("This song's analysis"):
+            result = analyse_song(audio, chosen, progress=progress, cache=on_disk)
     store, lock = _analyses()
     with lock:
         store[(set_id, key, checkpoint_keys)] = result

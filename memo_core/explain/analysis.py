@@ -314,7 +314,8 @@ def analyse_song(
     smooth: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
-) -> SongAnalysis:
+    only_cached: bool = False,
+) -> SongAnalysis | None:
     """Run every checkpoint, with every explanation map, on one song.
 
     Feature sets are extracted once each, and every checkpoint runs as soon as
@@ -336,9 +337,12 @@ def analyse_song(
             checkpoint's step comes after its features' step, steps of
             different feature sets in the order they end.
         workers: threads for extraction and models (default: ``min(2, cpu count)``).
+        only_cached: return the analysis only when the result cache holds every checkpoint's result (nothing
+            to extract or run), else None; a server checks this before queueing a song for its analysis slots.
 
     Returns:
-        The :class:`SongAnalysis`; a checkpoint that failed is in ``problems``.
+        The :class:`SongAnalysis`; a checkpoint that failed is in ``problems``. None with ``only_cached`` when
+        something would have to be computed.
 
     Raises:
         AudioError: ``audio`` is not usable audio (see :func:`~memo_core.audio.load_audio`).
@@ -377,6 +381,8 @@ def analyse_song(
             results[key] = hit
             cached.append(key)
             continue
+        if only_cached:
+            return None
         extractors.setdefault(fid, extractor)
         needs[key] = (fid, result_key)
     users: dict[str, list[str]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pandas as pd
 import pytest
 
 from dashboard.limits import DEFAULT_MAX_ANALYSES, MAX_ANALYSES_ENV, AnalysisSlots, analysis_limit, queue_message
@@ -161,6 +162,46 @@ def test_two_real_analyses_with_one_slot_run_one_after_the_other(checkpoint_subs
         first, second = sorted(spans.values())
         assert second[0] >= first[-1]
         assert resources._slots().limit == 1 and resources._slots().running == 0
+    finally:
+        resources._slots.clear()
+        resources._analyses.clear()
+
+
+def test_a_song_whose_results_are_on_disk_does_not_wait_for_a_slot(checkpoint_subsets, monkeypatch, tmp_path):
+    """The slots bound computing: a song every result of which is in the disk cache is read while another
+    session holds the only slot (it used to queue behind it)."""
+    from dashboard import resources
+
+    monkeypatch.setenv("MEMO_CHECKPOINTS_DIR", str(checkpoint_subsets(("mca",))))
+    monkeypatch.setenv("MEMO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv(MAX_ANALYSES_ENV, "1")
+    resources._slots.clear()
+    resources._analyses.clear()
+    try:
+        song = resources.load_audio(song_wav(3.0), name="s.wav")
+        keys = tuple(resources.checkpoints()[0])
+        first = resources.analyse("song", song, keys)  # computed, written to the disk cache
+        resources._analyses.clear()  # a new server process: only the disk cache knows the song
+        held, release, done = threading.Event(), threading.Event(), []
+
+        def other_session() -> None:
+            with resources._slots().slot():
+                held.set()
+                release.wait(60)
+
+        holder = threading.Thread(target=other_session)
+        holder.start()
+        try:
+            assert held.wait(10)
+            reader = threading.Thread(target=lambda: done.append(resources.analyse("song", song, keys)))
+            reader.start()
+            reader.join(30)
+            assert done, "the cached song waited for the slot another session holds"
+            assert done[0].cached == keys and resources._slots().running == 1
+            pd.testing.assert_frame_equal(done[0].results["mca"].predictions, first.results["mca"].predictions)
+        finally:
+            release.set()
+            holder.join(10)
     finally:
         resources._slots.clear()
         resources._analyses.clear()

@@ -94,8 +94,12 @@ def test_each_feature_set_is_extracted_once_and_results_match_explain_song(loade
 
 
 def test_a_second_analysis_is_served_from_the_result_cache(loaded, cache, extract_calls):
+    assert analyse_song(AUDIO, loaded, only_cached=True) is None  # nothing cached yet: it would compute
+    assert extract_calls == []
     first = analyse_song(AUDIO, loaded)
     extract_calls.clear()
+    assert analyse_song(AUDIO, loaded, only_cached=True).cached == tuple(QUICK)
+    assert analyse_song(AUDIO, loaded, only_cached=True, smooth=True) is None  # smoothed: not cached
     second = analyse_song(AUDIO, loaded)
     assert second.cached == tuple(QUICK) and extract_calls == []  # no feature is extracted or even read
     for key in QUICK:
