@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -184,6 +184,7 @@ def build_examples(
     feature_params: dict | None = None,
     targets: Sequence[str] = TARGET_NAMES,
     progress: bool = True,
+    on_song: Callable[[int, int], None] | None = None,
 ) -> list[SequenceExample]:
     """Extract features (through the cache) and align annotations for every song with audio.
 
@@ -198,6 +199,7 @@ def build_examples(
         targets: target names in column order: ``("valence", "arousal")``,
             ``("arousal",)``, ...
         progress: show a tqdm bar.
+        on_song: called as ``on_song(done, total)`` after each song, used or skipped (a page's progress bar).
 
     Returns:
         One example per usable song, in input order.
@@ -220,32 +222,38 @@ def build_examples(
     songs = list(load_or_songs.songs if isinstance(load_or_songs, DatasetLoad) else load_or_songs)
     examples: list[SequenceExample] = []
     skipped: Counter[str] = Counter()
-    for song in tqdm(songs, desc=f"features {features}", unit="song", disable=not progress):
-        if not song.has_audio:
-            skipped["no audio file"] += 1
-            continue
-        try:
-            missing = [t for t in targets if getattr(song, t, None) is None]
-            if missing:
-                skipped[f"no {'/'.join(missing)} annotation"] += 1
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # silence warnings per song would flood the log
-                audio = load_audio(song.audio_path)
-            x = extract(audio, features, **params)
-        except (AudioError, FeatureError) as exc:
-            skipped[f"unreadable audio ({type(exc).__name__})"] += 1
-            continue
-        values, mask = align_annotations(song, n_frames=len(x), targets=targets)
-        if not mask.any():
-            skipped["no annotation inside the audio"] += 1
-            continue
-        examples.append(
-            SequenceExample(song.song_id, x, values, mask, frame_times(len(x), FRAME_SECONDS), targets)
-        )
+    for done, song in enumerate(tqdm(songs, desc=f"features {features}", unit="song", disable=not progress), 1):
+        example, reason = _song_example(song, features, params, targets)
+        if example is not None:
+            examples.append(example)
+        else:
+            skipped[reason] += 1
+        if on_song is not None:
+            on_song(done, len(songs))
     report_skipped(skipped, len(songs), len(examples), hint="Check the dataset folder has audio next to the "
                                                             "annotations.")
     return examples
+
+
+def _song_example(song: SongRecord, features: str, params: dict, targets: tuple[str, ...],
+                  ) -> tuple[SequenceExample | None, str]:
+    """One song's example, or None and why it is skipped."""
+    if not song.has_audio:
+        return None, "no audio file"
+    missing = [t for t in targets if getattr(song, t, None) is None]
+    if missing:
+        return None, f"no {'/'.join(missing)} annotation"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # silence warnings per song would flood the log
+            audio = load_audio(song.audio_path)
+        x = extract(audio, features, **params)
+    except (AudioError, FeatureError) as exc:
+        return None, f"unreadable audio ({type(exc).__name__})"
+    values, mask = align_annotations(song, n_frames=len(x), targets=targets)
+    if not mask.any():
+        return None, "no annotation inside the audio"
+    return SequenceExample(song.song_id, x, values, mask, frame_times(len(x), FRAME_SECONDS), targets), ""
 
 
 def clip_signs(song: SongRecord, targets: Sequence[str] = TARGET_NAMES) -> np.ndarray | None:

@@ -77,19 +77,22 @@ def _usable(dataset: str, root: str | None):
 
 def _examples(load, split: dict[str, Sequence[str]], feats: str, step: Callable[[int, int], None], *,
               dataset: str) -> dict[str, list]:
-    """Examples of every part of the split for one feature set, one song at a time (``step(done, total)``
-    after each); songs that cannot be used are left out, as :func:`build_examples` leaves them out."""
+    """Examples of every part of the split for one feature set (:func:`build_examples`, ``step(done, total)``
+    after each song over all parts); songs that cannot be used are left out."""
     by_id = load.by_id()
-    songs = [(part, by_id[i]) for part, ids in split.items() for i in ids if i in by_id]
-    parts: dict[str, list] = {part: [] for part in split}
-    for done, (part, song) in enumerate(songs, start=1):
+    songs = {part: [by_id[i] for i in ids if i in by_id] for part, ids in split.items()}
+    total = sum(len(s) for s in songs.values())
+    parts: dict[str, list] = {}
+    offset = 0
+    for part, part_songs in songs.items():
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # one skipped song's warning per song would flood the page
-                parts[part] += build_examples([song], features=feats, targets=TARGETS, progress=False)
+                warnings.simplefilter("ignore")  # the skipped songs' warning is for the CLI, not a page
+                parts[part] = build_examples(part_songs, features=feats, targets=TARGETS, progress=False,
+                                             on_song=lambda done, _n, _o=offset: step(_o + done, total))
         except DatasetError:
-            pass  # no audio, unreadable, or no annotation inside the audio: skipped, as build_examples does
-        step(done, len(songs))
+            parts[part] = []  # no usable song in this part
+        offset += len(part_songs)
     if not parts.get("train") or not parts.get("test"):
         raise MemoError(f"{dataset}: after extracting {feats}, the "
                         "split has no usable training or no usable test song (unreadable audio or annotations "

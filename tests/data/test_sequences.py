@@ -46,9 +46,12 @@ def test_build_examples_on_corpus_and_skips_songs_without_audio(tiny_corpus):
     load = load_dataset("synth", tiny_corpus)
     songs = list(load.songs) + [SongRecord("ghost", "synth", audio_path=None, frame_times=np.array([15.0]),
                                            valence=np.array([0.0]), arousal=np.array([0.0]))]
+    calls = []
     with pytest.warns(SkippedSongsWarning, match=r"1 of 5 songs skipped \(1 no audio file\)"):
-        examples = build_examples(songs, features="chroma", targets=("arousal", "valence"), progress=False)
+        examples = build_examples(songs, features="chroma", targets=("arousal", "valence"), progress=False,
+                                  on_song=lambda done, total: calls.append((done, total)))
     assert len(examples) == 4
+    assert calls == [(i, 5) for i in range(1, 6)]  # every song, the skipped one too
     ex = examples[0]
     assert ex.features.shape == (40, 24) and ex.features.dtype == np.float32
     assert ex.targets.shape == (40, 2) and ex.target_names == ("arousal", "valence")
