@@ -57,7 +57,7 @@ _FRAME_FEATURE_MODELS = [n for n in list_models()
 def test_a_few_epochs_lower_the_validation_loss(name, corpus_examples):
     """A few epochs lower the validation MSE; for the models in :data:`_OVERFITS_TINY_DATA` (A-LSTM), which
     overfit 16 songs, what they do achieve instead: the kept model's MSE on its training songs halves, and
-    keeping the best epoch holds its validation MSE within 1.5x of the untrained model's (measured: training
+    keeping the best epoch holds its validation MSE within 1.25x of the untrained model's (measured: training
     0.086 -> 0.030, validation 0.076 -> 0.086). It used to be ``xfail(strict=False)``, which passed whatever
     happened; this checks something that holds."""
     train, val = corpus_examples
@@ -77,6 +77,6 @@ def test_a_few_epochs_lower_the_validation_loss(name, corpus_examples):
     if name in _OVERFITS_TINY_DATA:
         fit_after = _val_mse(model, train)
         assert fit_after < 0.5 * fit_before, f"{name}: training-song MSE {fit_before:.4f} -> {fit_after:.4f}"
-        assert after < 1.5 * before, f"{name}: validation MSE {before:.4f} -> {after:.4f}"
+        assert after < 1.25 * before, f"{name}: validation MSE {before:.4f} -> {after:.4f}"
         return
     assert after < before, f"{name}: validation MSE {before:.4f} -> {after:.4f}"
