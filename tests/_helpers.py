@@ -6,7 +6,10 @@ Test modules import these from here, never from one another or from a conftest.
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -140,3 +143,24 @@ def analysed_library(files, folder: Path, keys=("loudness",), sources=()) -> Pat
         if done["status"] != "done":
             raise RuntimeError(f"{path} was not analysed: {done['reason']}")
     return made.path
+
+
+def copy_checkpoint_subset(source: Path, folder: Path, keys: Iterable[str],
+                           edit: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """Copy the checkpoints ``keys`` of the set in ``source`` (files unchanged, so their SHA-256 still match)
+    into ``folder``, with a manifest of just their entries (in the shipped order; the rest of it as shipped);
+    ``edit(manifest)`` changes the manifest before it is written."""
+    keys = tuple(keys)
+    manifest = json.loads((source / MANIFEST_NAME).read_text())
+    entries = [e for e in manifest["checkpoints"] if e["key"] in keys]
+    missing = set(keys) - {e["key"] for e in entries}
+    if missing:
+        raise KeyError(f"not in {source / MANIFEST_NAME}: {sorted(missing)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        shutil.copy2(source / entry["file"], folder / entry["file"])
+    manifest = {**manifest, "checkpoints": entries}
+    if edit is not None:
+        edit(manifest)
+    (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
+    return folder

@@ -4,7 +4,6 @@ quick to load), manifests written as JSON of the wrong shape."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import soundfile as sf
 from memo_core import pretrained
 from memo_core.cli.parser import main
 from memo_core.errors import CheckpointError
-from memo_core.pretrained import MANIFEST_NAME, check_entry, load_default_checkpoints, read_manifest
-from tests._helpers import REPO, make_tone
+from memo_core.pretrained import check_entry, load_default_checkpoints, read_manifest
+from tests._helpers import REPO, copy_checkpoint_subset, make_tone
 
 KEYS = ("loudness", "mlr")
 
@@ -23,15 +22,7 @@ KEYS = ("loudness", "mlr")
 def _set(folder: Path, edit=None) -> Path:
     """The shipped loudness and mlr checkpoints and their manifest entries in ``folder``; ``edit(manifest)``
     changes the manifest before it is written."""
-    folder.mkdir(parents=True)
-    manifest = json.loads((REPO / "checkpoints" / MANIFEST_NAME).read_text())
-    manifest["checkpoints"] = [e for e in manifest["checkpoints"] if e["key"] in KEYS]
-    for entry in manifest["checkpoints"]:
-        shutil.copy2(REPO / "checkpoints" / entry["file"], folder / entry["file"])
-    if edit is not None:
-        edit(manifest)
-    (folder / MANIFEST_NAME).write_text(json.dumps(manifest))
-    return folder
+    return copy_checkpoint_subset(REPO / "checkpoints", folder, KEYS, edit)
 
 
 def _entry(manifest: dict, key: str) -> dict:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
-from tests._helpers import REPO
+from tests._helpers import REPO, copy_checkpoint_subset  # noqa: F401 - the dashboard tests import it here
 
 APP = str(REPO / "dashboard" / "app.py")
 
@@ -34,23 +31,6 @@ REAL_KEYS = ("validation_real", "training_sources", "tag_spread")
 #: so each checkpoint (above all each feature set) left out saves time on every such song; the full shipped
 #: set is analysed in tests/dashboard/test_full_checkpoint_set.py and by the modules that set ``None``.
 DEFAULT_CHECKPOINT_KEYS = ("mca", "at", "vggish_sa3")
-
-
-
-def copy_checkpoint_subset(source: Path, folder: Path, keys: Iterable[str]) -> Path:
-    """Copy the checkpoints ``keys`` of the set in ``source`` (files unchanged, so their SHA-256 still match)
-    into ``folder``, with a manifest of just their entries (in the shipped order; the rest of it as shipped)."""
-    keys = tuple(keys)
-    manifest = json.loads((source / "manifest.json").read_text())
-    entries = [e for e in manifest["checkpoints"] if e["key"] in keys]
-    missing = set(keys) - {e["key"] for e in entries}
-    if missing:
-        raise KeyError(f"not in {source / 'manifest.json'}: {sorted(missing)}")
-    folder.mkdir(parents=True, exist_ok=True)
-    for entry in entries:
-        shutil.copy2(source / entry["file"], folder / entry["file"])
-    (folder / "manifest.json").write_text(json.dumps({**manifest, "checkpoints": entries}, indent=2))
-    return folder
 
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -19,28 +18,17 @@ import soundfile as sf
 from dashboard.plots.bands import OUTSIDE_NAME, SILENCE_NAME
 from dashboard.plots.mood import SONG_SCORE
 from dashboard.trust_cues import LEARNED_FROM, ON_REAL
-from tests._helpers import REPO
 from tests.dashboard._helpers import charts_by_key, open_page, song_wav, texts, upload
 
 SMALL_SET = ("at", "bat", "transformer", "vggish_sa3")
 
 
-@pytest.fixture(scope="module")
-def _small_set_folder(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("small-set")
-    manifest = json.loads((REPO / "checkpoints" / "manifest.json").read_text())
-    manifest["checkpoints"] = [e for e in manifest["checkpoints"] if e["key"] in SMALL_SET]
-    for entry in manifest["checkpoints"]:
-        shutil.copy(REPO / "checkpoints" / entry["file"], folder / entry["file"])
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return folder
-
-
 @pytest.fixture
-def small_set(_small_set_folder, corpus_env, monkeypatch):
+def small_set(checkpoint_subsets, corpus_env, monkeypatch):
     """The app on the tiny corpus with the small set of shipped checkpoints."""
-    monkeypatch.setenv("MEMO_CHECKPOINTS_DIR", str(_small_set_folder))
-    return _small_set_folder
+    folder = checkpoint_subsets(SMALL_SET)
+    monkeypatch.setenv("MEMO_CHECKPOINTS_DIR", str(folder))
+    return folder
 
 
 def _tone(seconds: float = 6.0, sample_rate: int = 22_050) -> bytes:
