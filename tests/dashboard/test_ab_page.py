@@ -27,7 +27,7 @@ def test_two_checkpoints_on_an_uploaded_song(corpus_env):
     from dashboard import resources
 
     source = app.session_state["memo_selection"].source
-    analysis = next(a for (_, key, _), a in resources._analyses()[0].items() if key == source.key)
+    analysis = next(a for (_, key, _), a in reversed(resources._analyses()[0].items()) if key == source.key)
     a, b = analysis.results["at"].predictions, analysis.results["at_chroma"].predictions
     diff = {d["yaxis"]: d for d in charts["ab_difference"]["data"] if d.get("name") == "A - B"}
     assert len(diff) == 2  # valence and arousal
