@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from memo_core.data.sequences import Normalizer
+from memo_core.data.sequences import Normalizer, SequenceExample
 from memo_core.features import get_extractor
 from memo_core.models.registry import get_model
 from memo_core.pretrained import MANIFEST_NAME, sha256_of
@@ -164,3 +164,16 @@ def copy_checkpoint_subset(source: Path, folder: Path, keys: Iterable[str],
         edit(manifest)
     (folder / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
     return folder
+
+
+def noise_songs(n: int, seed: int, *, n_features: int, n_frames: int = 20,
+                targets: tuple[str, ...] = ("valence", "arousal")) -> list[SequenceExample]:
+    """``n`` songs of standard-normal features whose targets are the tanh of the first features (one a target),
+    every frame annotated: data a model can learn from, for tests of the training loop."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        x = rng.standard_normal((n_frames, n_features)).astype(np.float32)
+        out.append(SequenceExample(f"{seed}-{i}", x, np.tanh(x[:, : len(targets)]), np.ones(n_frames, bool),
+                                   np.arange(n_frames) * 0.5, tuple(targets)))
+    return out

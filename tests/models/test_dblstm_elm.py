@@ -11,6 +11,7 @@ from memo_core.data.batching import Batch
 from memo_core.errors import MemoError
 from memo_core.models.dblstm_elm import _shapley_coefficients, dblstm_elm_n_parameters
 from memo_core.models.registry import get_model
+from tests._helpers import noise_songs
 
 N_FEATURES = 6
 
@@ -253,19 +254,11 @@ def test_each_dblstm_stops_on_its_own_validation_error(monkeypatch):
     grows from epoch 2 on while the arousal networks' keeps falling: the valence networks stop after their
     patience and keep epoch 1's weights, frozen, while the arousal networks train on to the last epoch. One joint
     decision (the old behaviour) stopped and restored all networks together."""
-    import numpy as np
 
     import memo_core.training.loop as loop
-    from memo_core.data.sequences import SequenceExample
 
     def songs(n, seed):
-        rng = np.random.default_rng(seed)
-        out = []
-        for i in range(n):
-            x = rng.standard_normal((20, N_FEATURES)).astype(np.float32)
-            y = np.tanh(x[:, :2]).astype(np.float32)
-            out.append(SequenceExample(f"{seed}-{i}", x, y, np.ones(20, bool), np.arange(20) * 0.5))
-        return out
+        return noise_songs(n, seed, n_features=N_FEATURES)
 
     epoch = {"n": 0}
 
@@ -309,16 +302,11 @@ def test_each_dblstm_stops_on_its_own_validation_error(monkeypatch):
 def test_per_network_stopping_reads_the_validation_songs_once_an_epoch(monkeypatch):
     """The mean validation loss and each network's loss come from one forward pass over the validation songs (they
     used to take two): one more epoch adds one training and one validation pass, no more."""
-    import numpy as np
 
     import memo_core.training.loop as loop
-    from memo_core.data.sequences import SequenceExample
 
     def songs(n, seed):
-        rng = np.random.default_rng(seed)
-        return [SequenceExample(f"{seed}-{i}", x := rng.standard_normal((20, N_FEATURES)).astype(np.float32),
-                                np.tanh(x[:, :2]).astype(np.float32), np.ones(20, bool), np.arange(20) * 0.5)
-                for i in range(n)]
+        return noise_songs(n, seed, n_features=N_FEATURES)
 
     def forwards(epochs: int) -> tuple[int, int]:
         counts = {True: 0, False: 0}

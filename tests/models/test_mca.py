@@ -14,6 +14,7 @@ from memo_core.models.mca import (
     lstm_parameter_count,
 )
 from memo_core.models.registry import get_model, list_presets
+from tests._helpers import noise_songs
 
 N_FEATURES = 12
 CASES = [("ma_lstm", "tiny"), ("ma_alstm", "tiny"), ("mca", "tiny"), ("mca", "uniform_tiny")]
@@ -214,16 +215,11 @@ def test_train_defaults_follow_the_paper():
 def test_the_paper_schedule_keeps_the_last_epochs_weights(name, monkeypatch):
     """Ma et al. keep the weights after the last epoch; fit used to restore the best validation epoch. Here the
     validation loss grows every epoch (epoch 1 is the best), so the two rules give different models."""
-    import numpy as np
 
     import memo_core.training.loop as loop
-    from memo_core.data.sequences import SequenceExample
 
     def songs(n, seed):
-        rng = np.random.default_rng(seed)
-        return [SequenceExample(f"{seed}-{i}", x := rng.standard_normal((24, N_FEATURES)).astype(np.float32),
-                                np.tanh(x[:, :1]), np.ones(24, bool), np.arange(24) * 0.5, ("valence",))
-                for i in range(n)]
+        return noise_songs(n, seed, n_features=N_FEATURES, n_frames=24, targets=("valence",))
 
     worse = iter(range(1, 1000))
     monkeypatch.setattr(loop, "_validation", lambda *args, **kwargs: (float(next(worse)), None))
