@@ -5,6 +5,7 @@ Test modules import these from here, never from one another or from a conftest.
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from collections.abc import Callable, Iterable
@@ -177,3 +178,15 @@ def noise_songs(n: int, seed: int, *, n_features: int, n_frames: int = 20,
         out.append(SequenceExample(f"{seed}-{i}", x, np.tanh(x[:, : len(targets)]), np.ones(n_frames, bool),
                                    np.arange(n_frames) * 0.5, tuple(targets)))
     return out
+
+
+def cli_commands(parser: argparse.ArgumentParser, *, nested: bool = False,
+                 prefix: tuple[str, ...] = ()) -> dict[str, argparse.ArgumentParser]:
+    """The parser's subcommands by name (``{"train": parser, ...}``); with ``nested`` a group's own
+    subcommands instead of the group (``"library analyse"``, ``"library query"``, ...)."""
+    action = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    found: dict[str, argparse.ArgumentParser] = {}
+    for name, sub in (action.choices.items() if action is not None else ()):
+        inner = cli_commands(sub, nested=True, prefix=(*prefix, name)) if nested else {}
+        found.update(inner or {" ".join((*prefix, name)): sub})
+    return found

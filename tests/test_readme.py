@@ -26,7 +26,7 @@ import pytest
 import soundfile as sf
 
 from memo_core.cli.parser import build_parser, main
-from tests._helpers import REPO, make_tone
+from tests._helpers import REPO, cli_commands, make_tone
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 PREFIX = "python -m memo_core"
@@ -87,12 +87,7 @@ def _inline_spans() -> list[str]:
     return [" ".join(span.split()) for span in re.findall(r"`([^`\n]+(?:\n[^`\n]+)*)`", _without_fences(README))]
 
 
-def _subparsers() -> dict[str, argparse.ArgumentParser]:
-    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
-
-
-COMMANDS = _subparsers()
+COMMANDS = cli_commands(build_parser())
 
 
 def _table_rows() -> list[list[str]]:

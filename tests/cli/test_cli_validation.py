@@ -11,22 +11,17 @@ import soundfile as sf
 import torch
 
 from memo_core.cli.parser import build_parser, main
-from tests._helpers import make_tone
+from tests._helpers import cli_commands, make_tone
 
 #: Argparse types that parse a list of numbers (each checks its own values), and one that parses names only.
 LIST_TYPES = ("_seconds_list",)
 NAME_TYPES = ("_sections",)
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
-
-
 def _typed_options() -> list[tuple[str, str, argparse.Action]]:
     """``(command, option, action)`` for every option of every command that converts its value to numbers."""
     return [(name, action.option_strings[-1], action)
-            for name, sub in _subparsers(build_parser()).items()
+            for name, sub in cli_commands(build_parser(), nested=True).items()
             for action in sub._actions if action.option_strings and action.type is not None
             and getattr(action.type, "__qualname__", "") not in NAME_TYPES]
 
@@ -60,8 +55,8 @@ def test_every_numeric_option_refuses_nan_inf_and_out_of_range(command, option, 
     kind = getattr(action.type, "__qualname__", "")
     assert action.type not in (int, float), f"{command} {option}: use parser._number(...), not type={kind}"
     assert hasattr(action.type, "bounds") or kind in LIST_TYPES, f"{command} {option}: its type has no range"
-    sub = _subparsers(build_parser())[command]
-    base = [command, *_required(sub, action)]
+    sub = cli_commands(build_parser(), nested=True)[command]
+    base = [*command.split(), *_required(sub, action)]
     for value in ("nan", "inf", "-inf", "NaN"):
         assert f"argument {option}" in _refused([*base, option, value], capsys)
     if hasattr(action.type, "bounds"):
@@ -112,7 +107,7 @@ def test_evaluate_refuses_an_unknown_split_naming_the_valid_ones(capsys):
 
     err = _refused(["evaluate", "--checkpoint", "m.pt", "--split", "tset"], capsys)
     assert "invalid choice: 'tset'" in err and all(repr(s) in err for s in SPLITS)
-    split = next(a for a in _subparsers(build_parser())["evaluate"]._actions if "--split" in a.option_strings)
+    split = next(a for a in cli_commands(build_parser())["evaluate"]._actions if "--split" in a.option_strings)
     assert tuple(split.choices) == SPLITS
 
 
