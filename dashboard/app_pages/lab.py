@@ -120,13 +120,15 @@ predictions = {k: r.predictions for k, r in ctx.results(task="regression").items
 if not predictions:
     st.info("Choose at least one valence/arousal checkpoint in the sidebar to see the models follow the design.")
 else:
-    st.plotly_chart(plots.va_over_time(truth, predictions, ctx.selection.targets, duration_s=ctx.audio.duration,
-                                       truth_label=DESIGN), width="stretch", key="lab_va")
+    found = trust_cues.familiarity(ctx, predictions)  # silence and unfamiliar features, shaded as on the Song page
+    fig = plots.va_over_time(truth, predictions, ctx.selection.targets, duration_s=ctx.audio.duration,
+                             truth_label=DESIGN)
+    st.plotly_chart(trust_cues.shade(fig, found), width="stretch", key="lab_va")
     summaries = follow_summaries(truth, predictions, ctx.selection.targets)
     if summaries:
         st.markdown("**How each model followed the design**\n\n" + "\n".join(
             f"- **{key}**: {text}" for key, text in summaries.items()))
-    trust_cues.show(ctx, predictions)  # what the models learned from, how they do on real music
+    trust_cues.show(ctx, predictions, found)  # what the models learned from, how they do on real music
     table = song_metrics_table(truth, predictions, ctx.selection.targets, label="checkpoint")
     st.markdown("**How closely each model follows the design** (PCC: does it rise and fall with it; CCC: and at "
                 "the right level; RMSE: distance on the [-1, 1] scale)")

@@ -104,3 +104,20 @@ def test_a_new_design_clears_the_last_result(corpus_env):
     app.number_input(key="lab_seed").set_value(0).run()
     app.radio(key="lab_mode").set_value("Draw your own").run()
     assert "lab_va" not in {c.key for c in app.get("plotly_chart")} and "design has changed" in texts(app)
+
+
+def test_frames_unlike_the_training_songs_are_shaded_on_the_lab_chart(corpus_env, manifest_with):
+    """As on the Song page: a checkpoint whose training songs' distances stay tiny (a made-up reference with a
+    threshold of 0.01) finds every frame of the lab song unfamiliar, and the lab's chart says so with the band."""
+    from dashboard.plots.bands import OUTSIDE_NAME
+    from memo_core.explain.familiarity import DISTANCE, MANIFEST_KEY
+
+    manifest_with({"at": {MANIFEST_KEY: {"distance": DISTANCE, "quantile": 0.995, "threshold": 0.01,
+                                         "median": 0.005, "n_frames": 100, "n_songs": 2}}})
+    app = open_page("lab")
+    app.slider(key="lab_duration").set_value(10).run()
+    app.button(key="lab_render").click().run()
+    assert not app.exception
+    spec = next(json.loads(c.proto.spec) for c in app.get("plotly_chart") if c.key == "lab_va")
+    assert OUTSIDE_NAME in {s.get("name") for s in spec["layout"].get("shapes", [])}
+    assert any("outside what the models know" in w.value.lower() and "**at**" in w.value for w in app.warning)
