@@ -32,7 +32,8 @@ from dashboard.resources import (
 )
 from dashboard.widgets import plain
 
-__all__ = ["Selection", "SongContext", "render", "selection", "song_context", "context_for", "DATASET_LABELS"]
+__all__ = ["Selection", "SongContext", "render", "selection", "song_context", "context_for", "upload_source",
+           "DATASET_LABELS"]
 
 DATASET_LABELS = {
     "synth": "MEMO synthetic corpus (built in)",
@@ -202,19 +203,27 @@ def _dataset_song(current: resources.Settings) -> tuple[resources.SongSource | N
     return resources.SongSource("dataset", labels[song_id], key, name, str(root), song_id, data), None, name
 
 
-def _upload_song() -> tuple[resources.SongSource | None, str | None]:
-    upload = st.file_uploader("Audio file", type=list(resources.UPLOAD_TYPES), key="memo_upload",
-                              help="WAV, MP3, FLAC or OGG, up to 12 minutes. It stays in memory and is not saved.")
+def upload_source(label: str, key: str, help: str) -> resources.SongSource | None:
+    """A file uploader (widget ``key``) and its file as an upload SongSource, or None until a file is given.
+
+    The file stays in memory; its name is only shown (printable characters, the last 80), never used as a path;
+    its bytes are hashed once per file, not on every run."""
+    upload = st.file_uploader(label, type=list(resources.UPLOAD_TYPES), key=key, help=help)
     if upload is None:
-        return None, "Upload a WAV, MP3, FLAC or OGG file in the sidebar."
+        return None
     data = upload.getvalue()
-    # the file name is only shown, never used as a path
     name = "".join(ch for ch in str(upload.name)[-80:] if ch.isprintable()) or "upload"
-    digests = st.session_state.setdefault("memo_upload_digests", {})  # hash each upload once, not every run
+    digests = st.session_state.setdefault(f"{key}_digests", {})
     if upload.file_id not in digests:
         digests.clear()
         digests[upload.file_id] = resources.digest(data)
-    return resources.SongSource("upload", name, digests[upload.file_id], data=data), None
+    return resources.SongSource("upload", name, digests[upload.file_id], data=data)
+
+
+def _upload_song() -> tuple[resources.SongSource | None, str | None]:
+    source = upload_source("Audio file", "memo_upload",
+                           "WAV, MP3, FLAC or OGG, up to 12 minutes. It stays in memory and is not saved.")
+    return (source, None) if source is not None else (None, "Upload a WAV, MP3, FLAC or OGG file in the sidebar.")
 
 
 def _checkpoint_set(current: resources.Settings) -> None:

@@ -37,13 +37,7 @@ def _song_b():
     """Song B (an upload or a song of the built-in corpus) as a SongSource with its annotation, or Nones."""
     where = st.radio("Song B", ["Upload a file", "A song of the built-in corpus"], horizontal=True, key="ab_b_from")
     if where == "Upload a file":
-        upload = st.file_uploader("Song B's audio", type=list(resources.UPLOAD_TYPES), key="ab_upload",
-                                  help="WAV, MP3, FLAC or OGG; it stays in memory.")
-        if upload is None:
-            return None, None
-        data = upload.getvalue()
-        name = "".join(ch for ch in str(upload.name)[-80:] if ch.isprintable()) or "upload"
-        return resources.SongSource("upload", name, resources.digest(data), data=data), None
+        return sidebar.upload_source("Song B's audio", "ab_upload", "WAV, MP3, FLAC or OGG; it stays in memory."), None
     root = resources.default_corpus_dir()
     if not resources.corpus_is_ready(root):
         st.info("The built-in corpus is not rendered yet (the sidebar's **A dataset song** offers to render it); "
