@@ -118,6 +118,7 @@ from memo_core.explain.damff import unfold_damff as unfold_damff
 from memo_core.explain.faithfulness import map_notes as map_notes
 from memo_core.explain.faithfulness import scale_table as scale_table
 from memo_core.explain.faithfulness import song_faithfulness
+from memo_core.explain.familiarity import DISTANCE_MAP as DISTANCE_MAP
 from memo_core.explain.familiarity import Familiarity as Familiarity
 from memo_core.explain.familiarity import familiarity_notes as familiarity_notes
 from memo_core.explain.familiarity import frame_levels_db, results_familiarity
@@ -825,10 +826,12 @@ def library_curves(folder: str, song_id: str) -> dict[str, pd.DataFrame]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _library_analysis(folder: str, stamp: tuple, song_id: str) -> tuple[SongAnalysis, list[dict[str, Any]], str]:
+def _library_analysis(folder: str, stamp: tuple, song_id: str,
+                      ) -> tuple[SongAnalysis, list[dict[str, Any]] | None, str]:
     found = open_library(folder)
     row = found.song(song_id)
-    return stored_analysis(folder, song_id), list(found.manifest.get("checkpoints", [])), str(row.get("analysed") or "")
+    records = found.checkpoints_of(str(row.get("checkpoint_set") or ""))
+    return stored_analysis(folder, song_id), records, str(row.get("analysed") or "")
 
 
 #: How a library model outside the checkpoint set in use is named beside the set's models.
@@ -838,8 +841,9 @@ LIBRARY_ONLY = "{key} (library)"
 def library_analysis(folder: str, song_id: str) -> tuple[SongAnalysis, dict[str, dict[str, Any]], str]:
     """The library's stored results for song ``song_id`` (:func:`memo_core.experiments.library.stored.stored_analysis`:
     its curves and per-frame feature distances, nothing computed), keyed for the checkpoint set in use: a library
-    model whose key and SHA-256 match a checkpoint of the set keeps its key (the sidebar's choice applies to it);
-    any other is named :data:`LIBRARY_ONLY` (the library's own checkpoint, shown always).
+    model whose key and SHA-256 (those of the run that analysed this song) match a checkpoint of the set keeps its
+    key (the sidebar's choice applies to it); any other, and every model of a song whose run the library's
+    manifest does not record, is named :data:`LIBRARY_ONLY` (the library's own checkpoint, shown always).
 
     Returns:
         ``(analysis, {shown key: the library manifest's record of it}, when the song was analysed)``.
@@ -850,11 +854,11 @@ def library_analysis(folder: str, song_id: str) -> tuple[SongAnalysis, dict[str,
     stored, records, when = _library_analysis(folder, _library_stamp(folder), song_id)
     ours = {str(e.get("key")): str(e.get("sha256", "")) for e in manifest_entries()}
     loaded, _ = checkpoints()
-    by_key = {str(r.get("key")): r for r in records}
+    by_key = {str(r.get("key")): r for r in records or ()}
     results, entries = {}, {}
     for key, result in stored.results.items():
         record = by_key.get(key, {"key": key})
-        same = key in loaded and ours.get(key) and ours.get(key) == str(record.get("sha256", ""))
+        same = bool(key in loaded and ours.get(key) and ours.get(key) == str(record.get("sha256", "")))
         shown = key if same else LIBRARY_ONLY.format(key=key)
         results[shown] = result
         entries[shown] = record
@@ -886,8 +890,7 @@ def library_song(path_text: str, song_id: str, name: str, current: Settings | No
     if key != song_id:
         return None, (f"{path} has changed since the library analysed it (its content is not the same). Analyse "
                       "it into the library again to open it.")
-    return SongSource("library", name, key, dataset="library" if folder else None, root=folder, song_id=song_id,
-                      data=data), None
+    return SongSource("library", name, key, root=folder, song_id=song_id, data=data), None
 
 
 # --------------------------------------------------------------------------- the Emotion lab

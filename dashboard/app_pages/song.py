@@ -26,12 +26,18 @@ predictions = {key: r.predictions for key, r in regression.items()}
 st.subheader(ctx.source.name)
 if ctx.stored_in is not None:
     own = [k for k in ctx.analysis.results if k.endswith(resources.LIBRARY_ONLY.format(key=""))]
+    when = f"{ctx.stored_when[:16].replace('T', ' ')} UTC" if ctx.stored_when else "earlier"
     st.caption(f"{ctx.audio.duration:.1f} s · **curves from the library** {widgets.plain(ctx.stored_in)} "
-               f"(analysed {ctx.stored_when[:16].replace('T', ' ') or 'earlier'} by "
-               f"{len(ctx.analysis.results)} checkpoints; nothing is analysed again here). "
+               f"(analysed {when}; the curves of {len(ctx.analysis.results)} per-frame checkpoints; nothing is "
+               "analysed again here). "
                + (f"{', '.join(own)}: the library's own checkpoints, not those of the set in use (shown always; "
                   "choose the library's checkpoint set in the sidebar for their trust notes). " if own else "")
                + "The explanation pages analyse the song with the checkpoints in use when you open them.")
+    if ctx.analysis.results and not any(resources.DISTANCE_MAP in r.explanations
+                                        for r in ctx.analysis.results.values()):
+        st.info("This library holds no feature distances for these curves (it was analysed before MEMO kept them), "
+                "so stretches unlike the training songs are not marked here; only silence is. The explanation pages "
+                "analyse the song afresh and mark them.")
 else:
     st.caption(f"{ctx.audio.duration:.1f} s · analysed by {len(ctx.analysis.results)} checkpoints"
                + (" (from cache)" if ctx.analysis.cached else ""))

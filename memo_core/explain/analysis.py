@@ -362,6 +362,7 @@ def analyse_song(
     # 1. what each checkpoint needs, and what the result cache already holds
     extractors: dict[str, Any] = {}
     needs: dict[str, tuple[str, str]] = {}  # key -> (extractor id, result key)
+    planned: dict[str, tuple[Any, str, str]] = {}  # key -> (extractor, extractor id, result key)
     for key, ckpt in checkpoints.items():
         try:
             if not isinstance(ckpt, LoadedCheckpoint):
@@ -372,17 +373,19 @@ def analyse_song(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # library version notes are for load time, not per song
                 check_feature_spec(ckpt, spec)
-            result_key = _result_key(audio, ckpt, spec, smooth)
+            planned[key] = (extractor, fid, _result_key(audio, ckpt, spec, smooth))
         except Exception as exc:
             problems[key] = _reason(exc)
-            continue
+    if only_cached and (not cache or not all(_entry_path(k).is_file() for _, _, k in planned.values())):
+        return None  # something to compute: nothing read
+    for key, (extractor, fid, result_key) in planned.items():
         hit = _load_result(result_key, audio.source) if cache else None
         if hit is not None:
             results[key] = hit
             cached.append(key)
             continue
         if only_cached:
-            return None
+            return None  # an entry that could not be read (damaged): computed in the slot
         extractors.setdefault(fid, extractor)
         needs[key] = (fid, result_key)
     users: dict[str, list[str]] = {}

@@ -310,7 +310,7 @@ def _validation(model, examples, loss_fn, config, *, per_group: bool = False) ->
     ``stopping_groups`` order), both from one pass over the songs (a model with its own ``selection_loss`` gets
     that called too)."""
     if not examples:
-        return math.nan, None
+        return math.nan, ([math.nan] * len(dict(model.stopping_groups())) if per_group else None)
     model.eval()
     batches = lambda: iterate_batches(examples, batch_size=config.batch_size, device=config.device,  # noqa: E731
                                       collate_fn=_collate_for(model))

@@ -163,6 +163,65 @@ def test_a_selected_song_opens_on_the_song_page_with_the_librarys_curves(corpus_
     assert not app.exception
 
 
+def _open_first_song(folder, monkeypatch) -> AppTest:
+    """The app on the Library page of ``folder``, its first song opened (on the Song page)."""
+    monkeypatch.setenv("MEMO_LIBRARY_DIR", str(folder))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.switch_page("app_pages/library.py")
+    app.run()
+    _select_row(app, 0)
+    assert not app.exception and app.title[0].value == "Song"
+    return app
+
+
+def _song_va_names(app: AppTest) -> set[str]:
+    return {t.get("name") for t in charts_by_key(app)["song_va"]["data"]}
+
+
+@pytest.mark.parametrize("change", ["retrained", "unrecorded run"])
+def test_library_curves_not_made_by_the_checkpoints_in_use_keep_the_librarys_name(change, corpus_env, library,
+                                                                                  tmp_path, monkeypatch):
+    """The loudness curve the library holds is shown under the set's ``loudness`` only when the song's own run used
+    the same file (SHA-256): a library whose loudness was another file (retrained), or a song whose run the
+    manifest does not record (a library from before runs were kept), shows it as ``loudness (library)``."""
+    import json
+
+    from dashboard.resources import LIBRARY_ONLY
+
+    folder = tmp_path / "LIBRARY"
+    shutil.copytree(library[0], folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if change == "retrained":  # the songs' run used another loudness file; the latest run, the one in use
+        earlier = manifest["checkpoint_set"]
+        next(r for r in manifest["checkpoint_sets"][earlier] if r["key"] == "loudness")["sha256"] = "0" * 64
+        manifest["checkpoint_set"] = "e" * 16
+        manifest["checkpoint_sets"]["e" * 16] = manifest["checkpoints"]
+    else:
+        del manifest["checkpoint_sets"]
+        manifest["checkpoint_set"] = "f" * 16  # a later run's set; the songs are the earlier one's
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    names = _song_va_names(_open_first_song(folder, monkeypatch))
+    assert LIBRARY_ONLY.format(key="loudness") in names and "loudness" not in names
+
+
+def test_an_older_library_without_distances_says_the_unfamiliar_frames_are_not_marked(corpus_env, library,
+                                                                                    tmp_path, monkeypatch):
+    import pandas as pd
+
+    from memo_core.experiments.library.store import FRAMES_DIR, open_library
+
+    folder = tmp_path / "LIBRARY"
+    shutil.copytree(library[0], folder)
+    song_id = open_library(folder).songs()["song_id"].iloc[0]
+    path = folder / FRAMES_DIR / f"{song_id}.parquet"
+    pd.read_parquet(path).drop(columns="distance").to_parquet(path, index=False)
+    app = _open_first_song(folder, monkeypatch)
+    assert "loudness" in _song_va_names(app)  # the curves are there
+    assert any("holds no feature distances" in i.value for i in app.info)
+    # the library as analysed (with distances): no such note
+    assert not any("holds no feature distances" in i.value for i in _open_first_song(library[0], monkeypatch).info)
+
+
 def test_a_song_whose_audio_is_gone_shows_its_stored_curves(library_app, library):
     app, songs = library_app, _songs(library)
     row = songs.iloc[0]

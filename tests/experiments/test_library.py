@@ -104,7 +104,7 @@ def test_results_equal_predict_for_the_same_song_and_checkpoint(collection, anal
     distance = np.asarray(fresh.explanations[DISTANCE_MAP]["values"], float)
     np.testing.assert_allclose(mca["distance"], distance[: len(mca)], rtol=1e-6)
     stored = stored_analysis(out, song_id)
-    assert list(stored.results) == ["mca"] and stored.cached == ("mca",) and stored.content_hash == song_id
+    assert list(stored.results) == ["mca"] and stored.cached == ("mca",) and stored.content_hash == ""
     pd.testing.assert_frame_equal(stored.results["mca"].predictions, mca[["time_s", "valence", "arousal"]]
                                   .reset_index(drop=True))
     np.testing.assert_allclose(stored.results["mca"].explanations[DISTANCE_MAP]["values"], distance[: len(mca)],
@@ -153,7 +153,12 @@ def test_other_checkpoints_analyse_the_songs_again(collection, analysed, dask_cl
     assert lib.models == ["mca"]
     songs = lib.songs().set_index("song_id")
     assert songs.loc[_sha(collection / "song001.wav"), "checkpoint_set"] == lib.checkpoint_set
-    assert songs.loc[_sha(collection / "song000.wav"), "checkpoint_set"] != lib.checkpoint_set
+    earlier = songs.loc[_sha(collection / "song000.wav"), "checkpoint_set"]
+    assert earlier != lib.checkpoint_set
+    # each song still finds the checkpoints of the run that analysed it
+    assert [c["key"] for c in lib.checkpoints_of(lib.checkpoint_set)] == ["mca"]
+    assert [c["key"] for c in lib.checkpoints_of(earlier)] == KEYS
+    assert lib.checkpoints_of("0" * 16) is None
 
 
 def test_sql_over_the_library(analysed, collection, tmp_path):
@@ -175,7 +180,17 @@ def test_sql_over_the_library(analysed, collection, tmp_path):
         query_library(out, "SELECT nothing FROM songs")
     written = export_library(out, tmp_path / "csv")
     assert sorted(p.name for p in written) == ["errors.csv", "frames.csv", "paths.csv", "songs.csv"]
-    assert len(pd.read_csv(tmp_path / "csv" / "frames.csv")) == 24
+    exported = pd.read_csv(tmp_path / "csv" / "frames.csv")
+    assert len(exported) == 24 and list(exported.columns) == list(store.FRAME_COLUMNS)
+    assert list(exported[["song_id", "model", "time_s"]].itertuples(index=False)) == sorted(
+        exported[["song_id", "model", "time_s"]].itertuples(index=False))  # by song, model and time
+    # a library of an older MEMO (frames without distance) reads with the documented columns, distance NULL
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    for part in (old / store.FRAMES_DIR).glob("*.parquet"):
+        pd.read_parquet(part).drop(columns="distance").to_parquet(part, index=False)
+    frames = query_library(old, "SELECT * FROM frames")
+    assert list(frames.columns) == list(store.FRAME_COLUMNS) and frames["distance"].isna().all() and len(frames) == 24
     assert pd.read_csv(tmp_path / "csv" / "songs.csv")["song_id"].tolist() == lib.songs()["song_id"].tolist()
 
 

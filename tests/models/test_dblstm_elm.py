@@ -308,9 +308,10 @@ def test_per_network_stopping_reads_the_validation_songs_once_an_epoch(monkeypat
     def songs(n, seed):
         return noise_songs(n, seed, n_features=N_FEATURES)
 
+    real_fit = loop.fit
+
     def forwards(epochs: int) -> tuple[int, int]:
         counts = {True: 0, False: 0}
-        real_fit = loop.fit
 
         def counting_fit(model, *args, **kwargs):
             real_forward = model.forward

@@ -46,7 +46,11 @@ def connect(library: str | os.PathLike):
     frames = lib.path / store.FRAMES_DIR
     if any(frames.glob("*.parquet")):
         pattern = str(frames / "*.parquet").replace("'", "''")
-        con.execute(f"CREATE VIEW frames AS SELECT * FROM read_parquet('{pattern}', union_by_name = true)")
+        con.execute(f"CREATE VIEW frames_files AS SELECT * FROM read_parquet('{pattern}', union_by_name = true)")
+        have = {row[0] for row in con.execute("DESCRIBE frames_files").fetchall()}
+        # the documented columns in their order; one a library of an older MEMO lacks (distance) reads as NULL
+        columns = ", ".join(c if c in have else f"CAST(NULL AS DOUBLE) AS {c}" for c in store.FRAME_COLUMNS)
+        con.execute(f"CREATE VIEW frames AS SELECT {columns} FROM frames_files")
     else:
         con.execute("CREATE VIEW frames AS SELECT CAST(NULL AS VARCHAR) AS song_id, CAST(NULL AS DOUBLE) AS time_s, "
                     "CAST(NULL AS VARCHAR) AS model, CAST(NULL AS DOUBLE) AS valence, "
@@ -82,7 +86,8 @@ def export_library(library: str | os.PathLike, out: str | os.PathLike, *, frames
     ``frames``) ``frames.csv`` (every song's frames, one file).
 
     The frames are streamed from DuckDB in batches of ``batch_rows`` rows, so memory stays bounded however large
-    the collection; each file is written atomically.
+    the collection, in the order of the per-song files (by ``song_id``, then ``model`` and ``time_s``); each file
+    is written atomically. Strings are quoted, as Arrow's CSV writer quotes them.
 
     Returns:
         The files written.

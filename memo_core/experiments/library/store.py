@@ -23,6 +23,8 @@ song's frames are read without scanning the rest (:meth:`Library.frames`).
     {"format": "memo-library", "version": 1,
      "checkpoints": [{"key", "file", "sha256", "model", "features", "task", "targets", "familiarity"}, ...],
      "features": [feature set names], "checkpoint_set": CHECKPOINT_SET,
+     "checkpoint_sets": {CHECKPOINT_SET: [checkpoints of that set], ...},   every run's, so each song's
+                                                                           row (its checkpoint_set) finds its own
      "memo_version", "created", "updated", "sources": [SOURCE, ...]}
 
 The ``songs`` table (:data:`SONG_COLUMNS`, then per per-frame model KEY the
@@ -212,7 +214,7 @@ def write_song(library: str | os.PathLike, row: Mapping[str, Any], frames: pd.Da
     """
     root = Path(library)
     song_id = str(row["song_id"])
-    frames = frames.reindex(columns=list(FRAME_COLUMNS))
+    frames = frames.reindex(columns=list(FRAME_COLUMNS)).sort_values(["model", "time_s"], kind="stable")
     _write_parquet(root / FRAMES_DIR / f"{song_id}.parquet", frames)
     _write_parquet(root / SONGS_DIR / f"{song_id}.parquet", pd.DataFrame([dict(row)]))
 
@@ -266,8 +268,14 @@ def create_library(path: str | os.PathLike, checkpoints: Sequence[Mapping[str, A
         previous = open_library(root).manifest
     entries = [manifest_entry(c) for c in checkpoints]
     now = now_iso()
+    set_id = checkpoint_set_id(entries)
+    sets = dict(previous.get("checkpoint_sets") or {})
+    if previous.get("checkpoint_set") and isinstance(previous.get("checkpoints"), list):
+        sets.setdefault(str(previous["checkpoint_set"]), previous["checkpoints"])  # a manifest from before the map
+    sets[set_id] = entries
     manifest = {"format": LIBRARY_FORMAT, "version": LIBRARY_VERSION, "checkpoints": entries,
-                "features": sorted({str(f) for f in features}), "checkpoint_set": checkpoint_set_id(entries),
+                "features": sorted({str(f) for f in features}), "checkpoint_set": set_id,
+                "checkpoint_sets": sets,
                 "memo_version": str(memo_version), "created": previous.get("created", now), "updated": now,
                 "sources": list(dict.fromkeys([*previous.get("sources", []), *map(str, sources)]))}
     for sub in (SONGS_DIR, FRAMES_DIR, ERRORS_DIR):
@@ -350,6 +358,15 @@ class Library:
     def checkpoint_set(self) -> str:
         """:func:`checkpoint_set_id` of the latest run's checkpoints."""
         return str(self.manifest.get("checkpoint_set") or checkpoint_set_id(self.manifest.get("checkpoints", [])))
+
+    def checkpoints_of(self, checkpoint_set: str) -> list[dict[str, Any]] | None:
+        """The checkpoint records (:func:`manifest_entry`) of the run whose :func:`checkpoint_set_id` is
+        ``checkpoint_set`` (a song row's ``checkpoint_set``), or None when the manifest does not know it (a
+        library written before runs kept their sets)."""
+        found = (self.manifest.get("checkpoint_sets") or {}).get(str(checkpoint_set))
+        if found is None and str(checkpoint_set) == self.checkpoint_set:
+            found = self.manifest.get("checkpoints")
+        return [dict(c) for c in found] if isinstance(found, list) else None
 
     def song_ids(self) -> list[str]:
         """The ids of the songs analysed (sorted)."""

@@ -26,8 +26,9 @@ def stored_analysis(library: str | os.PathLike, song_id: str) -> SongAnalysis:
     """Song ``song_id``'s results as :func:`memo_core.explain.analysis.analyse_song` gives them: per per-frame model
     of the library a :class:`~memo_core.explain.explanation.SongExplanation` with its curve and (where the library
     holds it) its per-frame feature distance as the :data:`~memo_core.explain.familiarity.DISTANCE_MAP` map, in the
-    library's model order; every key is listed in ``cached``. Nothing is computed, and the other explanation maps
-    of a fresh analysis (attention, saliency) are not stored, so they are absent.
+    library's model order; every key is listed in ``cached``; ``content_hash`` is empty (no audio is decoded).
+    Nothing is computed, and the other explanation maps of a fresh analysis (attention, saliency) are not
+    stored, so they are absent.
 
     Raises:
         LibraryError: not a library, or it has no such song.
@@ -35,7 +36,7 @@ def stored_analysis(library: str | os.PathLike, song_id: str) -> SongAnalysis:
     lib = open_library(library)
     row = lib.song(song_id)
     table = lib.frames(song_id)
-    entries = {str(c.get("key")): c for c in lib.manifest.get("checkpoints", [])}
+    entries = {str(c.get("key")): c for c in lib.checkpoints_of(str(row.get("checkpoint_set") or "")) or ()}
     present = set(table["model"])
     order = [m for m in lib.frame_models if m in present] + sorted(present - set(lib.frame_models))
     results = {}
@@ -47,5 +48,6 @@ def stored_analysis(library: str | os.PathLike, song_id: str) -> SongAnalysis:
                 if np.isfinite(distance).any() else {})
         results[key] = SongExplanation(source=str(row["name"]), predictions=curve, explanations=maps,
                                        model_name=str(entries.get(key, {}).get("model", "")))
-    return SongAnalysis(source=str(row["name"]), duration_s=float(row["duration_s"]), content_hash=str(song_id),
+    # content_hash is the decoded audio's (what the caches key); the library keys songs by the file's bytes
+    return SongAnalysis(source=str(row["name"]), duration_s=float(row["duration_s"]), content_hash="",
                         results=results, cached=tuple(results))
