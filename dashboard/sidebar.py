@@ -48,6 +48,8 @@ _SOURCES = ("A dataset song", "Upload a file", "Emotion lab song", "Library song
 #: (the page cannot set the source radio itself, which this run has already drawn).
 LIBRARY_PENDING = "memo_library_pending"
 LIBRARY_SONG = "memo_library_song"
+#: The library song (its key) the user asked to analyse afresh on the Song page instead of reading its stored curves.
+FRESH_LIBRARY_SONG = "memo_library_fresh"
 #: The checkpoint-set choices: the shipped set, or another folder with a manifest.
 SHIPPED_SET = "Shipped (checkpoints/)"
 OTHER_SET = "Another folder"
@@ -309,6 +311,7 @@ def render() -> Selection:
         if pending is not None:  # the Library page opened a song: it becomes the source
             st.session_state[LIBRARY_SONG] = pending
             st.session_state["memo_source"] = "Library song"
+            st.session_state.pop(FRESH_LIBRARY_SONG, None)  # its stored curves first
         offered = {"Emotion lab song": "memo_lab_song", "Library song": LIBRARY_SONG}
         options = [s for s in _SOURCES if s not in offered or offered[s] in st.session_state]
         kind = st.radio("Song source", options, key="memo_source", horizontal=False)
@@ -378,7 +381,8 @@ def song_context(*, stored: bool = False) -> SongContext:
         else:
             st.info(chosen.message or "Choose a song in the sidebar.")
         st.stop()
-    if stored and chosen.source.kind == "library" and chosen.source.root and chosen.source.song_id:
+    if (stored and chosen.source.kind == "library" and chosen.source.root and chosen.source.song_id
+            and st.session_state.get(FRESH_LIBRARY_SONG) != chosen.source.key):
         return _stored_context(chosen.source, chosen)
     return context_for(chosen.source, chosen, _truth(chosen.source))
 

@@ -33,6 +33,11 @@ if ctx.stored_in is not None:
                + (f"{', '.join(own)}: the library's own checkpoints, not those of the set in use (shown always; "
                   "choose the library's checkpoint set in the sidebar for their trust notes). " if own else "")
                + "The explanation pages analyse the song with the checkpoints in use when you open them.")
+    if st.button("Analyse it with the checkpoints in use", key="song_fresh",
+                 help="Run the sidebar's checkpoint set on the song now (as for any other song) instead of showing "
+                      "the curves the library holds."):
+        st.session_state[sidebar.FRESH_LIBRARY_SONG] = ctx.source.key
+        st.rerun()
     if ctx.analysis.results and not any(resources.DISTANCE_MAP in r.explanations
                                         for r in ctx.analysis.results.values()):
         st.info("This library holds no feature distances for these curves (it was analysed before MEMO kept them), "

@@ -161,6 +161,13 @@ def test_a_selected_song_opens_on_the_song_page_with_the_librarys_curves(corpus_
     names = {t.get("name") for t in charts_by_key(app)["song_va"]["data"]}
     assert "loudness" not in names and library_only in names
     assert not app.exception
+    # asked for, the song is analysed afresh by the set in use: loudness's own curve, not the stored ramp
+    app.sidebar.multiselect(key="memo_ckpt_Baselines").set_value(["loudness"]).run()
+    app.button(key="song_fresh").click().run()
+    assert not app.exception and "curves from the library" not in texts(app)
+    traces = {t.get("name"): t for t in charts_by_key(app)["song_va"]["data"] if t.get("yaxis", "y") == "y"}
+    assert set(traces) & {"loudness", library_only} == {"loudness"}
+    assert not np.allclose(values(traces["loudness"]["y"]), ramp)
 
 
 def _open_first_song(folder, monkeypatch) -> AppTest:
