@@ -133,7 +133,10 @@ else:
         column_config={"valence": st.column_config.NumberColumn(format="%+.2f"),
                        "arousal": st.column_config.NumberColumn(format="%+.2f"),
                        "agreement": st.column_config.NumberColumn(format="%.2f"),
-                       "quadrant_confidence": st.column_config.NumberColumn("confidence", format="%.2f"),
+                       "quadrant_confidence": st.column_config.NumberColumn(
+                           "in mean's quadrant", format="%.2f",
+                           help="Share of the song's frames (every model's) in the quadrant of its mean point: 1 "
+                                "stays there throughout, 0.25 is chance. Given also for songs near the centre."),
                        "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),
                        "ood_share": st.column_config.NumberColumn("unfamiliar share", format="%.2f"),
                        "silent_share": st.column_config.NumberColumn("silent share", format="%.2f")})
