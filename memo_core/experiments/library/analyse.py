@@ -368,12 +368,13 @@ def analyse_task(library: str, song_id: str, paths: Sequence[str], checkpoints_d
 
 def local_cluster(workers: int | None = None, **kwargs: Any):
     """A :class:`distributed.LocalCluster` for a library run: ``workers`` processes (default one per core),
-    one thread each, BLAS/OpenMP single-threaded (:data:`THREAD_ENV`), no dashboard port, quiet logs."""
+    one thread each, BLAS/OpenMP single-threaded (:data:`THREAD_ENV`), its HTTP server on a free port (never
+    clashing with another cluster on 8787), quiet logs."""
     # lazy: dask.distributed takes about 1 s to import; only a run (or its tests) needs it
     from distributed import LocalCluster
 
     n = int(workers) if workers else (os.cpu_count() or 1)
-    options = {"n_workers": n, "threads_per_worker": 1, "processes": True, "dashboard_address": None,
+    options = {"n_workers": n, "threads_per_worker": 1, "processes": True, "dashboard_address": ":0",
                "silence_logs": logging.ERROR, "env": dict(THREAD_ENV)}
     options.update(kwargs)
     return LocalCluster(**options)
