@@ -85,6 +85,7 @@ from memo_core.explain.collection import LIBRARY_AVERAGE as LIBRARY_AVERAGE
 from memo_core.explain.collection import filter_songs as filter_songs
 from memo_core.explain.collection import folders_of as folders_of
 from memo_core.explain.collection import in_folder as in_folder
+from memo_core.explain.collection import label_agreement as label_agreement
 from memo_core.explain.collection import library_models as library_models
 from memo_core.explain.collection import model_values as model_values
 from memo_core.explain.collection import subset_difference as subset_difference

@@ -13,6 +13,7 @@ from dashboard.resources import (
     filter_songs,
     folders_of,
     in_folder,
+    label_agreement,
     library_models,
     model_values,
     subset_difference,
@@ -24,8 +25,11 @@ _PICKED = "library_picked"
 #: The selection already acted on (a rerun with the same selection opens nothing again).
 _HANDLED = "library_handled"
 _SHOWN = "every song shown (the filters above)"
+#: A dataset song's columns (shown when some song listed is one).
+_DATASET = ("dataset", "dataset_song_id", "label_valence", "label_arousal")
 _TABLE_COLUMNS = ["name", "valence", "arousal", "quadrant", "quadrant_confidence", "agreement", "duration_s",
-                  "sections", "top_tags", "ood_share", "silent_share", "path", "checkpoint_set"]
+                  "sections", "top_tags", "ood_share", "silent_share", "dataset", "dataset_song_id", "label_valence",
+                  "label_arousal", "path", "checkpoint_set"]
 
 st.title("Library")
 st.caption("A whole collection, analysed once with `python -m memo_core library analyse SOURCE --out LIBRARY` and "
@@ -126,7 +130,9 @@ else:
     listed = shown[shown["song_id"].isin(picked)] if len(picked) > 1 else shown
     if len(picked) > 1:
         st.markdown(f"**{len(picked)} songs selected on the plane**; clear the selection to list them all.")
-    table = listed[[c for c in ["song_id", *_TABLE_COLUMNS] if c in listed]].reset_index(drop=True)
+    has_dataset = "dataset" in listed and listed["dataset"].fillna("").astype(str).ne("").any()
+    table = listed[[c for c in ["song_id", *_TABLE_COLUMNS] if c in listed and (has_dataset or c not in _DATASET)]
+                   ].reset_index(drop=True)
     rows = st.dataframe(
         table, key="library_table", on_select="rerun", selection_mode="single-row", hide_index=True,
         width="stretch", column_order=[c for c in _TABLE_COLUMNS if c in table],
@@ -139,7 +145,9 @@ else:
                                 "stays there throughout, 0.25 is chance. Given also for songs near the centre."),
                        "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f"),
                        "ood_share": st.column_config.NumberColumn("unfamiliar share", format="%.2f"),
-                       "silent_share": st.column_config.NumberColumn("silent share", format="%.2f")})
+                       "silent_share": st.column_config.NumberColumn("silent share", format="%.2f"),
+                       "label_valence": st.column_config.NumberColumn("listeners' valence", format="%+.2f"),
+                       "label_arousal": st.column_config.NumberColumn("listeners' arousal", format="%+.2f")})
     st.caption("Click a column's name to sort by it; select a row to open the song.")
     chosen_rows = (rows or {}).get("selection", {}).get("rows", []) if rows else []
     wanted = (str(table.iloc[chosen_rows[0]]["song_id"]) if chosen_rows and chosen_rows[0] < len(table) else
@@ -177,6 +185,20 @@ if values.empty:
 else:
     st.plotly_chart(plots.histograms(values, title=f"Song means of the {len(shown)} songs shown"), width="stretch",
                     key="library_hist")
+
+labelled = label_agreement(shown, model)
+if not labelled.empty:
+    st.header("Against the listeners' labels")
+    st.caption("Songs of a dataset in its official layout (found among the sources of `library analyse`) carry that "
+               "dataset's song-level valence and arousal from listeners (4Q: the quadrant's signs). How often the "
+               f"song means of **{model}** fall on the same side of neutral as the label; a coin gets 0.5. The "
+               "interval is Wilson's 95% interval for the share. These are songs MEMO's checkpoints may have been "
+               "trained on (the shipped set learned from part of 4Q): read it as a check, not a test score.")
+    st.dataframe(labelled.rename(columns={"n": "songs", "agree": "same side", "share": "share", "lo": "95% low",
+                                          "hi": "95% high"}),
+                 column_config={c: st.column_config.NumberColumn(format="%.2f")
+                                for c in ("share", "95% low", "95% high")},
+                 hide_index=True, width="stretch", key="library_labels")
 
 st.header("Compare two subsets")
 folders = folders_of(shown["path"].astype(str))

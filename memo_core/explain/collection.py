@@ -17,7 +17,7 @@ import pandas as pd
 from memo_core.errors import MemoError
 
 __all__ = ["TARGETS", "LIBRARY_AVERAGE", "library_models", "song_position", "filter_songs", "tags_of", "model_values",
-           "folders_of", "in_folder", "subset_difference"]
+           "folders_of", "in_folder", "subset_difference", "label_agreement"]
 
 TARGETS = ("valence", "arousal")
 #: The model choice that means "the song means averaged over every per-frame model" (the table's own columns).
@@ -171,3 +171,35 @@ def subset_difference(a: pd.DataFrame, b: pd.DataFrame, columns: Sequence[str] =
                      "difference": float(y.mean() - x.mean()), "diff_lo": diff_lo, "diff_hi": diff_hi,
                      "ks": float(ks.statistic), "ks_p": float(ks.pvalue)})
     return pd.DataFrame(rows)
+
+
+def label_agreement(songs: pd.DataFrame, model: str = LIBRARY_AVERAGE, *, level: float = 0.95) -> pd.DataFrame:
+    """How often ``model``'s song means (:func:`song_position`) fall on the same side of neutral as the listeners'
+    labels of the dataset songs among ``songs`` (``label_valence``, ``label_arousal``), per dataset and target.
+
+    Columns: ``dataset``, ``target``, ``n`` (songs with a label off neutral and a song mean), ``agree`` (of them,
+    those on the label's side), ``share`` (agree / n; 0.5 is what a coin gives) with ``lo`` and ``hi``, its
+    Wilson score interval at ``level``. Empty when no song has a label.
+    """
+    from scipy import stats  # lazy: scipy.stats costs an import only when labels are compared
+
+    columns = ["dataset", "target", "n", "agree", "share", "lo", "hi"]
+    if "dataset" not in songs or not len(songs):
+        return pd.DataFrame(columns=columns)
+    placed = song_position(songs, model)
+    rows = []
+    datasets = placed["dataset"].fillna("").astype(str)
+    for name in sorted(set(datasets) - {""}):
+        part = placed[datasets == name]
+        for target in TARGETS:
+            label = pd.to_numeric(part.get(f"label_{target}"), errors="coerce").to_numpy(float)
+            mean = part[f"x_{target}"].to_numpy(float)
+            ok = np.isfinite(label) & np.isfinite(mean) & (label != 0)
+            n = int(ok.sum())
+            if not n:
+                continue
+            agree = int((np.sign(label[ok]) == np.sign(mean[ok])).sum())
+            ci = stats.binomtest(agree, n).proportion_ci(confidence_level=level, method="wilson")
+            rows.append({"dataset": name, "target": target, "n": n, "agree": agree, "share": agree / n,
+                         "lo": float(ci.low), "hi": float(ci.high)})
+    return pd.DataFrame(rows, columns=columns)

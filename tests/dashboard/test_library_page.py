@@ -229,6 +229,41 @@ def test_an_older_library_without_distances_says_the_unfamiliar_frames_are_not_m
     assert not any("holds no feature distances" in i.value for i in _open_first_song(library[0], monkeypatch).info)
 
 
+def test_dataset_songs_are_read_against_their_listeners_labels(corpus_env, library, tmp_path, monkeypatch):
+    """Songs whose rows name a dataset and its labels get the labels' columns in the table and a share of songs on
+    the labels' side with its interval; a library without dataset songs shows neither."""
+    import pandas as pd
+
+    from memo_core.experiments.library.store import SONGS_DIR, SONGS_FILE, open_library
+
+    folder = tmp_path / "LIBRARY"
+    shutil.copytree(library[0], folder)
+    (folder / SONGS_FILE).unlink(missing_ok=True)
+    songs = open_library(folder).songs()
+    signs = np.sign(songs["valence"].to_numpy())
+    labels = [signs[0], signs[1], -signs[2], 0.0]  # two on the means' side, one against, one neutral (left out)
+    for (_, row), label in zip(songs.iterrows(), labels):
+        path = folder / SONGS_DIR / f"{row['song_id']}.parquet"
+        pd.DataFrame([{**row.to_dict(), "dataset": "4q", "dataset_song_id": row["name"], "label_valence": label,
+                       "label_arousal": np.nan}]).to_parquet(path, index=False)
+    monkeypatch.setenv("MEMO_LIBRARY_DIR", str(folder))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.switch_page("app_pages/library.py")
+    app.run()
+    assert not app.exception
+    assert {"dataset", "label_valence"} <= set(app.dataframe[0].value.columns)
+    agreement = next(d.value for d in app.dataframe if "same side" in d.value.columns)
+    assert agreement[["dataset", "target", "songs", "same side"]].values.tolist() == [["4q", "valence", 3, 2]]
+    assert 0 < agreement["95% low"].iloc[0] < 2 / 3 < agreement["95% high"].iloc[0] < 1
+    assert "Against the listeners' labels" in texts(app)
+    # the library as analysed (no dataset among its sources): no labels' columns, no such section
+    monkeypatch.setenv("MEMO_LIBRARY_DIR", str(library[0]))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.switch_page("app_pages/library.py")
+    app.run()
+    assert "dataset" not in app.dataframe[0].value.columns and "Against the listeners' labels" not in texts(app)
+
+
 def test_a_song_whose_audio_is_gone_shows_its_stored_curves(library_app, library):
     app, songs = library_app, _songs(library)
     row = songs.iloc[0]

@@ -221,6 +221,53 @@ def test_a_dataset_folder_in_its_official_layout_is_a_source(shared_data, datase
     assert all(p.suffix.lower() in (".mp3", ".wav", ".flac", ".ogg") for p in found)
 
 
+def test_a_dataset_songs_row_carries_its_id_and_the_listeners_labels(tiny_corpus, dask_client, tmp_path):
+    """The synthetic corpus given as SOURCE is found in its layout: each song's row names the dataset, its id and
+    its labels (the corpus's song-level values); a folder that is no dataset gives none."""
+    from memo_core.data import load_dataset
+
+    out = tmp_path / "library"
+    report = analyse_library([tiny_corpus], out, checkpoints=["loudness"], client=dask_client, progress=False)
+    assert report.analysed == 4
+    songs = store.open_library(out).songs().set_index("dataset_song_id")
+    corpus = {s.song_id: s for s in load_dataset("synth", tiny_corpus).songs}
+    assert set(songs.index) == set(corpus) and set(songs["dataset"]) == {"synth"}
+    for song_id, song in corpus.items():
+        assert songs.loc[song_id, "label_valence"] == pytest.approx(song.static_valence)
+        assert songs.loc[song_id, "label_arousal"] == pytest.approx(song.static_arousal)
+        assert Path(songs.loc[song_id, "path"]) == Path(song.audio_path).resolve()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    shutil.copy(next(iter(corpus.values())).audio_path, plain / "one.flac")
+    analyse_library([plain], tmp_path / "lib2", checkpoints=["loudness"], client=dask_client, progress=False)
+    row = store.open_library(tmp_path / "lib2").songs().iloc[0]
+    assert row["dataset"] == "" and np.isnan(row["label_valence"])
+
+
+def test_dataset_labels_of_the_shared_real_datasets(shared_data):
+    """4Q's labels are its quadrant's signs; emoMusic's and PMEmo's the static ratings on [-1, 1]; the dataset's
+    top folder is found one level down (pmemo/PMEmo2019, 4q/MER_audio_taffc_dataset)."""
+    from memo_core.data import load_dataset
+    from memo_core.data.fourq import QUADRANT_SIGNS
+    from memo_core.experiments.library.datasets import dataset_labels
+
+    roots = {"4q": shared_data / "4q", "emomusic": shared_data / "emomusic", "pmemo": shared_data / "pmemo"}
+    if not all(r.is_dir() for r in roots.values()):
+        pytest.skip("the shared 4Q, emoMusic and PMEmo folders are absent")
+    found = dataset_labels(list(roots.values()))
+    fourq = {p: v for p, v in found.items() if v["dataset"] == "4q"}
+    assert len(fourq) == len([s for s in load_dataset("4q", roots["4q"] / "MER_audio_taffc_dataset").songs
+                              if s.has_audio])
+    for path, value in fourq.items():
+        assert (value["label_valence"], value["label_arousal"]) == QUADRANT_SIGNS[path.parent.name]
+    emo = {s.song_id: s for s in load_dataset("emomusic", roots["emomusic"]).songs if s.has_audio}
+    for value in (v for v in found.values() if v["dataset"] == "emomusic"):
+        song = emo[value["dataset_song_id"]]
+        assert (value["label_valence"], value["label_arousal"]) == (song.static_valence, song.static_arousal)
+        assert -1 <= value["label_valence"] <= 1
+    assert {v["dataset_song_id"] for v in found.values() if v["dataset"] == "pmemo"} == {"108", "372"}
+
+
 def test_a_text_file_of_paths_is_a_source(collection, tmp_path):
     listing = tmp_path / "list.txt"
     listing.write_text(f"# my picks\n{collection / 'song001.wav'}\n\nsub/copy.wav\n")

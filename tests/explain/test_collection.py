@@ -13,6 +13,7 @@ from memo_core.explain.collection import (
     filter_songs,
     folders_of,
     in_folder,
+    label_agreement,
     library_models,
     model_values,
     subset_difference,
@@ -86,3 +87,27 @@ def test_subset_difference_matches_welch_and_ks():
     assert np.isnan(lone.loc["valence", "diff_lo"]) and np.isnan(lone.loc["valence", "b_lo"])
     with pytest.raises(MemoError, match="subset B has no song"):
         subset_difference(a, b.iloc[0:0])
+
+
+def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson's score interval, written out (Wilson 1927)."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def test_label_agreement_counts_songs_on_the_labels_side_with_wilson_intervals():
+    songs = _songs().assign(dataset=["4q", "4q", "4q", ""], label_valence=[1.0, 1.0, -1.0, -1.0],
+                            label_arousal=[1.0, 1.0, 0.0, -1.0])
+    table = label_agreement(songs).set_index("target")
+    # valence: a +0.5 vs +1 (same), b -0.4 vs +1 (not), c +0.2 vs -1 (not); d has no dataset
+    assert table.loc["valence", ["n", "agree"]].tolist() == [3, 1]
+    assert (table.loc["valence", "lo"], table.loc["valence", "hi"]) == pytest.approx(_wilson(1, 3))
+    # arousal: c's label is neutral (0), left out; a and b on the label's side
+    assert table.loc["arousal", ["n", "agree", "share"]].tolist() == [2, 2, 1.0]
+    assert (table.loc["arousal", "lo"], table.loc["arousal", "hi"]) == pytest.approx(_wilson(2, 2))
+    assert set(table["dataset"]) == {"4q"}
+    # one model's means instead of the average: at puts c's valence at +0.3 (still not -1's side)
+    assert label_agreement(songs, "at").set_index("target").loc["valence", "agree"] == 1
+    assert label_agreement(_songs()).empty  # no dataset songs: nothing to compare

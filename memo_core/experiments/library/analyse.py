@@ -43,6 +43,7 @@ from memo_core import __version__
 from memo_core.audio import FRAME_SECONDS, load_audio
 from memo_core.errors import CheckpointError, MemoError
 from memo_core.experiments.library import store
+from memo_core.experiments.library.datasets import dataset_labels
 from memo_core.explain.analysis import analyse_song, one_torch_thread
 from memo_core.explain.familiarity import frame_levels_db, result_distances, results_familiarity
 from memo_core.explain.song import QUADRANTS, model_spread, song_position_table
@@ -317,8 +318,9 @@ def _peak_rss_mb() -> float:
 
 
 def analyse_task(library: str, song_id: str, paths: Sequence[str], checkpoints_dir: str, keys: Sequence[str],
-                 checkpoint_set: str) -> dict[str, Any]:
-    """One song, run on a worker: analyse the first of ``paths`` and write the song's files into ``library``.
+                 checkpoint_set: str, labels: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One song, run on a worker: analyse the first of ``paths`` and write the song's files into ``library``;
+    ``labels``: its dataset's id and labels (:func:`.datasets.dataset_labels`), when it is a dataset song.
 
     Never raises for a bad song: a file that is not usable audio (or whose bytes changed since they were
     hashed) is written to ``errors`` (final: not retried for the same bytes and checkpoints), any other
@@ -349,7 +351,9 @@ def analyse_task(library: str, song_id: str, paths: Sequence[str], checkpoints_d
             row, frames = song_row(song_id, path, audio.duration, analysis.results, entries=entries,
                                    sections=sections, level_db=level_db)
             row.update({"checkpoint_set": checkpoint_set, "analysed": store.now_iso(),
-                        "analyse_s": time.perf_counter() - started})
+                        "analyse_s": time.perf_counter() - started,
+                        **{c: (labels or {}).get(c, "" if c in store.TEXT_DATASET_COLUMNS else float("nan"))
+                           for c in store.DATASET_COLUMNS}})
             store.write_song(library, row, frames)
         for p in paths:
             store.remove_error(library, p)
@@ -459,6 +463,8 @@ def analyse_library(sources: Sequence[str | os.PathLike], library: str | os.Path
     todo = {sid: paths for sid, paths in groups.items() if sid not in done and sid not in final}
     report.skipped = len(groups) - len(todo)
     store.write_index(root, index)
+    found = dataset_labels(sources) if todo else {}  # songs of a dataset in its layout: its ids and labels
+    labels = {sid: next((found[p] for p in map(Path, paths) if p in found), None) for sid, paths in todo.items()}
 
     started = time.perf_counter()
     if todo:
@@ -473,7 +479,7 @@ def analyse_library(sources: Sequence[str | os.PathLike], library: str | os.Path
             report.workers = len(client.scheduler_info(n_workers=-1)["workers"]) if _takes_n_workers(client) \
                 else len(client.scheduler_info()["workers"])
             order = sorted(todo, key=lambda sid: todo[sid][0])
-            futures = [client.submit(analyse_task, str(root), sid, todo[sid], str(folder), keys, cset,
+            futures = [client.submit(analyse_task, str(root), sid, todo[sid], str(folder), keys, cset, labels[sid],
                                      key=f"memo-library-{sid[:20]}-{cset}", pure=False) for sid in order]
             owner = {f.key: sid for f, sid in zip(futures, order)}
             bar = tqdm(total=len(futures), desc=f"analyse on {report.workers} workers", unit="song",
