@@ -894,6 +894,30 @@ def library_song(path_text: str, song_id: str, name: str, current: Settings | No
     return SongSource("library", name, key, root=folder, song_id=song_id, data=data), None
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""  # a row of an older library reads its text columns as NaN
+
+
+def library_truth(folder: str, song_id: str, current: Settings | None = None) -> dict[str, Any] | None:
+    """The listeners' annotation of a library song that is a dataset song (its row names the dataset, its id and
+    the folder its loader opened: :mod:`memo_core.experiments.library.datasets`), read from that folder while it
+    is there (and within the roots when served); None for any other song, or a dataset without curves."""
+    current = current or settings()
+    try:
+        row = open_library(folder).song(song_id)
+    except MemoError:
+        return None
+    name, sid, root = (_text(row.get(c)) for c in ("dataset", "dataset_song_id", "dataset_root"))
+    path = _resolved(root) if name and sid and root else None
+    if path is None or not path.is_dir() or not _within_roots(path, current):
+        return None
+    try:
+        curves = song_curves(str(path), sid, name)
+    except (MemoError, KeyError, OSError):
+        return None  # the dataset moved or changed since the library was made
+    return curves if curves.get("valence") is not None or curves.get("arousal") is not None else None
+
+
 # --------------------------------------------------------------------------- the Emotion lab
 
 

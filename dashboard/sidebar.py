@@ -360,6 +360,8 @@ def _truth(source: resources.SongSource) -> dict[str, Any] | None:
         if curves.get("valence") is None and curves.get("arousal") is None:
             return None
         return curves
+    if source.kind == "library" and source.root and source.song_id:  # a dataset song of the library
+        return resources.library_truth(source.root, source.song_id)
     if source.kind == "lab":
         lab = st.session_state.get("memo_lab_truth")
         return lab if isinstance(lab, dict) else None
@@ -406,8 +408,8 @@ def _stored_context(source: resources.SongSource, chosen: Selection) -> SongCont
         st.error(f"The library's results for **{source.name}** cannot be read: {exc}")
         st.stop()
     view = resources.view(source.key, audio)
-    return SongContext(source, audio, view, None, analysis, chosen, stored_in=str(source.root), stored_when=when,
-                       stored_entries=entries)
+    return SongContext(source, audio, view, _truth(source), analysis, chosen, stored_in=str(source.root),
+                       stored_when=when, stored_entries=entries)
 
 
 def context_for(source: resources.SongSource, chosen: Selection, truth: dict[str, Any] | None) -> SongContext:

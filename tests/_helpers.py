@@ -133,14 +133,17 @@ def make_checkpoint_set(folder: Path, keys=QUICK) -> Path:
 def analysed_library(files, folder: Path, keys=("loudness",), sources=()) -> Path:
     """A LIBRARY at ``folder`` of the audio ``files``, each analysed by the shipped checkpoints ``keys`` with the
     library's own per-song task (:func:`memo_core.experiments.library.analyse.analyse_task`) in this process: a
-    real library without starting a Dask cluster (the Dask run has its own tests)."""
+    real library without starting a Dask cluster (the Dask run has its own tests). Files of a dataset among
+    ``sources`` get its ids and labels, as in a run."""
     from memo_core.experiments.library import analyse, store
+    from memo_core.experiments.library.datasets import dataset_labels
 
     checkpoints, entries = analyse.select_checkpoints(list(keys), REPO / "checkpoints")
     made = store.create_library(folder, entries, features=[e["features"] for e in entries], sources=list(sources))
+    labels = dataset_labels(sources)
     for path in files:
         done = analyse.analyse_task(str(made.path), analyse.hash_file(path), [str(path)], str(checkpoints),
-                                    list(keys), made.checkpoint_set)
+                                    list(keys), made.checkpoint_set, labels.get(Path(path).resolve()))
         if done["status"] != "done":
             raise RuntimeError(f"{path} was not analysed: {done['reason']}")
     return made.path

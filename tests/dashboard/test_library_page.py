@@ -45,9 +45,13 @@ def library_app(corpus_env, library, monkeypatch):
 
 
 def _songs(library):
+    return open_library_songs(library[0])
+
+
+def open_library_songs(folder):
     from memo_core.experiments.library.store import open_library
 
-    return open_library(library[0]).songs()
+    return open_library(folder).songs()
 
 
 def test_plane_table_histograms_subsets_and_filters(library_app, library):
@@ -262,6 +266,23 @@ def test_dataset_songs_are_read_against_their_listeners_labels(corpus_env, libra
     app.switch_page("app_pages/library.py")
     app.run()
     assert "dataset" not in app.dataframe[0].value.columns and "Against the listeners' labels" not in texts(app)
+
+
+def test_a_dataset_song_opens_with_its_listeners_annotation(corpus_env, tiny_corpus, tmp_path, monkeypatch):
+    """A library made of a dataset in its layout (the tiny synthetic corpus, analysed where it lies): a song opened
+    from the Library page shows the dataset's annotation beside the stored curves, and its metrics."""
+    from memo_core.data import load_dataset
+
+    files = sorted((tiny_corpus / "audio").glob("*.flac"))
+    folder = analysed_library(files, tmp_path / "LIBRARY", LIBRARY_KEYS, sources=[str(tiny_corpus)])
+    app = _open_first_song(folder, monkeypatch)
+    assert "annotation (ground truth)" in _song_va_names(app)
+    song_id = open_library_songs(folder)["dataset_song_id"].iloc[0]
+    annotated = load_dataset("synth", tiny_corpus).by_id()[song_id]
+    spec = charts_by_key(app)["song_va"]
+    shown = next(t for t in spec["data"] if t.get("name") == "annotation (ground truth)" and t.get("yaxis", "y") == "y")
+    assert np.allclose(values(shown["y"]), annotated.valence, equal_nan=True)
+    assert any("This song's metrics" in m.value for m in app.markdown)
 
 
 def test_a_song_whose_audio_is_gone_shows_its_stored_curves(library_app, library):

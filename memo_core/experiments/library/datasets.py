@@ -3,15 +3,16 @@ valence and arousal that dataset gives them (so a collection can be read against
 
 A SOURCE folder (or a folder directly in it) that one of the audio datasets' loaders opens
 (:data:`AUDIO_DATASETS`: 4Q, DEAM, emoMusic, PMEmo, MTG-Jamendo, the synthetic corpus, the generic layout) gives
-each of its audio files: ``dataset`` (the loader's name), ``dataset_song_id`` (the dataset's own id) and
+each of its audio files: ``dataset`` (the loader's name), ``dataset_song_id`` (the dataset's own id),
+``dataset_root`` (the folder the loader opened: the Song page reads the song's annotation from it) and
 ``label_valence`` / ``label_arousal`` on [-1, 1]: the song-level (static) rating where the dataset has one (DEAM,
 emoMusic, PMEmo, the synthetic corpus), else the quadrant's sign (4Q: +1 or -1), else the mean of the dynamic
-annotation (the generic layout without static values), else missing (MTG-Jamendo has tags only). The MIDI datasets (VGMIDI, EMOPIA) hold no
-audio and are not looked for.
+annotation (the generic layout without static values), else missing (MTG-Jamendo has tags only). The MIDI
+datasets (VGMIDI, EMOPIA) hold no audio and are not looked for.
 
 >>> labels = dataset_labels(["/data/4q/MER_audio_taffc_dataset"])     # doctest: +SKIP
 >>> labels[Path("/data/4q/MER_audio_taffc_dataset/Q1/MT0000004637.mp3")]  # doctest: +SKIP
-{'dataset': '4q', 'dataset_song_id': 'MT0000004637', 'label_valence': 1.0, 'label_arousal': 1.0}
+{'dataset': '4q', 'dataset_song_id': 'MT0000004637', 'dataset_root': '/data/4q/MER_audio_taffc_dataset', ...}
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ AUDIO_DATASETS = ("4q", "deam", "emomusic", "pmemo", "mtg_jamendo", "synth", "ge
 _MAX_CHILDREN = 50
 
 
-def song_labels(song: SongRecord) -> dict[str, Any]:
-    """One dataset song's :data:`DATASET_COLUMNS` values (see the module's docstring for which label)."""
-    out: dict[str, Any] = {"dataset": song.dataset, "dataset_song_id": str(song.song_id)}
+def song_labels(song: SongRecord, root: str | os.PathLike = "") -> dict[str, Any]:
+    """One dataset song's :data:`DATASET_COLUMNS` values (see the module's docstring for which label); ``root``:
+    the folder its loader opened."""
+    out: dict[str, Any] = {"dataset": song.dataset, "dataset_song_id": str(song.song_id),
+                           "dataset_root": str(Path(root).resolve()) if str(root) else ""}
     for target in ("valence", "arousal"):
         static = getattr(song, f"static_{target}", None)
         sign = song.meta.get(f"{target}_sign")
@@ -86,5 +89,5 @@ def dataset_labels(sources: Sequence[str | os.PathLike]) -> dict[Path, dict[str,
             children = []
         for candidate in [folder, *children[:_MAX_CHILDREN]]:
             for song in _open(candidate):
-                found.setdefault(Path(song.audio_path).resolve(), song_labels(song))
+                found.setdefault(Path(song.audio_path).resolve(), song_labels(song, candidate))
     return found

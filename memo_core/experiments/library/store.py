@@ -56,9 +56,10 @@ columns of :func:`model_columns`, then :data:`SONG_EXTRA_COLUMNS`):
   ``KEY_valence_min``, ``KEY_valence_max`` and the same for arousal.
 - ``checkpoint_set``: :func:`checkpoint_set_id` of the checkpoints that made the
   row; ``analysed``: when (ISO 8601, UTC); ``analyse_s``: seconds the task took.
-- ``dataset``, ``dataset_song_id``, ``label_valence``, ``label_arousal``: for a file of a
-  dataset in its official layout among the sources, the dataset, its own id and the listeners'
-  song-level valence and arousal on [-1, 1] (:mod:`.datasets` says which label); "" / NaN otherwise
+- ``dataset``, ``dataset_song_id``, ``dataset_root``, ``label_valence``, ``label_arousal``: for a
+  file of a dataset in its official layout among the sources, the dataset, its own id, the folder its
+  loader opened and the listeners' song-level valence and arousal on [-1, 1] (:mod:`.datasets` says
+  which label); "" / NaN otherwise
   (and in rows written before these columns existed, read as missing).
 
 The ``frames`` table: ``song_id, time_s`` (frame start), ``model, valence, arousal``, ``distance``
@@ -140,8 +141,8 @@ SONGS_FILE = "songs.parquet"
 SONG_COLUMNS = ("song_id", "path", "name", "duration_s", "n_frames", "sections", "valence", "arousal",
                 "agreement", "quadrant", "quadrant_confidence", "top_tags", "ood_share", "silent_share")
 #: A dataset song's id and listeners' labels (:mod:`.datasets`); empty / NaN for other files.
-DATASET_COLUMNS = ("dataset", "dataset_song_id", "label_valence", "label_arousal")
-TEXT_DATASET_COLUMNS = ("dataset", "dataset_song_id")
+DATASET_COLUMNS = ("dataset", "dataset_song_id", "dataset_root", "label_valence", "label_arousal")
+TEXT_DATASET_COLUMNS = ("dataset", "dataset_song_id", "dataset_root")
 #: Columns after the per-model ones.
 SONG_EXTRA_COLUMNS = ("position", "checkpoint_set", "analysed", "analyse_s", *DATASET_COLUMNS)
 FRAME_COLUMNS = ("song_id", "time_s", "model", "valence", "arousal", "distance")
