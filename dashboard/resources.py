@@ -30,6 +30,7 @@ when none is chosen. Another set is any folder with a readable ``manifest.json``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import threading
@@ -56,8 +57,9 @@ from memo_core.data import DatasetLoad, list_datasets, load_dataset, synth
 from memo_core.errors import AudioError, CheckpointError, DatasetError, MemoError
 from memo_core.experiments.compare_features import DEFAULT_SEEDS as DEFAULT_SEEDS
 from memo_core.experiments.compare_features import run_experiment as _run_experiment
+from memo_core.experiments.library.store import DATASET_COLUMNS as DATASET_COLUMNS
 from memo_core.experiments.library.store import open_library
-from memo_core.experiments.library.stored import stored_analysis
+from memo_core.experiments.library.stored import StoredSong, stored_song
 from memo_core.explain._common import nearest_frame as nearest_frame
 from memo_core.explain.ab import MapDifference as MapDifference
 from memo_core.explain.ab import align_curves as align_curves
@@ -827,12 +829,8 @@ def library_curves(folder: str, song_id: str) -> dict[str, pd.DataFrame]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _library_analysis(folder: str, stamp: tuple, song_id: str,
-                      ) -> tuple[SongAnalysis, list[dict[str, Any]] | None, str]:
-    found = open_library(folder)
-    row = found.song(song_id)
-    records = found.checkpoints_of(str(row.get("checkpoint_set") or ""))
-    return stored_analysis(folder, song_id), records, str(row.get("analysed") or "")
+def _stored_song(folder: str, stamp: tuple, song_id: str) -> StoredSong:
+    return stored_song(folder, song_id)
 
 
 #: How a library model outside the checkpoint set in use is named beside the set's models.
@@ -840,10 +838,10 @@ LIBRARY_ONLY = "{key} (library)"
 
 
 def library_analysis(folder: str, song_id: str) -> tuple[SongAnalysis, dict[str, dict[str, Any]], str]:
-    """The library's stored results for song ``song_id`` (:func:`memo_core.experiments.library.stored.stored_analysis`:
+    """The library's stored results for song ``song_id`` (:func:`memo_core.experiments.library.stored.stored_song`:
     its curves and per-frame feature distances, nothing computed), keyed for the checkpoint set in use: a library
-    model whose key and SHA-256 (those of the run that analysed this song) match a checkpoint of the set keeps its
-    key (the sidebar's choice applies to it); any other, and every model of a song whose run the library's
+    model whose SHA-256 (that of the run that analysed this song) is that of the loaded checkpoint of its key keeps
+    its key (the sidebar's choice applies to it); any other, and every model of a song whose run the library's
     manifest does not record, is named :data:`LIBRARY_ONLY` (the library's own checkpoint, shown always).
 
     Returns:
@@ -852,20 +850,16 @@ def library_analysis(folder: str, song_id: str) -> tuple[SongAnalysis, dict[str,
     Raises:
         MemoError: the library or the song cannot be read.
     """
-    stored, records, when = _library_analysis(folder, _library_stamp(folder), song_id)
-    ours = {str(e.get("key")): str(e.get("sha256", "")) for e in manifest_entries()}
-    loaded, _ = checkpoints()
-    by_key = {str(r.get("key")): r for r in records or ()}
+    found = _stored_song(folder, _library_stamp(folder), song_id)
+    ours = {str(e.get("key")): str(e.get("sha256") or "") for e in loaded_entries()}
+    records = {str(r.get("key")): r for r in found.checkpoints or ()}
     results, entries = {}, {}
-    for key, result in stored.results.items():
-        record = by_key.get(key, {"key": key})
-        same = bool(key in loaded and ours.get(key) and ours.get(key) == str(record.get("sha256", "")))
-        shown = key if same else LIBRARY_ONLY.format(key=key)
-        results[shown] = result
-        entries[shown] = record
-    analysis = SongAnalysis(source=stored.source, duration_s=stored.duration_s, content_hash=stored.content_hash,
-                            results=results, cached=tuple(results))
-    return analysis, entries, when
+    for key, result in found.analysis.results.items():
+        record = records.get(key, {"key": key})
+        shown = key if ours.get(key) and ours[key] == str(record.get("sha256", "")) else LIBRARY_ONLY.format(key=key)
+        results[shown], entries[shown] = result, record
+    return (dataclasses.replace(found.analysis, results=results, cached=tuple(results)), entries,
+            str(found.row.get("analysed") or ""))
 
 
 def library_song(path_text: str, song_id: str, name: str, current: Settings | None = None, *,
@@ -904,7 +898,7 @@ def library_truth(folder: str, song_id: str, current: Settings | None = None) ->
     is there (and within the roots when served); None for any other song, or a dataset without curves."""
     current = current or settings()
     try:
-        row = open_library(folder).song(song_id)
+        row = _stored_song(folder, _library_stamp(folder), song_id).row
     except MemoError:
         return None
     name, sid, root = (_text(row.get(c)) for c in ("dataset", "dataset_song_id", "dataset_root"))

@@ -8,6 +8,7 @@ from dashboard import resources, sidebar
 from dashboard.plots import library as plots
 from dashboard.plots import song as song_plots
 from dashboard.resources import (
+    DATASET_COLUMNS,
     LIBRARY_AVERAGE,
     MemoError,
     filter_songs,
@@ -25,8 +26,6 @@ _PICKED = "library_picked"
 #: The selection already acted on (a rerun with the same selection opens nothing again).
 _HANDLED = "library_handled"
 _SHOWN = "every song shown (the filters above)"
-#: A dataset song's columns (shown when some song listed is one).
-_DATASET = ("dataset", "dataset_song_id", "label_valence", "label_arousal")
 _TABLE_COLUMNS = ["name", "valence", "arousal", "quadrant", "quadrant_confidence", "agreement", "duration_s",
                   "sections", "top_tags", "ood_share", "silent_share", "dataset", "dataset_song_id", "label_valence",
                   "label_arousal", "path", "checkpoint_set"]
@@ -131,7 +130,7 @@ else:
     if len(picked) > 1:
         st.markdown(f"**{len(picked)} songs selected on the plane**; clear the selection to list them all.")
     has_dataset = "dataset" in listed and listed["dataset"].fillna("").astype(str).ne("").any()
-    table = listed[[c for c in ["song_id", *_TABLE_COLUMNS] if c in listed and (has_dataset or c not in _DATASET)]
+    table = listed[[c for c in ["song_id", *_TABLE_COLUMNS] if c in listed and (has_dataset or c not in DATASET_COLUMNS)]
                    ].reset_index(drop=True)
     rows = st.dataframe(
         table, key="library_table", on_select="rerun", selection_mode="single-row", hide_index=True,

@@ -25,7 +25,8 @@ predictions = {key: r.predictions for key, r in regression.items()}
 
 st.subheader(ctx.source.name)
 if ctx.stored_in is not None:
-    own = [k for k in ctx.analysis.results if k.endswith(resources.LIBRARY_ONLY.format(key=""))]
+    loaded, _ = resources.checkpoints()
+    own = [k for k in ctx.analysis.results if k not in loaded]  # the library's own (LIBRARY_ONLY) checkpoints
     when = f"{ctx.stored_when[:16].replace('T', ' ')} UTC" if ctx.stored_when else "earlier"
     st.caption(f"{ctx.audio.duration:.1f} s · **curves from the library** {widgets.plain(ctx.stored_in)} "
                f"(analysed {when}; the curves of {len(ctx.analysis.results)} per-frame checkpoints; nothing is "

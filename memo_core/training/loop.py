@@ -309,8 +309,9 @@ def _validation(model, examples, loss_fn, config, *, per_group: bool = False) ->
     ``per_group``, each network's loss (``model.group_losses``, weighted by the batches' labels; in
     ``stopping_groups`` order), both from one pass over the songs (a model with its own ``selection_loss`` gets
     that called too)."""
+    no_groups = [math.nan] * len(dict(model.stopping_groups())) if per_group else None
     if not examples:
-        return math.nan, ([math.nan] * len(dict(model.stopping_groups())) if per_group else None)
+        return math.nan, no_groups
     model.eval()
     batches = lambda: iterate_batches(examples, batch_size=config.batch_size, device=config.device,  # noqa: E731
                                       collate_fn=_collate_for(model))
@@ -335,11 +336,7 @@ def _validation(model, examples, loss_fn, config, *, per_group: bool = False) ->
                 groups = losses if groups is None else groups + losses
             weight += n
     mean = float(value) if value is not None else (total / weight if weight else math.nan)
-    if not per_group:
-        return mean, None
-    if groups is None:
-        return mean, [math.nan] * len(dict(model.stopping_groups()))
-    return mean, (groups / weight).tolist()
+    return mean, (groups / weight).tolist() if groups is not None else no_groups
 
 
 def _check_data(model, train_data, val_data) -> None:

@@ -21,7 +21,7 @@ from memo_core.experiments.library import store
 from memo_core.experiments.library.analyse import analyse_library, list_sources
 from memo_core.experiments.library.bench import generate_collection
 from memo_core.experiments.library.query import export_library, query_library
-from memo_core.experiments.library.stored import stored_analysis
+from memo_core.experiments.library.stored import stored_song
 from memo_core.explain.familiarity import DISTANCE_MAP
 
 KEYS = ["mca", "vggish_sa3"]  # a per-frame model and a tagger, both cheap
@@ -103,7 +103,7 @@ def test_results_equal_predict_for_the_same_song_and_checkpoint(collection, anal
     fresh = explain_song(loaded["mca"], load_audio(path))
     distance = np.asarray(fresh.explanations[DISTANCE_MAP]["values"], float)
     np.testing.assert_allclose(mca["distance"], distance[: len(mca)], rtol=1e-6)
-    stored = stored_analysis(out, song_id)
+    stored = stored_song(out, song_id).analysis
     assert list(stored.results) == ["mca"] and stored.cached == ("mca",) and stored.content_hash == ""
     pd.testing.assert_frame_equal(stored.results["mca"].predictions, mca[["time_s", "valence", "arousal"]]
                                   .reset_index(drop=True))
@@ -242,6 +242,18 @@ def test_a_dataset_songs_row_carries_its_id_and_the_listeners_labels(tiny_corpus
     analyse_library([plain], tmp_path / "lib2", checkpoints=["loudness"], client=dask_client, progress=False)
     row = store.open_library(tmp_path / "lib2").songs().iloc[0]
     assert row["dataset"] == "" and np.isnan(row["label_valence"])
+
+
+def test_a_folder_whose_dataset_files_are_broken_is_simply_not_a_dataset(tmp_path):
+    """Looking for datasets never stops a run: files named as a layout's but unreadable (binary annotations.csv
+    and corpus.json, a 4Q annotations file without its columns) make the folder no dataset, with no error."""
+    from memo_core.experiments.library.datasets import dataset_labels
+
+    (tmp_path / "annotations.csv").write_bytes(b"\xff\xfe\x00garbage\x00" * 10)
+    (tmp_path / "corpus.json").write_bytes(b"{not json")
+    (tmp_path / "panda_dataset_taffc_annotations.csv").write_text("nothing,here\n1,2\n")
+    generate_collection(tmp_path, n_songs=1, duration_s=1.0, seed=0)
+    assert dataset_labels([tmp_path, tmp_path / "missing"]) == {}
 
 
 def test_dataset_labels_of_the_shared_real_datasets(shared_data):

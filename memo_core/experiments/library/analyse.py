@@ -351,9 +351,7 @@ def analyse_task(library: str, song_id: str, paths: Sequence[str], checkpoints_d
             row, frames = song_row(song_id, path, audio.duration, analysis.results, entries=entries,
                                    sections=sections, level_db=level_db)
             row.update({"checkpoint_set": checkpoint_set, "analysed": store.now_iso(),
-                        "analyse_s": time.perf_counter() - started,
-                        **{c: (labels or {}).get(c, "" if c in store.TEXT_DATASET_COLUMNS else float("nan"))
-                           for c in store.DATASET_COLUMNS}})
+                        "analyse_s": time.perf_counter() - started, **store.NO_DATASET, **(labels or {})})
             store.write_song(library, row, frames)
         for p in paths:
             store.remove_error(library, p)

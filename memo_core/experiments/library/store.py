@@ -106,7 +106,7 @@ __all__ = [
     "SONG_COLUMNS",
     "SONG_EXTRA_COLUMNS",
     "DATASET_COLUMNS",
-    "TEXT_DATASET_COLUMNS",
+    "NO_DATASET",
     "FRAME_COLUMNS",
     "ERROR_COLUMNS",
     "INDEX_COLUMNS",
@@ -140,9 +140,11 @@ SONGS_FILE = "songs.parquet"
 #: The songs table's fixed columns, in order (per-model columns follow, then :data:`SONG_EXTRA_COLUMNS`).
 SONG_COLUMNS = ("song_id", "path", "name", "duration_s", "n_frames", "sections", "valence", "arousal",
                 "agreement", "quadrant", "quadrant_confidence", "top_tags", "ood_share", "silent_share")
-#: A dataset song's id and listeners' labels (:mod:`.datasets`); empty / NaN for other files.
-DATASET_COLUMNS = ("dataset", "dataset_song_id", "dataset_root", "label_valence", "label_arousal")
-TEXT_DATASET_COLUMNS = ("dataset", "dataset_song_id", "dataset_root")
+#: The dataset columns of a file that is no dataset's song (:mod:`.datasets` fills them for one that is).
+NO_DATASET: dict[str, Any] = {"dataset": "", "dataset_song_id": "", "dataset_root": "", "label_valence": float("nan"),
+                              "label_arousal": float("nan")}
+#: A dataset song's id, folder and listeners' labels.
+DATASET_COLUMNS = tuple(NO_DATASET)
 #: Columns after the per-model ones.
 SONG_EXTRA_COLUMNS = ("position", "checkpoint_set", "analysed", "analyse_s", *DATASET_COLUMNS)
 FRAME_COLUMNS = ("song_id", "time_s", "model", "valence", "arousal", "distance")
@@ -427,14 +429,14 @@ class Library:
         table = _read_parquet(path).reindex(columns=list(FRAME_COLUMNS))  # an older library: no distance
         return table.sort_values(["model", "time_s"], kind="stable").reset_index(drop=True)
 
-    def curves(self, song_id: str) -> dict[str, pd.DataFrame]:
-        """One song's frames as ``{model: DataFrame(time_s, valence, arousal)}`` (the form the explain
-        displays take), in the library's model order."""
+    def curves(self, song_id: str, columns: Sequence[str] = ("time_s", "valence", "arousal"),
+               ) -> dict[str, pd.DataFrame]:
+        """One song's frames as ``{model: DataFrame(columns)}`` (by default ``time_s, valence, arousal``, the form
+        the explain displays take), in the library's model order."""
         table = self.frames(song_id)
         order = [m for m in self.frame_models if m in set(table["model"])]
         order += sorted(set(table["model"]) - set(order))
-        return {m: table.loc[table["model"] == m, ["time_s", "valence", "arousal"]].reset_index(drop=True)
-                for m in order}
+        return {m: table.loc[table["model"] == m, list(columns)].reset_index(drop=True) for m in order}
 
     def errors(self) -> pd.DataFrame:
         """The errors table (:data:`ERROR_COLUMNS`), sorted by ``path``."""
